@@ -1,0 +1,34 @@
+# The README's commands. Every target sets the environment up first (idempotent, quick).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# DDS discovery stays on this machine unless the user says otherwise.
+export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
+export RMW_IMPLEMENTATION ?= rmw_fastrtps_cpp
+export MUJOCO_GL ?= egl
+export PYOPENGL_PLATFORM ?= egl
+
+.PHONY: setup demo test test-fast lint bench clean
+
+setup:
+	@bash scripts/setup_env.sh
+
+demo: setup
+	$(PY) -m grasp_bringup.cli demo $(DEMO_ARGS)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/codespell grasp_* test benchmarks docs README.md
+
+bench: setup
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) build install log .pytest_cache .ruff_cache

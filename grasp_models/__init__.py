@@ -1,0 +1,1 @@
+"""Grasp networks, datasets, training and evaluation, model registry and shipped weights."""

@@ -1,0 +1,1 @@
+"""Camera sources, depth cleanup, back-projection, table plane and object clustering."""

@@ -1,0 +1,1 @@
+"""MuJoCo world (robot, table, objects, cameras), object library and physics grasp trials."""

@@ -50,6 +50,10 @@ setup(
     entry_points={
         "console_scripts": [
             "grasp = grasp_bringup.cli:main",
+            "sim_driver = grasp_sim.node:main",
+            "perception = grasp_perception.node:main",
+            "grasp_detector = grasp_models.node:main",
+            "executor = grasp_planning.node:main",
         ],
     },
 )

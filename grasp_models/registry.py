@@ -1,0 +1,49 @@
+"""Model registry: one name per model, resolved lazily so importing is cheap.
+
+Adding a model is adding an entry here that names a factory
+``factory(weights: str | Path | None, device: str) -> GraspModel``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from grasp_models.base import GraspModel
+from grasp_models.errors import UnknownModelError
+
+#: name -> "module:factory". Each module implements its model and a ``load`` factory.
+MODELS: dict[str, str] = {
+    "ggcnn": "grasp_models.planar.inference:load_ggcnn",
+    "ggcnn2": "grasp_models.planar.inference:load_ggcnn2",
+    "vqvae_ggcnn": "grasp_models.planar.inference:load_vqvae_ggcnn",
+    "graspnet6dof": "grasp_models.graspnet6dof.inference:load_graspnet6dof",
+}
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def available() -> list[str]:
+    """Names of the registered models."""
+    return sorted(MODELS)
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(name: str, weights: str | Path | None = None, device: str = "auto") -> GraspModel:
+    """Instantiate model ``name`` with ``weights`` (default: the shipped ones) on ``device``."""
+    if name not in MODELS:
+        raise UnknownModelError(
+            f"unknown grasp model {name!r}; available: {', '.join(available())}"
+        )
+    module_name, factory_name = MODELS[name].split(":")
+    factory: Callable[..., GraspModel] = getattr(importlib.import_module(module_name), factory_name)
+    return factory(weights=weights, device=resolve_device(device))

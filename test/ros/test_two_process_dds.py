@@ -53,7 +53,10 @@ def test_depth_image_and_grasps_cross_process_boundary(ros_domain, rng):
                 Image, "/echo/depth", lambda m: received.setdefault("depth", m), RELIABLE_QOS
             )
             node.create_subscription(
-                PointCloud2, "/echo/grasps", lambda m: received.setdefault("grasps", m), RELIABLE_QOS
+                PointCloud2,
+                "/echo/grasps",
+                lambda m: received.setdefault("grasps", m),
+                RELIABLE_QOS,
             )
             depth_pub = node.create_publisher(Image, "/test/depth", RELIABLE_QOS)
             grasp_pub = node.create_publisher(PointCloud2, "/test/grasps", RELIABLE_QOS)

@@ -1,0 +1,188 @@
+"""The node graph as configuration (``config/graphs/<name>.yaml``), shared by the launch
+files of a system ROS 2 install and the in-process launcher. No rclpy here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grasp_core.errors import GraspBringupError
+from grasp_core.paths import share_dir
+
+PACKAGE = "grasp_bringup"
+_ARG = re.compile(r"\$\(arg ([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+class GraphError(GraspBringupError):
+    """A graph file or a launch argument is invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of the graph after argument substitution.
+
+    ``parameters`` merges the node's ``ros__parameters`` from each parameter file, then
+    the graph's inline ``parameters`` (inline wins). ``plugin`` is ``module:Class`` for
+    nodes of this package (what the in-process launcher instantiates); ``external`` nodes
+    belong to other packages and only a system ``ros2 launch`` can start them.
+    """
+
+    name: str
+    package: str
+    executable: str
+    plugin: str | None
+    namespace: str
+    parameters: dict[str, Any]
+    parameter_files: tuple[Path, ...]
+    external: bool = False
+
+
+@dataclass(frozen=True)
+class Graph:
+    name: str
+    robot: str
+    arguments: dict[str, str]
+    nodes: tuple[NodeSpec, ...] = field(default_factory=tuple)
+
+    @property
+    def use_sim_time(self) -> bool:
+        return self.arguments.get("use_sim_time", "false").lower() == "true"
+
+
+def graph_path(name: str) -> Path:
+    """Path of graph ``name`` (``panda_grasp``) or of a YAML file given directly."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    folder = share_dir() / "config" / "graphs"
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise GraphError(f"unknown graph {name!r}; available: {', '.join(known)}")
+    return path
+
+
+def declared_arguments(name: str) -> dict[str, dict[str, Any]]:
+    """The graph's launch arguments: ``{name: {default, choices, description}}``."""
+    data = _read_yaml(graph_path(name))
+    return {k: dict(v) for k, v in data.get("arguments", {}).items()}
+
+
+def parse_cli_arguments(items: list[str]) -> dict[str, str]:
+    """``["model:=ggcnn", "camera:=sim"]`` -> ``{"model": "ggcnn", "camera": "sim"}``."""
+    out = {}
+    for item in items:
+        if ":=" not in item:
+            raise GraphError(f"launch argument {item!r} is not of the form name:=value")
+        key, value = item.split(":=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def load_graph(name: str, arguments: dict[str, str] | None = None) -> Graph:
+    """Read graph ``name``, check ``arguments`` against its declarations and resolve it."""
+    path = graph_path(name)
+    data = _read_yaml(path)
+    declared = data.get("arguments", {})
+    given = dict(arguments or {})
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise GraphError(
+            f"{path.name}: unknown launch arguments {unknown}; declared: {sorted(declared)}"
+        )
+    resolved: dict[str, str] = {}
+    for arg, decl in declared.items():
+        value = str(given.get(arg, decl.get("default", "")))
+        choices = [str(c) for c in decl.get("choices", [])]
+        if choices and value not in choices:
+            raise GraphError(f"launch argument {arg}:={value!r} is not one of {choices}")
+        resolved[arg] = value
+    nodes = []
+    for raw in data.get("nodes", []):
+        when = raw.get("when", {})
+        if any(resolved.get(k) != str(v) for k, v in when.items()):
+            continue
+        nodes.append(_node_spec(raw, resolved, path))
+    return Graph(
+        name=path.stem, robot=data.get("robot", ""), arguments=resolved, nodes=tuple(nodes)
+    )
+
+
+def _node_spec(raw: dict, args: dict[str, str], path: Path) -> NodeSpec:
+    for key in ("name", "executable"):
+        if key not in raw:
+            raise GraphError(f"{path.name}: a node lacks {key!r}: {raw}")
+    name = raw["name"]
+    files = tuple(share_dir() / "config" / f for f in raw.get("parameter_files", []))
+    params: dict[str, Any] = {}
+    for f in files:
+        if not f.is_file():
+            raise GraphError(
+                f"{path.name}: node {name!r} names parameter file {f}, which does not exist"
+            )
+        params.update(_ros_parameters(f, name))
+    params.update(raw.get("parameters", {}) or {})
+    params = {
+        k: _substitute(v, args, f"{path.name}: node {name!r} parameter {k!r}")
+        for k, v in params.items()
+    }
+    if "use_sim_time" in args and not raw.get("external", False):
+        params.setdefault("use_sim_time", args["use_sim_time"] == "true")
+    return NodeSpec(
+        name=name,
+        package=raw.get("package", PACKAGE),
+        executable=raw["executable"],
+        plugin=raw.get("plugin"),
+        namespace=raw.get("namespace", ""),
+        parameters=params,
+        parameter_files=files,
+        external=bool(raw.get("external", False)),
+    )
+
+
+def _substitute(value: Any, args: dict[str, str], where: str) -> Any:
+    if not isinstance(value, str):
+        return value
+
+    def repl(m: re.Match) -> str:
+        if m.group(1) not in args:
+            raise GraphError(f"{where}: $(arg {m.group(1)}) is not a declared argument")
+        return args[m.group(1)]
+
+    return _ARG.sub(repl, value)
+
+
+def _ros_parameters(path: Path, node_name: str) -> dict[str, Any]:
+    """``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 params file,
+    flattened to dotted names as rclpy declares them."""
+    data = _read_yaml(path)
+    out: dict[str, Any] = {}
+    for key in ("/**", node_name, f"/{node_name}"):
+        section = data.get(key, {})
+        out.update(_flatten(section.get("ros__parameters", {})))
+    return out
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise GraphError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise GraphError(f"{path}: expected a mapping at the top level")
+    return data

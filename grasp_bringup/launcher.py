@@ -1,0 +1,161 @@
+"""The in-process launcher: every node of a graph in one process on one
+``MultiThreadedExecutor`` (the embedded default), or each node as its own process.
+
+    grasp launch panda_grasp model:=ggcnn camera:=sim
+    grasp launch panda_grasp --processes
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import rclpy
+import yaml
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from grasp_bringup.graph import Graph, GraphError, NodeSpec
+
+
+def _plugin_class(spec: NodeSpec) -> type[Node]:
+    if not spec.plugin:
+        raise GraphError(f"node {spec.name!r} has no plugin (module:Class) to run in-process")
+    module, cls = spec.plugin.split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def _overrides(spec: NodeSpec) -> list[Parameter]:
+    return [Parameter(name, value=value) for name, value in spec.parameters.items()]
+
+
+class InProcessGraph:
+    """Owns the nodes of a graph living in this process, and the executor spinning them.
+
+    Use as a context manager around :meth:`spin` (blocking) or :meth:`start` (background
+    thread, for tests and the demo). Requires ``rclpy.init()`` to have been called with
+    ``context`` (default: the global context).
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        context: Any = None,
+        num_threads: int | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.graph = graph
+        self.context = context
+        self.nodes: dict[str, Node] = {}
+        for spec in graph.nodes:
+            if spec.external:
+                log(
+                    f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
+                )
+                continue
+            node_cls = _plugin_class(spec)
+            kwargs: dict[str, Any] = {"parameter_overrides": _overrides(spec)}
+            if spec.namespace:
+                kwargs["namespace"] = spec.namespace
+            if context is not None:
+                kwargs["context"] = context
+            log(f"[launch] {spec.name}: {spec.plugin}")
+            self.nodes[spec.name] = node_cls(**kwargs)
+        self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+        for node in self.nodes.values():
+            self.executor.add_node(node)
+        self._thread: threading.Thread | None = None
+
+    def spin(self) -> None:
+        """Spin until shutdown (Ctrl-C or an external shutdown)."""
+        try:
+            self.executor.spin()
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+
+    def start(self) -> InProcessGraph:
+        """Spin in a background thread."""
+        self._thread = threading.Thread(target=self.spin, name="graph-executor", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=5.0)
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        for node in self.nodes.values():
+            node.destroy_node()
+        self.nodes.clear()
+
+    def __enter__(self) -> InProcessGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def run_in_process(graph: Graph) -> int:
+    """``grasp launch``: all nodes in this process until Ctrl-C."""
+    with rclpy.init(), InProcessGraph(graph) as running:
+        running.spin()
+    return 0
+
+
+def node_command(spec: NodeSpec, params_file: Path) -> list[str]:
+    """Command line running one node as its own process with its parameters."""
+    module = spec.plugin.split(":")[0] if spec.plugin else None
+    if module is None:
+        raise GraphError(f"node {spec.name!r} has no plugin module to run")
+    entry = f"import sys; from {module} import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", entry, "--ros-args", "-r", f"__node:={spec.name}"]
+    if spec.namespace:
+        cmd += ["-r", f"__ns:=/{spec.namespace.strip('/')}"]
+    return [*cmd, "--params-file", str(params_file)]
+
+
+def run_processes(graph: Graph) -> int:
+    """``grasp launch --processes``: each node in its own process; Ctrl-C stops them all."""
+    procs: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="grasp_launch_") as tmp:
+        for spec in graph.nodes:
+            if spec.external:
+                print(
+                    f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
+                )
+                continue
+            params = Path(tmp) / f"{spec.name}.yaml"
+            params.write_text(yaml.safe_dump({spec.name: {"ros__parameters": spec.parameters}}))
+            cmd = node_command(spec, params)
+            print(f"[launch] {spec.name}: {' '.join(cmd)}")
+            procs.append(subprocess.Popen(cmd, env=dict(os.environ)))
+        try:
+            while procs and all(p.poll() is None for p in procs):
+                try:
+                    procs[0].wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    continue
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    failed = [p.args[2].split()[2] for p in procs if p.returncode not in (0, -signal.SIGINT, None)]
+    if failed:
+        print(f"[launch] processes exited with errors: {failed}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from grasp_core import ValidationError
-from grasp_core import se3
+from grasp_core import ValidationError, se3
 
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:

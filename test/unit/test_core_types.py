@@ -85,7 +85,9 @@ def test_depth_unit_conversion():
     m = depth_mm_to_m(mm)
     assert m.dtype == np.float32
     np.testing.assert_allclose(m, [[0, 0.001, 1.5, 65.535]], rtol=1e-6)
-    np.testing.assert_array_equal(depth_m_to_mm(np.array([[np.nan, -1, 1.5, 100.0]])), [[0, 0, 1500, 0]])
+    np.testing.assert_array_equal(
+        depth_m_to_mm(np.array([[np.nan, -1, 1.5, 100.0]])), [[0, 0, 1500, 0]]
+    )
 
 
 def test_grasp_validation_messages():

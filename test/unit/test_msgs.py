@@ -69,7 +69,9 @@ def test_depth_conversions():
 def test_bgr_is_converted_to_rgb():
     bgr = np.zeros((1, 1, 3), np.uint8)
     bgr[0, 0] = (1, 2, 3)
-    np.testing.assert_array_equal(msgs.color_msg_to_rgb(msgs.numpy_to_image(bgr, "bgr8"))[0, 0], (3, 2, 1))
+    np.testing.assert_array_equal(
+        msgs.color_msg_to_rgb(msgs.numpy_to_image(bgr, "bgr8"))[0, 0], (3, 2, 1)
+    )
 
 
 def test_camera_info_round_trip():
@@ -107,8 +109,13 @@ def test_pointcloud2_with_padding_and_rows(rng):
     for r in range(2):
         for c in range(3):
             data[r, c * 16 : c * 16 + 12] = pts[r, c].view(np.uint8)
-    msg = PointCloud2(height=2, width=3, point_step=point_step, row_step=row_step, is_bigendian=False)
-    msg.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate("xyz")]
+    msg = PointCloud2(
+        height=2, width=3, point_step=point_step, row_step=row_step, is_bigendian=False
+    )
+    msg.fields = [
+        PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+        for i, n in enumerate("xyz")
+    ]
     msg.data = data.tobytes()
     np.testing.assert_allclose(msgs.pointcloud2_to_xyz(msg), pts.reshape(-1, 3))
 

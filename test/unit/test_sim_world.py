@@ -1,0 +1,150 @@
+"""SimWorld: layout, settling, robot control and the camera model agreeing with the renderer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grasp_core.se3 import make_transform, transform_points
+from grasp_sim.errors import SimConfigError, UnknownNameError
+from grasp_sim.layout import load_layout
+from grasp_sim.objects import ObjectSpec
+from grasp_sim.world import SimWorld
+
+BOX = ObjectSpec("box5", "box", (0.05, 0.05, 0.05), mass=0.1)
+BALL = ObjectSpec("ball", "sphere", (0.03,), mass=0.05)
+
+
+@pytest.fixture(scope="module")
+def world() -> SimWorld:
+    w = SimWorld([BOX, BALL], seed=3)
+    yield w
+    w.close()
+
+
+def test_layout_is_in_the_base_frame_with_table_top_at_zero():
+    layout = load_layout()
+    assert layout.table_top_z == 0.0
+    assert np.allclose(layout.T_world_base, np.eye(4))
+    assert layout.cameras["overhead"].fovy_deg == pytest.approx(42.64, abs=0.01)
+
+
+def test_layout_rejects_a_moved_robot(tmp_path):
+    text = load_layout().source
+    bad = tmp_path / "cell.yaml"
+    bad.write_text(open(text).read().replace("base_xyz: [0.0, 0.0, 0.0]", "base_xyz: [0.1, 0, 0]"))
+    with pytest.raises(SimConfigError, match="base_xyz"):
+        load_layout(bad)
+
+
+def test_dropped_objects_come_to_rest_on_the_table(world):
+    world.reset(seed=5)
+    before = world.object_poses()
+    world.step(250)  # 0.5 s more: nothing moves
+    for name, T in world.object_poses().items():
+        assert np.linalg.norm(T[:3, 3] - before[name][:3, 3]) < 1e-3
+        assert world.object_on_table(name)
+    assert world.object_pose("box5")[2, 3] == pytest.approx(0.025, abs=2e-3)
+    assert world.object_pose("ball")[2, 3] == pytest.approx(0.03, abs=2e-3)
+    ws = world.layout
+    for T in world.object_poses().values():
+        assert ws.workspace_x[0] <= T[0, 3] <= ws.workspace_x[1]
+    assert world.objects_in_bin() == []
+
+
+def test_reset_is_reproducible_for_a_seed(world):
+    world.reset(seed=11)
+    a = world.object_poses()
+    world.reset(seed=12)
+    world.reset(seed=11)
+    b = world.object_poses()
+    for name in a:
+        assert np.allclose(a[name], b[name], atol=1e-9)
+
+
+def test_object_in_bin_is_reported(world):
+    world.reset(seed=1)
+    T = make_transform(None, world.layout.bin_center + np.array([0, 0, 0.03]))
+    world.set_object_pose("box5", T)
+    world.step(300)
+    assert world.objects_in_bin() == ["box5"]
+    assert not world.object_on_table("box5")
+
+
+def test_arm_tracks_a_joint_target_and_gripper_closes(world):
+    world.reset(seed=2)
+    q = world.layout.home_q + np.array([0.3, 0.2, -0.2, 0.3, 0.2, -0.3, 0.4])
+    world.set_arm_target(q)
+    world.set_gripper_target(0.02)
+    world.step(1500)  # 3 s
+    assert np.allclose(world.joint_positions()[:7], q, atol=0.01)
+    assert world.gripper_width() == pytest.approx(0.02, abs=2e-3)
+    assert np.allclose(world.joint_positions()[7], world.joint_positions()[8], atol=1e-3)
+
+
+def test_unknown_names_list_the_valid_ones(world):
+    with pytest.raises(UnknownNameError, match="overhead"):
+        world.render("nope")
+    with pytest.raises(UnknownNameError, match="box5"):
+        world.object_pose("nope")
+
+
+def test_point_projects_to_the_pixel_whose_depth_reads_its_distance(world):
+    world.reset(seed=4)
+    frame = world.render("overhead")
+    cam = frame.camera
+    assert (frame.color.shape, frame.color.dtype) == ((480, 640, 3), np.uint8)
+    assert cam.fx == pytest.approx(615.0) and cam.width == 640
+    T = world.object_pose("box5")
+    # points on the box's flat top face, off its centre
+    for p_obj in ([0.0, 0.0, 0.025], [0.012, -0.01, 0.025], [-0.015, 0.015, 0.025]):
+        p_base = transform_points(T, np.array(p_obj))
+        u, v = cam.project_base(p_base[None])[0]
+        z_cam = transform_points(cam.T_camera_base, p_base)[2]
+        d = frame.depth[int(round(v)), int(round(u))]
+        assert d == pytest.approx(z_cam, abs=0.002)
+    # and back: a pixel's depth back-projects onto the table plane
+    table_px = cam.project_base(np.array([[0.5, -0.35, 0.0]]))[0]
+    d = frame.depth[int(round(table_px[1])), int(round(table_px[0]))]
+    p = transform_points(cam.T_base_camera, cam.backproject(*table_px, d))
+    assert np.allclose(p, [0.5, -0.35, 0.0], atol=0.002)
+
+
+def test_segmentation_marks_each_object_where_it_projects(world):
+    world.reset(seed=4)
+    seg = world.render_segmentation("overhead")
+    cam = world.camera_model("overhead")
+    assert seg.dtype == np.int32 and seg.shape == (480, 640)
+    for k, name in enumerate(world.object_names):
+        u, v = cam.project_base(world.object_pose(name)[:3, 3][None])[0]
+        assert seg[int(round(v)), int(round(u))] == k
+    assert set(np.unique(seg)) == {-1, 0, 1}
+
+
+def test_depth_noise_keeps_mean_and_makes_holes():
+    w = SimWorld([BOX], seed=0, depth_noise=True)
+    clean = SimWorld([BOX], seed=0)
+    try:
+        dn, dc = (
+            w.render("overhead", color=False).depth,
+            clean.render("overhead", color=False).depth,
+        )
+        both = (dn > 0) & (dc > 0)
+        assert np.abs(np.mean(dn[both] - dc[both])) < 5e-4
+        assert 5e-4 < np.std(dn[both] - dc[both]) < 5e-3
+        assert np.sum((dn == 0) & (dc > 0)) > 50  # holes along the box edges
+    finally:
+        w.close()
+        clean.close()
+
+
+def test_wrist_camera_moves_with_the_hand(world):
+    world.reset(seed=0)
+    T0 = world.camera_pose("wrist")
+    q = world.layout.home_q.copy()
+    q[0] += 0.5
+    world.set_arm_target(q)
+    world.step(1000)
+    T1 = world.camera_pose("wrist")
+    assert np.linalg.norm(T1[:3, 3] - T0[:3, 3]) > 0.1
+    assert np.allclose(world.camera_model("wrist").T_base_camera, T1)

@@ -1,0 +1,157 @@
+"""``grasp`` subcommands of grasp_models: ``datagen-planar``, ``train``, ``eval``.
+
+``grasp train --model NAME`` dispatches to the trainer registered for NAME in
+:data:`TRAINERS`; models with their own subcommands (the 6-DOF GraspNet adds
+``datagen-6dof`` / ``train-6dof`` in ``grasp_models.graspnet6dof.cli``) are registered
+from here when their module exists. Heavy imports happen inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+PLANAR = ("ggcnn", "ggcnn2", "vqvae", "vqvae_ggcnn")
+#: ``--model`` name -> module whose ``train_from_args(args) -> int`` trains it.
+TRAINERS: dict[str, str] = {name: "grasp_models.cli" for name in PLANAR}
+
+
+def _datagen(args: argparse.Namespace) -> int:
+    from grasp_models.datasets.synthetic import SynthConfig, generate
+
+    cfg = SynthConfig(
+        out=args.out,
+        split=args.split,
+        objects=args.objects,
+        views=args.views,
+        unlabelled=args.unlabelled,
+        seed=args.seed,
+        labeller=args.labeller,
+        depth_noise=args.depth_noise,
+    )
+    manifest = generate(cfg, progress=not args.quiet)
+    print(json.dumps(manifest["stats"]))
+    return 0
+
+
+def train_from_args(args: argparse.Namespace) -> int:
+    from grasp_models.planar.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        model=args.model,
+        data=args.data,
+        out=args.out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        label_fraction=args.label_fraction,
+        test_fraction=args.test_fraction,
+        test_data=args.test_data,
+        split=args.split,
+        seed=args.seed,
+        rgb=args.rgb,
+        vqvae=args.vqvae,
+        threads=args.threads,
+        device=args.device,
+    )
+    card = train(cfg, progress=not args.quiet)
+    print(json.dumps(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    module = importlib.import_module(TRAINERS[args.model])
+    return module.train_from_args(args)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from grasp_models.datasets import CornellDataset, JacquardDataset
+    from grasp_models.metrics import RectangleMetric
+    from grasp_models.planar.evaluate import evaluate
+    from grasp_models.registry import load_model
+
+    torch.set_num_threads(args.threads)
+    model = load_model(args.model, args.weights, device=args.device)
+    source = (JacquardDataset if args.format == "jacquard" else CornellDataset)(args.data)
+    flags = source.labelled_flags()
+    indices = [i for i in range(len(source)) if flags[i]]
+    metric = RectangleMetric(args.iou, args.angle)
+    ks = sorted({1, *args.k})
+    result = {
+        crop: evaluate(model, source, indices, crop, ks, metric, progress=not args.quiet)
+        for crop in args.crop
+    }
+    text = json.dumps({"model": args.model, "data": args.data, "results": result}, indent=2)
+    if args.out:
+        from grasp_models.checkpoint import save_json
+
+        save_json(Path(args.out), json.loads(text))
+    print(text)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("datagen-planar", help="render a synthetic Cornell-format grasp dataset")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument("--objects", type=int, default=100, help="labelled objects")
+    p.add_argument("--views", type=int, default=2, help="poses per labelled object")
+    p.add_argument("--unlabelled", type=int, default=0, help="extra unlabelled objects")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--labeller", default="geometric", choices=("geometric", "physics"))
+    p.add_argument("--depth-noise", action="store_true", help="RealSense-like depth noise")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_datagen)
+
+    p = sub.add_parser(
+        "train", help="train a grasp model (planar: ggcnn, ggcnn2, vqvae, vqvae_ggcnn)"
+    )
+    p.add_argument("--model", required=True, choices=sorted(TRAINERS))
+    p.add_argument("--data", required=True, help="Cornell-format dataset folder")
+    p.add_argument("--out", required=True, help="weights file (.pt); card beside it")
+    p.add_argument("--test-data", default=None, help="held-out dataset (else split --data)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--label-fraction", type=float, default=1.0)
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--split", default="object", choices=("image", "object"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rgb", action="store_true", help="RGB-D input (default depth only)")
+    p.add_argument("--vqvae", default=None, help="trained VQ-VAE (.pt) for vqvae_ggcnn")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser("eval", help="rectangle-metric evaluation of a planar model")
+    p.add_argument("--model", required=True, help="registry name, e.g. ggcnn, vqvae_ggcnn")
+    p.add_argument("--weights", default=None, help="weights (.pt); default: shipped")
+    p.add_argument("--data", required=True)
+    p.add_argument("--format", default="cornell", choices=("cornell", "jacquard"))
+    p.add_argument("--crop", nargs="+", default=["image", "gt"], choices=("image", "gt"))
+    p.add_argument("--iou", type=float, default=0.25, help="IoU threshold")
+    p.add_argument("--angle", type=float, default=30.0, help="angle threshold [deg]")
+    p.add_argument("--k", type=int, nargs="+", default=[1, 5], help="top-k values")
+    p.add_argument("--out", default=None, help="write the JSON result here")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_eval)
+
+    if importlib.util.find_spec("grasp_models.graspnet6dof") is not None and (
+        importlib.util.find_spec("grasp_models.graspnet6dof.cli") is not None
+    ):
+        importlib.import_module("grasp_models.graspnet6dof.cli").register(sub)
+
+
+if __name__ == "__main__":
+    from grasp_bringup.cli import main
+
+    sys.exit(main())

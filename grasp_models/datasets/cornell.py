@@ -1,0 +1,181 @@
+"""Cornell grasping dataset format (also what the synthetic generator writes).
+
+Per image ``pcdNNNN``: ``pcdNNNNcpos.txt`` / ``pcdNNNNcneg.txt`` hold rectangles as four
+``x y`` lines each (x = column, y = row [px]); rectangles with a NaN corner are skipped.
+The first edge p0 -> p1 runs along the gripper opening, so it is our closing axis.
+Depth comes from ``pcdNNNNd.tiff`` or, if absent, from the ``pcdNNNN.txt`` point cloud
+(``x y z rgb index`` rows after ``DATA ascii``); colour from ``pcdNNNNr.png``.
+Object ids (for object-wise splits) come from an optional ``objects.txt`` or ``z.txt`` at
+the root, one ``<image number> <object id> ...`` per line; otherwise each image is its own.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from grasp_core import GraspRect
+from grasp_models.datasets.sample import GraspSample, PlanarDataset, read_depth_tiff, read_rgb
+from grasp_models.errors import DatasetError
+
+_NAME = re.compile(r"^pcd(\d+)cpos\.txt$")
+CORNELL_SHAPE = (480, 640)
+
+
+def rect_from_corners(corners: np.ndarray, quality: float = 1.0) -> GraspRect:
+    """GraspRect of four ``(x, y)`` corners whose first edge is the gripper opening."""
+    p = np.asarray(corners, dtype=np.float64).reshape(4, 2)
+    opening = p[1] - p[0]
+    jaw = p[2] - p[1]
+    return GraspRect(
+        center=(float(p[:, 0].mean()), float(p[:, 1].mean())),
+        angle=math.atan2(opening[1], opening[0]),
+        width=max(float(np.hypot(*opening)), 1e-3),
+        length=max(float(np.hypot(*jaw)), 1e-3),
+        quality=quality,
+    )
+
+
+def parse_cornell_rects(path: Path, quality: float = 1.0) -> list[GraspRect]:
+    """Rectangles of a ``cpos``/``cneg`` file; malformed lines raise naming file and line."""
+    path = Path(path)
+    rects: list[GraspRect] = []
+    corners: list[tuple[float, float]] = []
+    has_nan = False
+    start = 1
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read: {exc}") from exc
+    lines_used = [(n, ln) for n, ln in enumerate(lines, 1) if ln.strip()]
+    for lineno, line in lines_used:
+        if not corners:
+            start = lineno
+        tokens = line.split()
+        if len(tokens) != 2:
+            raise DatasetError(f"{path}:{lineno}: expected 'x y', got {line.strip()!r}")
+        try:
+            x, y = float(tokens[0]), float(tokens[1])
+        except ValueError as exc:
+            raise DatasetError(f"{path}:{lineno}: not a number in {line.strip()!r}") from exc
+        has_nan |= math.isnan(x) or math.isnan(y)
+        if not has_nan and (math.isinf(x) or math.isinf(y)):
+            raise DatasetError(f"{path}:{lineno}: infinite coordinate in {line.strip()!r}")
+        corners.append((x, y))
+        if len(corners) == 4:
+            if not has_nan:
+                try:
+                    rects.append(rect_from_corners(np.array(corners), quality))
+                except ValueError as exc:
+                    raise DatasetError(f"{path}:{start}: degenerate rectangle: {exc}") from exc
+            corners, has_nan = [], False
+    if corners:
+        raise DatasetError(
+            f"{path}:{start}: incomplete rectangle ({len(corners)} of 4 corner lines)"
+        )
+    return rects
+
+
+def depth_from_pcd(path: Path, shape: tuple[int, int] = CORNELL_SHAPE) -> np.ndarray:
+    """Depth image [m] (range of each point) from a Cornell ``pcdNNNN.txt`` point cloud."""
+    path = Path(path)
+    depth = np.zeros(shape, dtype=np.float32)
+    in_data = False
+    with path.open() as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not in_data:
+                in_data = line.startswith("DATA")
+                continue
+            tokens = line.split()
+            if not tokens:
+                continue
+            if len(tokens) < 5:
+                raise DatasetError(f"{path}:{lineno}: expected 'x y z rgb index', got {line!r}")
+            try:
+                x, y, z = (float(t) for t in tokens[:3])
+                index = int(float(tokens[4]))
+            except ValueError as exc:
+                raise DatasetError(f"{path}:{lineno}: not a number in {line.strip()!r}") from exc
+            row, col = divmod(index, shape[1])
+            if not (0 <= row < shape[0]):
+                raise DatasetError(f"{path}:{lineno}: pixel index {index} outside {shape}")
+            depth[row, col] = math.sqrt(x * x + y * y + z * z)
+    if not in_data:
+        raise DatasetError(f"{path}: no 'DATA ascii' header line")
+    valid = depth[depth > 0]
+    if valid.size and np.median(valid) > 20.0:
+        depth *= np.float32(1e-3)  # Cornell clouds are in millimetres
+    return depth
+
+
+def _read_object_map(root: Path) -> dict[str, str]:
+    for name in ("objects.txt", "z.txt"):
+        path = root / name
+        if not path.is_file():
+            continue
+        out: dict[str, str] = {}
+        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            tokens = line.split()
+            if not tokens:
+                continue
+            if len(tokens) < 2:
+                raise DatasetError(f"{path}:{lineno}: expected '<image> <object id>', got {line!r}")
+            out[str(int(tokens[0]))] = tokens[1]
+        return out
+    return {}
+
+
+class CornellDataset(PlanarDataset):
+    """All ``pcdNNNNcpos.txt`` under ``root`` (recursively), sorted by image number."""
+
+    def __init__(self, root: str | Path, load_rgb: bool = False) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(f"Cornell dataset root is not a directory: {self.root}")
+        found = []
+        for path in self.root.rglob("pcd*cpos.txt"):
+            m = _NAME.match(path.name)
+            if m:
+                found.append((int(m.group(1)), m.group(1), path))
+        if not found:
+            raise DatasetError(f"{self.root}: no pcdNNNNcpos.txt files found")
+        found.sort()
+        self._entries = [(num, path.parent / f"pcd{digits}") for num, digits, path in found]
+        self.load_rgb = load_rgb
+        self._objects = _read_object_map(self.root)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def image_ids(self) -> list[str]:
+        return [str(num) for num, _ in self._entries]
+
+    def object_ids(self) -> list[str]:
+        return [self._objects.get(str(num), f"image{num}") for num, _ in self._entries]
+
+    def labelled_flags(self) -> list[bool]:
+        return [len(parse_cornell_rects(Path(f"{stem}cpos.txt"))) > 0 for _, stem in self._entries]
+
+    def __getitem__(self, index: int) -> GraspSample:
+        num, stem = self._entries[index]
+        tiff = Path(f"{stem}d.tiff")
+        if tiff.is_file():
+            depth = read_depth_tiff(tiff)
+        elif Path(f"{stem}.txt").is_file():
+            depth = depth_from_pcd(Path(f"{stem}.txt"))
+        else:
+            raise DatasetError(f"{stem}: neither {tiff.name} nor {stem.name}.txt exists")
+        neg_path = Path(f"{stem}cneg.txt")
+        negatives = parse_cornell_rects(neg_path, 0.0) if neg_path.is_file() else []
+        rgb = read_rgb(Path(f"{stem}r.png")) if self.load_rgb else None
+        return GraspSample(
+            depth=depth,
+            positives=tuple(parse_cornell_rects(Path(f"{stem}cpos.txt"))),
+            negatives=tuple(negatives),
+            rgb=rgb,
+            image_id=str(num),
+            object_id=self._objects.get(str(num), f"image{num}"),
+        )

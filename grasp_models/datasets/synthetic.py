@@ -1,0 +1,223 @@
+"""Synthetic Cornell-format grasp datasets rendered by the MuJoCo simulator (grasp_sim).
+
+Each labelled image shows one object of the chosen split, dropped on the table at a
+seeded random pose and seen by the overhead camera. Top-down grasp candidates (centre on
+the object, any closing angle) are labelled by the geometric antipodal check of
+:mod:`grasp_models.datasets.labelling` and, with ``labeller="physics"``, by physics grasp
+trials (``grasp_sim.trial.run_grasp_trials``) of those candidates. Files follow the Cornell
+layout (``pcdNNNNcpos.txt``, ``pcdNNNNcneg.txt``, ``pcdNNNNd.tiff`` float32 metres,
+``pcdNNNNr.png``) plus ``objects.txt`` (image -> object) and ``camera.json``, so
+:class:`~grasp_models.datasets.CornellDataset` reads them. Unlabelled images (further
+objects, empty ``cpos``) serve the semi-supervised VQ-VAE.
+
+Generation is seeded and resumable: an image whose ``cpos`` file exists is skipped, and
+every file is written to a temporary name and renamed (``cpos`` last).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from grasp_core import GraspRect
+from grasp_core.validation import require_choice, require_range
+from grasp_models.checkpoint import save_json
+from grasp_models.datasets.labelling import (
+    GripperGeometry,
+    height_map,
+    label_candidates,
+    sample_candidates,
+    thin_rects,
+)
+from grasp_models.errors import DatasetError
+
+LABELLERS = ("geometric", "physics")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """``objects`` labelled objects x ``views`` poses each, plus ``unlabelled`` objects with
+    one unlabelled view each (objects after the labelled ones in the same split)."""
+
+    out: str
+    split: str = "train"
+    objects: int = 100
+    views: int = 2
+    unlabelled: int = 0
+    seed: int = 0
+    candidates: int = 800
+    max_positives: int = 30
+    max_negatives: int = 30
+    labeller: str = "geometric"
+    depth_noise: bool = False
+    kinds: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        require_choice("split", self.split, ("train", "val", "test"))
+        require_choice("labeller", self.labeller, LABELLERS)
+        require_range("objects", self.objects, 1, None)
+        require_range("views", self.views, 1, None)
+        require_range("unlabelled", self.unlabelled, 0, None)
+
+
+def corners_text(rects: list[GraspRect]) -> str:
+    """Cornell rectangle lines: four ``x y`` corners, the first edge along the opening."""
+    lines = []
+    for r in rects:
+        lines.extend(f"{u:.2f} {v:.2f}" for u, v in r.corners())
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _atomic_image(path: Path, image: np.ndarray) -> None:
+    tmp = path.with_name(f".tmp.{path.name}")  # keeps the extension for cv2's encoder
+    if not cv2.imwrite(str(tmp), image):
+        raise DatasetError(f"cannot write {path}")
+    os.replace(tmp, path)
+
+
+def write_cornell_image(
+    root: Path,
+    num: int,
+    depth: np.ndarray,
+    rgb: np.ndarray | None,
+    positives: list[GraspRect],
+    negatives: list[GraspRect],
+) -> None:
+    """Write one image in the Cornell layout (``cpos`` last, so its presence means done)."""
+    stem = root / f"pcd{num:04d}"
+    _atomic_image(Path(f"{stem}d.tiff"), np.asarray(depth, dtype=np.float32))
+    if rgb is not None:
+        _atomic_image(Path(f"{stem}r.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    _atomic_text(Path(f"{stem}cneg.txt"), corners_text(negatives))
+    _atomic_text(Path(f"{stem}cpos.txt"), corners_text(positives))
+
+
+def label_view(
+    depth: np.ndarray,
+    seg: np.ndarray,
+    fx: float,
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    gripper: GripperGeometry | None = None,
+) -> tuple[list[GraspRect], list[GraspRect], dict]:
+    """Positive and negative rectangles of one rendered view (geometric labels) from the
+    clean depth [m] and the segmentation (object index, -1 elsewhere)."""
+    gripper = gripper or GripperGeometry()
+    table = depth[(seg < 0) & (depth > 0)]
+    if table.size == 0:
+        raise DatasetError("rendered view shows no table pixels")
+    table_depth = float(np.median(table))
+    px_per_m = fx / table_depth
+    h = height_map(depth, table_depth)
+    h[seg < 0] = 0.0  # only the object counts (the bin and robot stay out of the crop)
+    centers, angles = sample_candidates(h, rng, cfg.candidates, gripper.min_height)
+    if len(centers) == 0:
+        return [], [], {"table_depth": table_depth, "candidates": 0}
+    ok, opening = label_candidates(h, centers, angles, px_per_m, gripper)
+    jaw = gripper.finger_width * px_per_m
+    pos, neg = [], []
+    for c, a, good, w in zip(centers, angles, ok, opening, strict=True):
+        width = (
+            float(np.clip(w, 4.0, gripper.max_opening * px_per_m))
+            if good
+            else float(gripper.max_opening * px_per_m * 0.6)
+        )
+        rect = GraspRect((float(c[0]), float(c[1])), float(a), width, max(0.5 * width, jaw))
+        (pos if good else neg).append(rect)
+    stats = {"table_depth": table_depth, "candidates": len(centers), "positive": int(ok.sum())}
+    pos = thin_rects(pos, min_dist=4.0, min_angle=math.radians(15), limit=cfg.max_positives)
+    neg = thin_rects(neg, min_dist=4.0, min_angle=math.radians(15), limit=cfg.max_negatives)
+    return pos, neg, stats
+
+
+def physics_available() -> bool:
+    return importlib.util.find_spec("grasp_sim.trial") is not None
+
+
+def _physics_filter(world, obj, frame, rects: list[GraspRect]) -> tuple[list, list]:
+    """Split ``rects`` by physics trials in the simulator (grasp_sim.trial)."""
+    from grasp_core.se3 import invert
+    from grasp_sim.trial import run_grasp_trials
+
+    grasps = [r.to_grasp(frame.depth, frame.camera, depth_offset=0.02) for r in rects]
+    T_object_base = invert(world.object_pose(obj.name))
+    results = run_grasp_trials(obj, [T_object_base @ g.pose for g in grasps], on_table=True)
+    good = [r for r, res in zip(rects, results, strict=True) if res.success]
+    bad = [r for r, res in zip(rects, results, strict=True) if not res.success]
+    return good, bad
+
+
+def generate(cfg: SynthConfig, progress: bool = True) -> dict:
+    """Render and label the dataset into ``cfg.out``; returns the manifest it writes."""
+    from grasp_sim.objects import object_set
+    from grasp_sim.world import SimWorld
+
+    if cfg.labeller == "physics" and not physics_available():
+        raise DatasetError("labeller 'physics' needs grasp_sim.trial, which is not installed")
+    root = Path(cfg.out)
+    root.mkdir(parents=True, exist_ok=True)
+    kinds = list(cfg.kinds) if cfg.kinds else None
+    objs = object_set(cfg.split, seed=cfg.seed, count=cfg.objects + cfg.unlabelled, kinds=kinds)
+    plan = []  # (image number, object index, view, labelled)
+    for i in range(cfg.objects):
+        plan.extend((i * cfg.views + v, i, v, True) for v in range(cfg.views))
+    base = cfg.objects * cfg.views
+    plan.extend((base + j, cfg.objects + j, 0, False) for j in range(cfg.unlabelled))
+    _atomic_text(root / "objects.txt", "".join(f"{n} {objs[i].name}\n" for n, i, _, _ in plan))
+    manifest = {"config": asdict(cfg), "images": len(plan), "stats": {}}
+    todo = [p for p in plan if not (root / f"pcd{p[0]:04d}cpos.txt").is_file()]
+    bar = tqdm(
+        total=len(plan),
+        initial=len(plan) - len(todo),
+        desc=f"synth {cfg.split}",
+        disable=not progress,
+    )
+    by_object: dict[int, list] = {}
+    for p in todo:
+        by_object.setdefault(p[1], []).append(p)
+    n_pos = n_neg = 0
+    for oi, views in by_object.items():
+        obj = objs[oi]
+        with SimWorld([obj], seed=cfg.seed) as world:
+            for num, _, view, labelled in views:
+                world.reset(
+                    seed=int(np.random.SeedSequence([cfg.seed, oi, view]).generate_state(1)[0])
+                )
+                frame = world.render("overhead", color=True)
+                seg = world.render_segmentation("overhead")
+                if labelled:
+                    rng = np.random.default_rng([cfg.seed, num, 17])
+                    pos, neg, _ = label_view(frame.depth, seg, frame.camera.fx, rng, cfg)
+                    if cfg.labeller == "physics" and pos:
+                        pos, failed = _physics_filter(world, obj, frame, pos)
+                        neg = neg + failed
+                else:
+                    pos, neg = [], []
+                n_pos += len(pos)
+                n_neg += len(neg)
+                depth = frame.depth
+                if cfg.depth_noise:  # labels come from the clean depth, the image is noisy
+                    from grasp_sim.camera import DepthNoise
+
+                    depth = DepthNoise().apply(depth, np.random.default_rng([cfg.seed, num, 23]))
+                write_cornell_image(root, num, depth, frame.color, pos, neg)
+                if not (root / "camera.json").is_file():
+                    save_json(root / "camera.json", frame.camera.to_dict())
+                bar.update(1)
+    bar.close()
+    manifest["stats"] = {"positives_written": n_pos, "negatives_written": n_neg}
+    save_json(root / "manifest.json", manifest)
+    return manifest

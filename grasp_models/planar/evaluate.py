@@ -1,0 +1,44 @@
+"""Rectangle-metric evaluation of a planar model on a dataset split, through the same
+path the node uses (:meth:`PlanarGraspModel.run`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tqdm import tqdm
+
+from grasp_models.datasets.sample import PlanarDataset
+from grasp_models.datasets.torch_dataset import crop_center_for
+from grasp_models.metrics import RectangleMetric
+from grasp_models.planar.inference import PlanarGraspModel
+
+
+def evaluate(
+    model: PlanarGraspModel,
+    source: PlanarDataset,
+    indices: Sequence[int],
+    crop: str = "image",
+    ks: Sequence[int] = (1, 5),
+    metric: RectangleMetric | None = None,
+    progress: bool = False,
+) -> dict:
+    """Top-k accuracies (fractions) over the labelled images among ``indices``."""
+    metric = metric or RectangleMetric()
+    hits = {k: 0 for k in ks}
+    n = 0
+    for idx in tqdm(indices, desc=f"eval {model.name} ({crop} crops)", disable=not progress):
+        sample = source[idx]
+        if not sample.labelled:
+            continue
+        rgb = sample.rgb if model.in_channels == 4 else None
+        out = model.run(sample.depth, rgb, crop_center_for(sample, crop), max_grasps=max(ks))
+        n += 1
+        for k in ks:
+            hits[k] += metric.success_at_k(out.rects, sample.positives, k)
+    return {
+        "images": n,
+        "crop": crop,
+        "iou_threshold": metric.iou_threshold,
+        "angle_threshold_deg": metric.angle_threshold_deg,
+        **{f"top{k}": (hits[k] / n if n else float("nan")) for k in ks},
+    }

@@ -1,0 +1,192 @@
+"""Planar grasp models behind the :class:`GraspModel` interface, and their registry factories.
+
+A :class:`PlanarGraspModel` holds a network (GG-CNN, GG-CNN2 or VQ-VAE GG-CNN) and runs
+the one processing path of :mod:`grasp_models.planar.processing` on an RGB-D frame:
+blind crop (image centre, or a workspace point in the base frame), normalisation,
+forward pass, blurred maps, local maxima, rectangles back in image pixels, base-frame
+grasps. Weights are a ``state_dict`` plus a JSON model card (``arch``, ``in_channels``,
+``vq_config``, ``processing``, data, seed, metrics).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from grasp_core import Grasp, RGBDFrame
+from grasp_core.validation import require_choice
+from grasp_models.base import GraspInput, GraspModel
+from grasp_models.checkpoint import load_card, load_checkpoint
+from grasp_models.errors import CheckpointError, ModelError
+from grasp_models.planar import processing as P
+from grasp_models.planar.networks import GGCNN, GGCNN2
+from grasp_models.planar.vqvae import VQVAEGGCNN
+
+ARCHS = ("ggcnn", "ggcnn2", "vqvae_ggcnn")
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+def build_network(card: dict) -> nn.Module:
+    """An untrained network of the architecture a model card describes."""
+    arch = require_choice("model card 'arch'", card.get("arch", ""), ARCHS)
+    in_channels = int(card.get("in_channels", 1))
+    if arch == "ggcnn":
+        return GGCNN(in_channels=in_channels)
+    if arch == "ggcnn2":
+        return GGCNN2(in_channels=in_channels)
+    if "vq_config" not in card:
+        raise CheckpointError("a vqvae_ggcnn model card needs 'vq_config'")
+    return VQVAEGGCNN.from_config(card["vq_config"])
+
+
+def processing_from_card(card: dict) -> P.ProcessingConfig:
+    fields = {f.name for f in dataclasses.fields(P.ProcessingConfig)}
+    return P.ProcessingConfig(
+        **{k: v for k, v in card.get("processing", {}).items() if k in fields}
+    )
+
+
+def load_network(weights: str | Path) -> tuple[nn.Module, dict]:
+    """Network with ``weights`` loaded (CPU) and its model card."""
+    weights = Path(weights)
+    card = load_card(weights)
+    net = build_network(card)
+    state = load_checkpoint(weights)
+    state = state.get("model", state)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{weights} does not match its card's architecture: {exc}") from exc
+    return net.eval(), card
+
+
+def optimise_for_cpu(net: nn.Module, in_channels: int, size: int) -> nn.Module:
+    """Inference-only CPU variant: channels-last memory layout (measured fastest here,
+    see benchmarks/planar_speed.py)."""
+    del in_channels, size
+    return net.eval().to(memory_format=torch.channels_last)
+
+
+@dataclass(frozen=True)
+class PlanarOutput:
+    """Everything one forward pass gives: blurred maps of the crop, the crop transform
+    ``M`` (image -> crop) and rectangles in full-image pixels, best first."""
+
+    quality: np.ndarray
+    angle: np.ndarray
+    width: np.ndarray
+    M: np.ndarray
+    rects: tuple
+
+
+class PlanarGraspModel(GraspModel):
+    """A planar network + the shared processing path. ``workspace_center_base`` (x, y, z
+    [m] in the base frame), when given, is where the blind crop is centred."""
+
+    name: ClassVar[str] = "planar"
+    inputs: ClassVar[tuple[str, ...]] = ("frame",)
+
+    def __init__(
+        self,
+        net: nn.Module,
+        card: dict,
+        name: str,
+        device: str = "cpu",
+        workspace_center_base: tuple[float, float, float] | None = None,
+        depth_offset: float = 0.0,
+    ) -> None:
+        self.name = name  # type: ignore[misc]
+        self.card = card
+        self.cfg = processing_from_card(card)
+        self.in_channels = int(card.get("in_channels", 1))
+        self.device = device
+        self.workspace_center_base = workspace_center_base
+        self.depth_offset = depth_offset
+        self.net = net.eval().to(device)
+        if device == "cpu":
+            self.net = optimise_for_cpu(self.net, self.in_channels, self.cfg.size)
+
+    def to(self, device: str) -> PlanarGraspModel:
+        self.device = device
+        self.net = self.net.to(device)
+        return self
+
+    def crop_center(self, frame: RGBDFrame) -> tuple[float, float]:
+        """Blind crop centre (u, v): the projected workspace point, else the image centre."""
+        if self.workspace_center_base is not None:
+            uv = frame.camera.project_base(np.asarray(self.workspace_center_base)[None])[0]
+            if np.all(np.isfinite(uv)):
+                return float(uv[0]), float(uv[1])
+        return P.image_center(frame.depth.shape)
+
+    @torch.inference_mode()
+    def forward_maps(self, x: np.ndarray) -> np.ndarray:
+        """Raw 4xSxS network outputs of one CxSxS input."""
+        t = torch.from_numpy(x)[None].to(self.device)
+        if self.device == "cpu":
+            t = t.contiguous(memory_format=torch.channels_last)
+        return self.net(t)[0].float().cpu().numpy()
+
+    def run(
+        self,
+        depth: np.ndarray,
+        rgb: np.ndarray | None = None,
+        center: tuple[float, float] | None = None,
+        max_grasps: int = 1,
+    ) -> PlanarOutput:
+        """Rectangles (full-image pixels) and maps for one depth image [m]."""
+        if self.in_channels == 4 and rgb is None:
+            raise ModelError(f"{self.name}: this model needs RGB-D input, got depth only")
+        center = center if center is not None else P.image_center(depth.shape)
+        M = P.crop_transform(center, self.cfg.size)
+        x = P.prepare_input(depth, M, self.cfg, rgb if self.in_channels == 4 else None)
+        maps = self.forward_maps(x)
+        q, angle, width = P.postprocess(maps, self.cfg)
+        rects_crop = P.detect_rects(maps, self.cfg, n=max_grasps)
+        Minv = P.invert_affine(M)
+        rects = tuple(P.transform_rect(r, Minv) for r in rects_crop)
+        return PlanarOutput(q, angle, width, M, rects)
+
+    def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
+        if inp.frame is None:
+            raise ModelError(f"{self.name}: needs GraspInput.frame (an RGB-D frame)")
+        frame = inp.frame
+        out = self.run(frame.depth, frame.color, self.crop_center(frame), max_grasps)
+        return P.rects_to_grasps(
+            out.rects, frame.depth, frame.camera, self.name, depth_offset=self.depth_offset
+        )
+
+
+def shipped_weights(name: str) -> Path:
+    return WEIGHTS_DIR / f"{name}.pt"
+
+
+def _load(name: str, weights: str | Path | None, device: str) -> PlanarGraspModel:
+    path = Path(weights) if weights is not None else shipped_weights(name)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{name}: weights not found at {path}; train them with "
+            f"`grasp train --model {name.replace('_ggcnn', '')} ...` and pass --weights"
+        )
+    net, card = load_network(path)
+    if card.get("arch") != name:
+        raise CheckpointError(f"{path}: card says arch {card.get('arch')!r}, expected {name!r}")
+    return PlanarGraspModel(net, card, name=name, device=device)
+
+
+def load_ggcnn(weights: str | Path | None = None, device: str = "cpu") -> PlanarGraspModel:
+    return _load("ggcnn", weights, device)
+
+
+def load_ggcnn2(weights: str | Path | None = None, device: str = "cpu") -> PlanarGraspModel:
+    return _load("ggcnn2", weights, device)
+
+
+def load_vqvae_ggcnn(weights: str | Path | None = None, device: str = "cpu") -> PlanarGraspModel:
+    return _load("vqvae_ggcnn", weights, device)

@@ -1,0 +1,221 @@
+"""THE pre-/post-processing path of the planar models (DESIGN §1.4).
+
+Training, evaluation, the detector node and the benchmarks all go through these
+functions: a similarity transform ``M`` (2x3, full image -> crop pixels) picks the crop
+(blind: centred on the image or on a workspace point; ground-truth-centred only as an
+evaluation option) and, in training, adds rotation and zoom; the depth is normalised
+(mean removed, clipped); the network's quality, cos2θ, sin2θ and width maps are blurred,
+their local maxima become :class:`GraspRect` in crop pixels, mapped back to the full image
+with ``M``'s inverse, and turned into base-frame :class:`Grasp` with the camera model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from grasp_core import CameraModel, Grasp, GraspRect
+from grasp_core.errors import ValidationError
+from grasp_core.validation import require_range
+
+#: Width map target is ``width_px / WIDTH_SCALE`` clipped to [0, 1] (300 px crops).
+WIDTH_SCALE = 150.0
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    """Crop size [px], depth clip [m after mean removal], blur sigmas [px], peak finding."""
+
+    size: int = 300
+    depth_clip: float = 1.0
+    q_sigma: float = 2.0
+    angle_sigma: float = 2.0
+    width_sigma: float = 1.0
+    min_distance: int = 10
+    threshold: float = 0.1
+    jaw_ratio: float = 0.5  # predicted rectangle length = jaw_ratio * opening (GG-CNN's)
+    width_scale: float = WIDTH_SCALE
+
+    def __post_init__(self) -> None:
+        require_range("size", self.size, 16, 2048)
+        require_range("depth_clip", self.depth_clip, 0.0, None, low_inclusive=False)
+        require_range("min_distance", self.min_distance, 1, None)
+        require_range("threshold", self.threshold, 0.0, 1.0)
+
+
+def crop_transform(
+    center: tuple[float, float], size: int, rotation: float = 0.0, zoom: float = 1.0
+) -> np.ndarray:
+    """2x3 affine taking full-image pixels to a ``size`` crop centred on ``center`` (u, v).
+
+    ``rotation`` [rad] turns the image content (a rectangle at angle a appears at
+    a + rotation); ``zoom`` > 1 magnifies.
+    """
+    c, s = math.cos(rotation) * zoom, math.sin(rotation) * zoom
+    half = (size - 1) / 2.0
+    A = np.array([[c, -s], [s, c]])
+    t = np.array([half, half]) - A @ np.asarray(center, dtype=np.float64)
+    return np.hstack([A, t[:, None]])
+
+
+def image_center(shape: tuple[int, ...]) -> tuple[float, float]:
+    """Centre (u, v) of an image of ``shape`` (H, W, ...): the default blind crop centre."""
+    return ((shape[1] - 1) / 2.0, (shape[0] - 1) / 2.0)
+
+
+def invert_affine(M: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(np.asarray(M, dtype=np.float64))
+
+
+def warp(image: np.ndarray, M: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
+    """Apply ``M`` to ``image``; pixels from outside the image are 0 (no depth)."""
+    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    return cv2.warpAffine(
+        image, M, (size, size), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+
+
+def transform_rect(rect: GraspRect, M: np.ndarray) -> GraspRect:
+    """``rect`` under the similarity ``M`` (centre, axis direction and sizes)."""
+    M = np.asarray(M, dtype=np.float64)
+    u, v = M[:, :2] @ np.asarray(rect.center) + M[:, 2]
+    d = M[:, :2] @ np.array([math.cos(rect.angle), math.sin(rect.angle)])
+    scale = float(np.hypot(*d))
+    return GraspRect(
+        center=(float(u), float(v)),
+        angle=math.atan2(d[1], d[0]),
+        width=rect.width * scale,
+        length=rect.length * scale,
+        quality=rect.quality,
+    )
+
+
+def fill_invalid(depth: np.ndarray) -> np.ndarray:
+    """Depth [m] with missing returns (0, NaN, inf) replaced by the nearest valid value."""
+    depth = np.asarray(depth, dtype=np.float32)
+    invalid = ~(np.isfinite(depth) & (depth > 0))
+    if not invalid.any():
+        return depth
+    if invalid.all():
+        return np.zeros_like(depth)
+    idx = ndimage.distance_transform_edt(invalid, return_distances=False, return_indices=True)
+    return depth[tuple(idx)]
+
+
+def normalise_depth(depth_crop: np.ndarray, clip: float = 1.0) -> np.ndarray:
+    """Network input from a depth crop [m]: holes filled, mean removed, clipped to ±clip."""
+    d = fill_invalid(depth_crop)
+    return np.clip(d - d.mean(), -clip, clip).astype(np.float32)
+
+
+def prepare_input(
+    depth: np.ndarray,
+    M: np.ndarray,
+    cfg: ProcessingConfig,
+    rgb: np.ndarray | None = None,
+) -> np.ndarray:
+    """CxSxS float32 network input: normalised depth (+ RGB scaled to ±0.5 when given)."""
+    depth = np.asarray(depth, dtype=np.float32)
+    valid = (np.isfinite(depth) & (depth > 0)).astype(np.uint8)
+    crop = warp(np.where(valid > 0, depth, 0).astype(np.float32), M, cfg.size)
+    mask = warp(valid, M, cfg.size, nearest=True)
+    crop = np.where(mask > 0, crop, 0)
+    channels = [normalise_depth(crop, cfg.depth_clip)]
+    if rgb is not None:
+        colour = warp(np.asarray(rgb, dtype=np.uint8), M, cfg.size).astype(np.float32)
+        channels.extend(np.moveaxis(colour / 255.0 - 0.5, -1, 0))
+    return np.stack(channels).astype(np.float32)
+
+
+def grasp_maps(
+    rects: Sequence[GraspRect], size: int, width_scale: float = WIDTH_SCALE
+) -> np.ndarray:
+    """4xSxS training targets (quality, cos2θ, sin2θ, width/width_scale) of crop rectangles.
+
+    Each rectangle paints its centre third along the closing axis (GG-CNN's target).
+    """
+    out = np.zeros((4, size, size), dtype=np.float32)
+    for r in rects:
+        inner = GraspRect(r.center, r.angle, max(r.width / 3.0, 1.0), r.length, r.quality)
+        poly = np.round(inner.corners()).astype(np.int32)
+        mask = np.zeros((size, size), dtype=np.uint8)
+        cv2.fillConvexPoly(mask, poly, 1)
+        m = mask > 0
+        out[0][m] = 1.0
+        out[1][m] = math.cos(2 * r.angle)
+        out[2][m] = math.sin(2 * r.angle)
+        out[3][m] = min(r.width / width_scale, 1.0)
+    return out
+
+
+def postprocess(maps: np.ndarray, cfg: ProcessingConfig) -> tuple[np.ndarray, ...]:
+    """Blurred quality [0,1], angle [rad] and opening width [px] maps of raw 4xSxS outputs."""
+    q, cos2, sin2, w = (np.asarray(m, dtype=np.float32) for m in maps)
+    q = cv2.GaussianBlur(np.clip(q, 0.0, 1.0), (0, 0), cfg.q_sigma)
+    cos2 = cv2.GaussianBlur(cos2, (0, 0), cfg.angle_sigma)
+    sin2 = cv2.GaussianBlur(sin2, (0, 0), cfg.angle_sigma)
+    angle = 0.5 * np.arctan2(sin2, cos2)
+    width = cv2.GaussianBlur(np.clip(w, 0.0, 1.0), (0, 0), cfg.width_sigma) * cfg.width_scale
+    return q, angle, width
+
+
+def local_maxima(
+    q: np.ndarray, n: int, min_distance: int, threshold: float
+) -> list[tuple[int, int]]:
+    """Up to ``n`` (row, col) peaks of ``q`` above ``threshold``, ``min_distance`` apart,
+    best first; the global maximum when none clears the threshold."""
+    peaks_mask = ndimage.maximum_filter(q, size=2 * min_distance + 1, mode="nearest") == q
+    peaks_mask &= q > threshold
+    rows, cols = np.nonzero(peaks_mask)
+    order = np.argsort(-q[rows, cols], kind="stable")
+    picked: list[tuple[int, int]] = []
+    for i in order:  # plateaus give several equal peaks: keep them min_distance apart
+        r, c = int(rows[i]), int(cols[i])
+        if all(max(abs(r - pr), abs(c - pc)) > min_distance for pr, pc in picked):
+            picked.append((r, c))
+            if len(picked) >= n:
+                break
+    if not picked:
+        r, c = np.unravel_index(int(np.argmax(q)), q.shape)
+        picked = [(int(r), int(c))]
+    return picked
+
+
+def detect_rects(maps: np.ndarray, cfg: ProcessingConfig, n: int = 1) -> list[GraspRect]:
+    """Grasp rectangles in crop pixels from raw network outputs, best first."""
+    q, angle, width = postprocess(maps, cfg)
+    out = []
+    for r, c in local_maxima(q, n, cfg.min_distance, cfg.threshold):
+        w = max(float(width[r, c]), 2.0)
+        out.append(
+            GraspRect(
+                center=(float(c), float(r)),
+                angle=float(angle[r, c]),
+                width=w,
+                length=max(w * cfg.jaw_ratio, 1.0),
+                quality=float(np.clip(q[r, c], 0.0, 1.0)),
+            )
+        )
+    return out
+
+
+def rects_to_grasps(
+    rects_image: Sequence[GraspRect],
+    depth: np.ndarray,
+    camera: CameraModel,
+    model: str,
+    depth_offset: float = 0.0,
+) -> list[Grasp]:
+    """Base-frame grasps of full-image rectangles; ones without valid depth are dropped."""
+    grasps = []
+    for r in rects_image:
+        try:
+            grasps.append(r.to_grasp(depth, camera, model=model, depth_offset=depth_offset))
+        except ValidationError:
+            continue  # centre outside the image or no depth there: not a usable grasp
+    return grasps

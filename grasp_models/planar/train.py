@@ -1,0 +1,227 @@
+"""Training of the planar models: seeded, resumable (a checkpoint per epoch), CSV logs,
+and a model card with data, seed, command and held-out metrics at the end.
+
+``model`` is one of ``ggcnn``, ``ggcnn2``, ``vqvae`` (the unsupervised VQ-VAE, trained on
+every training image, labelled or not) and ``vqvae_ggcnn`` (needs a trained ``vqvae``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import random
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from grasp_core.validation import require_choice, require_range
+from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
+from grasp_models.datasets import CornellDataset
+from grasp_models.datasets.splits import labelled_subset, split_indices
+from grasp_models.datasets.torch_dataset import GraspMapDataset
+from grasp_models.errors import CheckpointError
+from grasp_models.planar import processing as P
+from grasp_models.planar.evaluate import evaluate
+from grasp_models.planar.inference import PlanarGraspModel, build_network
+from grasp_models.planar.networks import grasp_loss
+from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
+
+TRAINABLE = ("ggcnn", "ggcnn2", "vqvae", "vqvae_ggcnn")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train on what. ``out`` is the weights file (``.pt``; the card goes beside it,
+    the resumable checkpoint and CSV log into ``<out>.run/``)."""
+
+    model: str
+    data: str
+    out: str
+    epochs: int = 20
+    batch_size: int = 8
+    lr: float = 1e-3
+    label_fraction: float = 1.0
+    test_fraction: float = 0.2
+    test_data: str | None = None
+    split: str = "object"
+    seed: int = 0
+    rgb: bool = False
+    vqvae: str | None = None
+    size: int = 300
+    threads: int = 2
+    device: str = "cpu"
+    vq_num_embeddings: int = 128
+    vq_dim: int = 16
+
+    def __post_init__(self) -> None:
+        require_choice("model", self.model, TRAINABLE)
+        require_choice("split", self.split, ("image", "object"))
+        require_range("epochs", self.epochs, 1, None)
+        require_range("batch_size", self.batch_size, 1, None)
+        require_range("label_fraction", self.label_fraction, 0.0, 1.0, low_inclusive=False)
+        if self.model == "vqvae_ggcnn" and not self.vqvae:
+            raise CheckpointError("vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt)")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - third-party code may use the global stream
+    torch.manual_seed(seed)
+
+
+def dataset_split(
+    cfg: TrainConfig, source: CornellDataset, test_source: CornellDataset | None = None
+) -> dict[str, list[int]]:
+    """Seeded train/test split (or all of ``source`` for training and the labelled images of
+    ``test_source`` for testing) and the labelled subset of the training images."""
+    flags = source.labelled_flags()
+    if test_source is None:
+        train, test = split_indices(source.object_ids(), cfg.test_fraction, cfg.split, cfg.seed)
+        test = [i for i in test if flags[i]]
+    else:
+        train = list(range(len(source)))
+        test_flags = test_source.labelled_flags()
+        test = [i for i in range(len(test_source)) if test_flags[i]]
+    labelled_train = [i for i in train if flags[i]]
+    labelled = (
+        labelled_subset(labelled_train, cfg.label_fraction, cfg.seed) if labelled_train else []
+    )
+    return {"train": train, "labelled": labelled, "test": test}
+
+
+def build_model(cfg: TrainConfig) -> torch.nn.Module:
+    in_channels = 4 if cfg.rgb else 1
+    if cfg.model == "vqvae":
+        return VQVAE(in_channels, num_embeddings=cfg.vq_num_embeddings, dim=cfg.vq_dim)
+    if cfg.model == "vqvae_ggcnn":
+        vq_card = load_card(Path(cfg.vqvae))
+        vq = VQVAE(**vq_card["vq_config"])
+        state = load_checkpoint(Path(cfg.vqvae))
+        vq.load_state_dict(state.get("model", state))
+        return VQVAEGGCNN(vq)
+    return build_network({"arch": cfg.model, "in_channels": in_channels})
+
+
+def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
+    card = {
+        "arch": cfg.model,
+        "in_channels": 4 if cfg.rgb else 1,
+        "processing": asdict(P.ProcessingConfig(size=cfg.size)),
+        "data": {
+            "root": cfg.data,
+            "split": cfg.split,
+            "test_fraction": None if cfg.test_data else cfg.test_fraction,
+            "test_root": cfg.test_data,
+            "label_fraction": cfg.label_fraction,
+            "train_images": len(split["train"]),
+            "labelled_train_images": len(split["labelled"]),
+            "test_images": len(split["test"]),
+        },
+        "seed": cfg.seed,
+        "train_config": asdict(cfg),
+        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if isinstance(net, VQVAE | VQVAEGGCNN):
+        card["vq_config"] = net.config if isinstance(net, VQVAE) else net.vq_config
+    return card
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> dict:
+    """Train (or resume) and return the model card written beside ``cfg.out``."""
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    out = Path(cfg.out)
+    run_dir = out.with_suffix(".run")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / "checkpoint.pt"
+    source = CornellDataset(cfg.data, load_rgb=cfg.rgb)
+    test_source = CornellDataset(cfg.test_data, load_rgb=cfg.rgb) if cfg.test_data else source
+    split = dataset_split(cfg, source, test_source if cfg.test_data else None)
+    proc = P.ProcessingConfig(size=cfg.size)
+    is_vq = cfg.model == "vqvae"
+    train_idx = split["train"] if is_vq else split["labelled"]
+    if not train_idx:
+        raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
+    data = GraspMapDataset(
+        source, train_idx, proc, augment=True, rgb=cfg.rgb, seed=cfg.seed, with_targets=not is_vq
+    )
+    net = build_model(cfg).to(cfg.device)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    start_epoch = 0
+    if ckpt_path.is_file():
+        state = load_checkpoint(ckpt_path)
+        if state.get("config") != json.loads(json.dumps(asdict(cfg))):
+            raise CheckpointError(
+                f"{ckpt_path} was written for another configuration; delete it or change --out"
+            )
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start_epoch = int(state["epoch"])
+        print(f"resuming {cfg.model} from epoch {start_epoch}", file=sys.stderr)
+    log_path = run_dir / "log.csv"
+    new_log = not log_path.is_file() or start_epoch == 0
+    with log_path.open("w" if new_log else "a", newline="") as fh:
+        writer = csv.writer(fh)
+        if new_log:
+            writer.writerow(["epoch", "loss", "seconds", "details"])
+        for epoch in range(start_epoch, cfg.epochs):
+            data.epoch = epoch
+            gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+            loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, generator=gen)
+            net.train()
+            t0, total, count, details = time.time(), 0.0, 0, {}
+            bar = tqdm(
+                loader, desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", disable=not progress
+            )
+            for x, y, _ in bar:
+                x, y = x.to(cfg.device), y.to(cfg.device)
+                loss, details = net.loss(x) if is_vq else grasp_loss(net(x), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(x)
+                count += len(x)
+                bar.set_postfix(loss=f"{total / count:.4f}")
+            mean = total / max(count, 1)
+            writer.writerow(
+                [epoch + 1, f"{mean:.6f}", f"{time.time() - t0:.1f}", json.dumps(details)]
+            )
+            fh.flush()
+            save_checkpoint(
+                ckpt_path,
+                {
+                    "model": net.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "epoch": epoch + 1,
+                    "config": asdict(cfg),
+                    "loss": mean,
+                },
+            )
+    card = card_for(cfg, net, split)
+    card["final_train_loss"] = (
+        mean if cfg.epochs > start_epoch else load_checkpoint(ckpt_path)["loss"]
+    )
+    if not is_vq:
+        model = PlanarGraspModel(net.cpu(), card, name=cfg.model, device="cpu")
+        card["metrics"] = {
+            crop: evaluate(model, test_source, split["test"], crop=crop, progress=progress)
+            for crop in ("image", "gt")
+        }
+    net = net.cpu()
+    save_checkpoint(out, net.state_dict(), card)
+    os.sync()
+    return card

@@ -1,0 +1,184 @@
+"""VQ-VAE (van den Oord et al. 2017) and the semi-supervised VQ-VAE GG-CNN (Mahajan et al.).
+
+The VQ-VAE is trained on every image (labelled or not) with the loss of the paper's
+eq. (4): reconstruction + ||sg[z_e] - e||² (dictionary) + β ||z_e - sg[e]||² (commitment),
+with straight-through gradients through the nearest-neighbour quantiser. The grasp model
+then freezes the encoder and quantiser, starts its decoder from the VQ-VAE decoder and
+cascades a GG-CNN on the decoder output, trained on the labelled images only.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from grasp_models.planar.networks import GGCNN
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReLU(),
+            nn.Conv2d(channels, hidden, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(hidden, channels, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Encoder(nn.Module):
+    """Two stride-2 4x4 convolutions, a 3x3 convolution, residual blocks, 1x1 to ``D``."""
+
+    def __init__(
+        self, in_channels: int, hidden: int, res_hidden: int, n_res: int, dim: int
+    ) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, hidden // 2, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(hidden // 2, hidden, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 3, padding=1),
+            *[ResidualBlock(hidden, res_hidden) for _ in range(n_res)],
+            nn.ReLU(),
+            nn.Conv2d(hidden, dim, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class Decoder(nn.Module):
+    """Mirror of the encoder: 3x3 convolution, residual blocks, two stride-2 4x4 transposed
+    convolutions back to the input resolution with ``out_channels`` channels."""
+
+    def __init__(
+        self, dim: int, hidden: int, res_hidden: int, n_res: int, out_channels: int
+    ) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(dim, hidden, 3, padding=1),
+            *[ResidualBlock(hidden, res_hidden) for _ in range(n_res)],
+            nn.ReLU(),
+            nn.ConvTranspose2d(hidden, hidden // 2, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(hidden // 2, out_channels, 4, stride=2, padding=1),
+        )
+
+    def forward(self, z: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        y = self.net(z)
+        if tuple(y.shape[-2:]) != tuple(size):
+            y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+        return y
+
+
+class VectorQuantizer(nn.Module):
+    """Codebook of ``K`` embeddings of dimension ``D``; nearest-neighbour lookup with the
+    dictionary and commitment losses and a straight-through gradient."""
+
+    def __init__(self, num_embeddings: int, dim: int, beta: float = 0.25) -> None:
+        super().__init__()
+        self.K, self.D, self.beta = num_embeddings, dim, beta
+        self.embedding = nn.Embedding(num_embeddings, dim)
+        self.embedding.weight.data.uniform_(-1.0 / num_embeddings, 1.0 / num_embeddings)
+
+    def codes(self, z_e: torch.Tensor) -> torch.Tensor:
+        """BxHxW indices of the nearest embeddings to BxDxHxW encoder outputs."""
+        flat = z_e.permute(0, 2, 3, 1).reshape(-1, self.D)
+        e = self.embedding.weight
+        d2 = flat.pow(2).sum(1, keepdim=True) - 2 * flat @ e.t() + e.pow(2).sum(1)[None]
+        return d2.argmin(1).view(z_e.shape[0], *z_e.shape[2:])
+
+    def forward(self, z_e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(z_q with straight-through gradient, dictionary + β commitment loss, codes)``."""
+        idx = self.codes(z_e)
+        z_q = self.embedding(idx).permute(0, 3, 1, 2)
+        dictionary = F.mse_loss(z_q, z_e.detach())
+        commitment = F.mse_loss(z_e, z_q.detach())
+        z_st = z_e + (z_q - z_e).detach()
+        return z_st, dictionary + self.beta * commitment, idx
+
+
+class VQVAE(nn.Module):
+    """Encoder -> quantiser -> decoder reconstructing the (normalised) input."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        hidden: int = 32,
+        res_hidden: int = 16,
+        n_res: int = 1,
+        num_embeddings: int = 128,
+        dim: int = 16,
+        beta: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.config = {
+            "in_channels": in_channels,
+            "hidden": hidden,
+            "res_hidden": res_hidden,
+            "n_res": n_res,
+            "num_embeddings": num_embeddings,
+            "dim": dim,
+            "beta": beta,
+        }
+        self.encoder = Encoder(in_channels, hidden, res_hidden, n_res, dim)
+        self.quantizer = VectorQuantizer(num_embeddings, dim, beta)
+        self.decoder = Decoder(dim, hidden, res_hidden, n_res, in_channels)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(reconstruction, vq loss, codes)``."""
+        z_q, vq_loss, idx = self.quantizer(self.encoder(x))
+        return self.decoder(z_q, x.shape[-2:]), vq_loss, idx
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Eq. (4): Gaussian log-likelihood as MSE + dictionary + β commitment."""
+        recon, vq_loss, idx = self(x)
+        rec = F.mse_loss(recon, x)
+        used = torch.unique(idx).numel()
+        return rec + vq_loss, {
+            "recon": float(rec.detach()),
+            "vq": float(vq_loss.detach()),
+            "codes_used": used,
+        }
+
+
+class VQVAEGGCNN(nn.Module):
+    """Frozen VQ-VAE encoder + quantiser, a trainable decoder (initialised from the VQ-VAE
+    decoder) and a GG-CNN cascaded on the decoder output."""
+
+    def __init__(self, vqvae: VQVAE, ggcnn_filters: tuple[int, ...] = (32, 16, 8)) -> None:
+        super().__init__()
+        cfg = vqvae.config
+        self.vq_config = dict(cfg)
+        self.encoder = copy.deepcopy(vqvae.encoder)
+        self.quantizer = copy.deepcopy(vqvae.quantizer)
+        self.decoder = copy.deepcopy(vqvae.decoder)
+        for p in [*self.encoder.parameters(), *self.quantizer.parameters()]:
+            p.requires_grad_(False)
+        self.ggcnn = GGCNN(in_channels=cfg["in_channels"], filters=ggcnn_filters)
+
+    @classmethod
+    def from_config(cls, vq_config: dict, ggcnn_filters: tuple[int, ...] = (32, 16, 8)):
+        return cls(VQVAE(**vq_config), ggcnn_filters)
+
+    def train(self, mode: bool = True) -> VQVAEGGCNN:
+        super().train(mode)
+        self.encoder.eval()  # frozen parts stay in eval mode
+        self.quantizer.eval()
+        return self
+
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """Quantised latent z_q(x) of the frozen encoder."""
+        with torch.no_grad():
+            idx = self.quantizer.codes(self.encoder(x))
+            return self.quantizer.embedding(idx).permute(0, 3, 1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ggcnn(self.decoder(self.latent(x), x.shape[-2:]))

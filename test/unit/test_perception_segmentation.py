@@ -1,0 +1,158 @@
+"""Table plane + object clusters on synthetic frames with known geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grasp_core.frame import RGBDFrame
+from grasp_core.se3 import make_transform, rot_x, rot_y, transform_points
+from grasp_perception.params import PerceptionParams
+from grasp_perception.segmentation import fit_plane, segment
+from grasp_perception.synthetic import (
+    SyntheticBox,
+    SyntheticScene,
+    default_camera,
+    render,
+    visible_centroid,
+)
+
+BOXES = (
+    SyntheticBox((0.40, -0.12), (0.05, 0.07, 0.06), yaw=0.3),
+    SyntheticBox((0.58, 0.02), (0.04, 0.04, 0.10), yaw=-0.7),
+    SyntheticBox((0.45, 0.16), (0.08, 0.05, 0.03), yaw=1.2),
+)
+
+
+def _tilted(frame: RGBDFrame, T_tilt: np.ndarray) -> RGBDFrame:
+    """The same image with the world moved by T_tilt (a tilted table in the base frame)."""
+    cam = frame.camera.with_extrinsic(T_tilt @ frame.camera.T_base_camera)
+    return RGBDFrame(depth=frame.depth, camera=cam, color=frame.color, stamp=frame.stamp)
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    c = np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b)
+    return float(np.degrees(np.arccos(np.clip(c, -1, 1))))
+
+
+@pytest.mark.parametrize(
+    ("tilt", "noise", "dropout"),
+    [
+        (np.eye(4), 0.0, 0.0),
+        (make_transform(rot_x(0.08) @ rot_y(-0.05), [0, 0, 0.02]), 0.0015, 0.03),
+    ],
+    ids=["level", "tilted_noisy"],
+)
+def test_plane_and_boxes_at_known_poses(tilt, noise, dropout) -> None:
+    scene = SyntheticScene(boxes=BOXES, table_height=0.0)
+    frame, labels = render(scene, default_camera(), noise_std=noise, dropout=dropout, seed=3)
+    truth_centroids = [
+        transform_points(tilt, visible_centroid(frame, labels, i + 1)) for i in range(len(BOXES))
+    ]
+    frame = _tilted(frame, tilt)
+    p = PerceptionParams(crop_z_min=-0.2)
+    seg = segment(frame, p)
+    assert seg.warnings == ()
+    # plane: the tilted z = 0 plane, within 5 mm and 1 degree
+    n_true = tilt[:3, 2]
+    d_true = -n_true @ tilt[:3, 3]
+    assert _angle_deg(seg.table_plane[:3], n_true) < 1.0
+    # offset measured under the workspace centre
+    x0 = tilt[:3, :3] @ np.array([0.5, 0.0, 0.0]) + tilt[:3, 3]
+    assert abs(seg.table_plane[:3] @ x0 + seg.table_plane[3]) < 0.005
+    assert abs(n_true @ x0 + d_true) < 1e-9
+    # one cluster per box, centroid within 1 cm of the visible surface's
+    assert len(seg.objects) == len(BOXES)
+    found = np.array([o.centroid for o in seg.objects])
+    for truth in truth_centroids:
+        dist = np.linalg.norm(found - truth, axis=1)
+        assert dist.min() < 0.01, (truth, found)
+    matched = {int(np.argmin(np.linalg.norm(found - t, axis=1))) for t in truth_centroids}
+    assert matched == set(range(len(BOXES)))
+    # labels are 0..K-1, points lie above the table, bboxes contain the centroids
+    assert [o.label for o in seg.objects] == list(range(len(BOXES)))
+    for o in seg.objects:
+        h = o.points @ seg.table_plane[:3] + seg.table_plane[3]
+        assert h.min() >= p.object_min_height - 1e-6
+        assert np.all(o.bbox_min <= o.centroid) and np.all(o.centroid <= o.bbox_max)
+    assert seg.clean_depth.shape == frame.depth.shape and np.all(seg.clean_depth > 0)
+
+
+def test_object_pixels_match_ground_truth_labels() -> None:
+    frame, labels = render(SyntheticScene(boxes=BOXES), default_camera(), seed=1)
+    seg = segment(frame, PerceptionParams(pixel_stride=1))
+    for o in seg.objects:
+        gt = labels.ravel()[o.pixel_indices]
+        box = np.bincount(gt[gt > 0]).argmax()
+        precision = np.mean(gt == box)
+        recall = len(o.pixel_indices) / np.count_nonzero(labels == box)
+        assert precision > 0.99 and recall > 0.85, (o.label, precision, recall)
+        mask = o.mask()
+        assert mask.shape == labels.shape and mask.sum() == len(o.pixel_indices)
+    img = seg.label_image()
+    assert set(np.unique(img)) == {-1, 0, 1, 2}
+    pts, lab = seg.object_points()
+    assert len(pts) == len(lab) == sum(len(o.points) for o in seg.objects)
+
+
+def test_stride_mask_covers_blocks() -> None:
+    frame, labels = render(SyntheticScene(boxes=BOXES[:1]), default_camera(), seed=1)
+    seg = segment(frame, PerceptionParams(pixel_stride=2))
+    (obj,) = seg.objects
+    mask = obj.mask()
+    iou = (mask & (labels == 1)).sum() / (mask | (labels == 1)).sum()
+    assert iou > 0.8
+
+
+def _blank(depth_value: float) -> RGBDFrame:
+    cam = default_camera()
+    return RGBDFrame(depth=np.full((cam.height, cam.width), depth_value, np.float32), camera=cam)
+
+
+@pytest.mark.parametrize("value", [np.nan, 0.0, -1.0])
+def test_no_valid_depth_gives_empty_result(value: float) -> None:
+    seg = segment(_blank(value))
+    assert seg.objects == () and seg.table_plane is None and len(seg.scene_points) == 0
+    assert any("no valid pixel" in w for w in seg.warnings)
+    assert seg.clean_depth.shape == (480, 640)
+
+
+def test_empty_table_warns_no_object() -> None:
+    frame, _ = render(SyntheticScene(boxes=()), default_camera())
+    seg = segment(frame)
+    assert seg.table_plane is not None and abs(seg.table_height) < 0.002
+    assert seg.objects == () and any("no object" in w for w in seg.warnings)
+
+
+def test_no_table_still_clusters_objects() -> None:
+    frame, _ = render(SyntheticScene(boxes=BOXES), default_camera())
+    seg = segment(frame, PerceptionParams(crop_z_min=0.015))  # table cropped away
+    assert seg.table_plane is None and any("no table plane" in w for w in seg.warnings)
+    assert len(seg.objects) == len(BOXES)
+
+
+def test_wall_is_not_a_table() -> None:
+    # a vertical plane only (camera sees a wall): RANSAC finds it but the tilt check rejects it
+    frame, _ = render(SyntheticScene(boxes=()), default_camera())
+    wall = _tilted(frame, make_transform(rot_y(np.pi / 2), [0.5, 0, 0.4]))
+    seg = segment(
+        wall,
+        PerceptionParams(
+            crop_x_min=-2, crop_x_max=2, crop_y_min=-2, crop_y_max=2, crop_z_min=-2, crop_z_max=2
+        ),
+    )
+    assert seg.table_plane is None and any("no table plane" in w for w in seg.warnings)
+
+
+def test_nothing_in_crop_box_warns() -> None:
+    frame, _ = render(SyntheticScene(boxes=BOXES), default_camera())
+    far = _tilted(frame, make_transform(None, [5.0, 0, 0]))
+    seg = segment(far)
+    assert seg.objects == () and any("crop box" in w for w in seg.warnings)
+
+
+def test_fit_plane_normal_points_up(rng) -> None:
+    pts = rng.uniform(-1, 1, (100, 3))
+    pts[:, 2] = 0.3
+    plane = fit_plane(pts)
+    np.testing.assert_allclose(plane, [0, 0, 1, -0.3], atol=1e-9)

@@ -57,20 +57,26 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
   fi
 fi
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
-"${PIP[@]}" --upgrade "pip>=24" "setuptools>=70" wheel 2>&1 | grep -v "is ignored" || true
+LOG="$VENV/setup.log"
+: > "$LOG"
+pip_install() {  # quiet unless it fails; the full output stays in $LOG
+  if ! "$VENV/bin/python" -m pip install --disable-pip-version-check "$@" >>"$LOG" 2>&1; then
+    grep -v "is ignored" "$LOG" | tail -n 30 >&2
+    die "pip install $* failed (full log: $LOG)"
+  fi
+}
+pip_install --upgrade "pip>=24" "setuptools>=70" wheel
 # torch first, pinned to the CPU build on the machine, so nothing later pulls CUDA wheels.
 say "installing torch==2.13.0"
-"${PIP[@]}" "torch==2.13.0" 2>&1 | grep -v "is ignored" || true
-"$VENV/bin/python" -c "import torch" || die "torch==2.13.0 did not install"
+pip_install "torch==2.13.0" "numpy>=2.0,<3"
 if ((SYSTEM_ROS)); then
   say "system ROS 2 $ROS_DISTRO is sourced: not installing the ROS 2 wheels"
 else
   say "installing the ROS 2 Kilted wheels"
-  "${PIP[@]}" -r requirements-ros.txt 2>&1 | grep -v "is ignored" || true
+  pip_install -r requirements-ros.txt
 fi
 say "installing grasp_bringup and its requirements"
-"${PIP[@]}" -r requirements.txt -r requirements-dev.txt -e . 2>&1 | grep -v "is ignored" || true
+pip_install -r requirements.txt -r requirements-dev.txt -e .
 "$VENV/bin/python" - <<'PY' || die "the environment is incomplete (see the import error above)"
 import importlib
 for mod in ("torch", "rclpy", "sensor_msgs.msg", "mujoco", "pinocchio", "coal", "ompl",

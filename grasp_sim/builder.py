@@ -17,6 +17,10 @@ from grasp_sim.objects import ObjectSpec, _handle_reach
 OBJECT_CONDIM = 4
 TORSIONAL_FRICTION = 0.005
 ROLLING_FRICTION = 0.0001
+#: Object geoms win MuJoCo's contact-parameter mixing, so an object's ``friction`` is the
+#: coefficient of its contacts with the pads and the table (default mixing takes the max,
+#: which would let the rubber pads make every object grippy).
+OBJECT_PRIORITY = 1
 #: Number of wall slabs approximating a mug's or bowl's round wall.
 WALL_SEGMENTS = 16
 
@@ -43,6 +47,7 @@ def _geom(body: mujoco.MjsBody, obj: ObjectSpec, gtype: int, size, pos=(0, 0, 0)
     g.rgba = list(obj.rgba)
     g.friction = [obj.friction, TORSIONAL_FRICTION, ROLLING_FRICTION]
     g.condim = OBJECT_CONDIM
+    g.priority = OBJECT_PRIORITY
     return g
 
 

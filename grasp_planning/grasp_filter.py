@@ -1,0 +1,225 @@
+"""Keep the grasps the arm can execute, best first.
+
+Order of work (cheap rejects first): NaN / unknown frame / too wide -> workspace box and
+reach sphere -> batched IK of grasp (and its pi-flip about +Z), pre-grasp and lift ->
+collision checks of grasp (target may touch the fingers), pre-grasp, the approach
+midpoint and lift (target ignored: it is carried). Survivors are ranked by
+``quality - motion_cost_weight * motion_cost`` where the motion cost is the time [s] the
+slowest joint needs to reach the pre-grasp at full speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grasp_core.grasp import Grasp
+from grasp_planning.collision import PlanningScene
+from grasp_planning.ik import (
+    FLIP_Z,
+    LIFT_HEIGHT,
+    PREGRASP_DISTANCE,
+    lift_pose,
+    pregrasp_pose,
+    reach_batch,
+)
+from grasp_planning.robot import RobotModel
+
+
+@dataclass(frozen=True, eq=False)
+class RankedGrasp:
+    """A feasible grasp: the ``grasp`` as given, the TCP pose used (``T_base_tcp``, the
+    grasp turned by pi about Z when ``flipped``), joint configurations [rad] of grasp,
+    pre-grasp and lift, the ``target`` scene object (or None), ``motion_cost`` [s] and
+    ``score`` (higher is better), ``index`` in the input list."""
+
+    grasp: Grasp
+    index: int
+    T_base_tcp: np.ndarray
+    q_grasp: np.ndarray
+    q_pregrasp: np.ndarray
+    q_lift: np.ndarray
+    flipped: bool
+    target: str | None
+    motion_cost: float
+    score: float
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """``ranked`` feasible grasps (best first) and ``rejected`` (index, reason) pairs."""
+
+    ranked: list[RankedGrasp]
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def reasons(self) -> dict[str, int]:
+        """How many grasps were dropped for each reason."""
+        out: dict[str, int] = {}
+        for _, r in self.rejected:
+            out[r] = out.get(r, 0) + 1
+        return out
+
+
+def filter_grasps_report(
+    grasps: Sequence[Grasp],
+    robot: RobotModel,
+    scene: PlanningScene,
+    q_current: np.ndarray,
+    motion_cost_weight: float = 0.05,
+    pregrasp_distance: float = PREGRASP_DISTANCE,
+    lift_height: float = LIFT_HEIGHT,
+    max_width: float | None = None,
+    allow_flip: bool = True,
+    seed: int = 0,
+) -> FilterResult:
+    """:func:`filter_grasps` with the reasons for every rejection."""
+    q_current = robot.check_q(q_current, "q_current")
+    max_w = robot.gripper.max_width if max_width is None else max_width
+    rejected: list[tuple[int, str]] = []
+    keep: list[int] = []
+    poses = []
+    for i, g in enumerate(grasps):
+        pose = np.asarray(getattr(g, "pose", None), dtype=np.float64)
+        if pose.shape != (4, 4) or not np.all(np.isfinite(pose)) or not np.isfinite(g.width):
+            rejected.append((i, "NaN in pose or width"))
+        elif g.frame_id != robot.config.base_frame:
+            rejected.append(
+                (i, f"unknown frame {g.frame_id!r} (expected {robot.config.base_frame!r})")
+            )
+        elif g.width > max_w:
+            rejected.append((i, f"too wide for the gripper (> {max_w:.3f} m)"))
+        else:
+            keep.append(i)
+            poses.append(pose)
+    if not keep:
+        return FilterResult([], rejected)
+    T = np.array(poses)
+    # workspace box for grasp, pre-grasp and lift TCP positions; reach sphere for all
+    pts = np.stack(
+        [
+            T[:, :3, 3],
+            pregrasp_pose(T, pregrasp_distance)[:, :3, 3],
+            lift_pose(T, lift_height)[:, :3, 3],
+        ],
+        axis=1,
+    )
+    in_ws = robot.in_workspace(pts).all(axis=1)
+    in_reach = (np.linalg.norm(pts - robot.reach_center, axis=2) <= robot.group.reach_radius).all(
+        axis=1
+    )
+    idx = np.arange(len(keep))
+    for k in idx[~in_ws]:
+        rejected.append((keep[k], "outside the workspace bounds"))
+    for k in idx[in_ws & ~in_reach]:
+        rejected.append((keep[k], "out of reach"))
+    cand = idx[in_ws & in_reach]
+    if cand.size == 0:
+        return FilterResult([], rejected)
+    # IK + collisions on the grasp as given; the pi-flipped variant only where it fails
+    Tc = T[cand]
+    targets = [scene.object_at(p) for p in Tc[:, :3, 3]]
+    ok, Qg, Qp, Ql = _feasible(
+        robot, scene, Tc, targets, q_current, seed, pregrasp_distance, lift_height
+    )
+    TT = Tc.copy()
+    flipped = np.zeros(cand.size, dtype=bool)
+    ik_any = ~np.isnan(Qg[:, 0])
+    if allow_flip and not ok.all():
+        redo = np.flatnonzero(~ok)
+        Tf = Tc[redo] @ FLIP_Z
+        ok2, Qg2, Qp2, Ql2 = _feasible(
+            robot,
+            scene,
+            Tf,
+            [targets[i] for i in redo],
+            q_current,
+            seed,
+            pregrasp_distance,
+            lift_height,
+        )
+        good = redo[ok2]
+        ok[good] = True
+        Qg[good], Qp[good], Ql[good] = Qg2[ok2], Qp2[ok2], Ql2[ok2]
+        TT[good] = Tf[ok2]
+        flipped[good] = True
+        ik_any[redo] |= ~np.isnan(Qg2[:, 0])
+    vmax = robot.velocity_limits
+    ranked: list[RankedGrasp] = []
+    for j, k in enumerate(cand):
+        if not ok[j]:
+            reason = "in collision" if ik_any[j] else "no IK for grasp + pre-grasp + lift"
+            rejected.append((keep[k], reason))
+            continue
+        cost = float(np.max(np.abs(Qp[j] - q_current) / vmax))
+        g = grasps[keep[k]]
+        ranked.append(
+            RankedGrasp(
+                grasp=g,
+                index=keep[k],
+                T_base_tcp=TT[j],
+                q_grasp=Qg[j],
+                q_pregrasp=Qp[j],
+                q_lift=Ql[j],
+                flipped=bool(flipped[j]),
+                target=targets[j],
+                motion_cost=cost,
+                score=float(g.quality - motion_cost_weight * cost),
+            )
+        )
+    ranked.sort(key=lambda r: -r.score)
+    rejected.sort()
+    return FilterResult(ranked, rejected)
+
+
+def _feasible(
+    robot: RobotModel,
+    scene: PlanningScene,
+    T: np.ndarray,
+    targets: list[str | None],
+    q_current: np.ndarray,
+    seed: int,
+    pregrasp_distance: float,
+    lift_height: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """IK (grasp, pre-grasp, lift) then collisions, cheapest checks first. Rows of ``Q*``
+    keep their IK solution (NaN when IK failed) so callers can tell IK from collision."""
+    ok, Qg, Qp, Ql = reach_batch(
+        robot, T, q_current, seed=seed, pregrasp_distance=pregrasp_distance, lift_height=lift_height
+    )
+    by_target: dict[str | None, list[int]] = {}
+    for i in np.flatnonzero(ok):
+        by_target.setdefault(targets[i], []).append(int(i))
+    for target, ids in by_target.items():
+        idx = np.array(ids)
+        allowed = scene.finger_contacts(target)
+        ignore = (target,) if target is not None else ()
+        # grasp first (most rejections), then approach midpoint, pre-grasp, lift
+        stages = [
+            (lambda ii: Qg[ii], allowed, ()),
+            (lambda ii: 0.5 * (Qg[ii] + Qp[ii]), allowed, ()),
+            (lambda ii: Qp[ii], (), ()),
+            (lambda ii: Ql[ii], (), ignore),
+        ]
+        for get, allow, ign in stages:
+            if idx.size == 0:
+                break
+            hit = scene.in_collision_many(get(idx), allow, ign)
+            ok[idx[hit]] = False
+            idx = idx[~hit]
+    return ok, Qg, Qp, Ql
+
+
+def filter_grasps(
+    grasps: Sequence[Grasp],
+    robot: RobotModel,
+    scene: PlanningScene,
+    q_current: np.ndarray,
+    **kwargs: object,
+) -> list[RankedGrasp]:
+    """Grasps (in the robot base frame) reachable with pre-grasp and lift and
+    collision-free, ranked by quality and motion cost, best first. Grasps with NaN, an
+    unknown frame or a width beyond the gripper are dropped
+    (see :func:`filter_grasps_report` for the reasons)."""
+    return filter_grasps_report(grasps, robot, scene, q_current, **kwargs).ranked  # type: ignore[arg-type]

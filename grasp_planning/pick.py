@@ -1,0 +1,427 @@
+"""Pick-and-place: plan every segment of a pick, then run them as a state machine.
+
+ROS-free: :class:`PickAndPlace` is given callables that send an arm trajectory, send a
+gripper width, read the latest joint state and tell the time (the executor node wires
+them to topics; tests wire them to a simulated robot). Sequence:
+pre-grasp -> approach -> close -> verify hold (finger gap above a threshold) -> lift ->
+place above the bin -> release -> retreat -> home. Every arm segment waits for the joint
+state to reach its goal within a timeout; :meth:`PickAndPlace.stop` halts at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from grasp_core.grasp import Grasp
+from grasp_core.se3 import make_transform, rot_x, rot_z
+from grasp_planning.collision import PlanningScene
+from grasp_planning.errors import MotionPlanningError
+from grasp_planning.grasp_filter import RankedGrasp
+from grasp_planning.ik import solve_batch
+from grasp_planning.motion import MotionPlanner, Trajectory, hold_trajectory
+from grasp_planning.robot import RobotModel
+from grasp_planning.world import CellLayout, place_position
+
+if TYPE_CHECKING:
+    from grasp_planning.backend import PlanningBackend
+
+
+class PickState(str, enum.Enum):
+    IDLE = "idle"
+    PLANNING = "planning"
+    PREGRASP = "pregrasp"
+    APPROACH = "approach"
+    CLOSE = "close"
+    VERIFY = "verify"
+    LIFT = "lift"
+    PLACE = "place"
+    RELEASE = "release"
+    RETREAT = "retreat"
+    HOME = "home"
+    DONE = "done"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class PickParams:
+    """Distances [m], widths [m], times [s] of a pick.
+
+    ``place_clearance``: TCP height above the bin rim when releasing, on top of the height
+    the object hangs below the TCP; ``retreat_distance``: how far up after release;
+    ``min_hold_width``: finger gap below which the grasp is deemed empty;
+    ``open_margin``: opening beyond the grasp width before the approach;
+    ``goal_tolerance`` [rad]; ``timeout_factor`` / ``timeout_margin``: a segment must
+    reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
+    the gripper to move.
+    """
+
+    place_clearance: float = 0.05
+    retreat_distance: float = 0.08
+    min_hold_width: float = 0.004
+    open_margin: float = 0.02
+    goal_tolerance: float = 0.02
+    timeout_factor: float = 1.5
+    timeout_margin: float = 2.0
+    gripper_time: float = 1.0
+    poll_period: float = 0.01
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One step of a pick: an arm ``trajectory`` or a gripper ``width`` [m]."""
+
+    state: PickState
+    trajectory: Trajectory | None = None
+    width: float | None = None
+
+
+@dataclass(frozen=True)
+class PickPlan:
+    grasp: RankedGrasp
+    segments: tuple[Segment, ...]
+    planning_time: float
+
+    @property
+    def arm_duration(self) -> float:
+        return float(sum(s.trajectory.duration for s in self.segments if s.trajectory))
+
+
+@dataclass(frozen=True)
+class PickResult:
+    """``success``; the ``state`` reached (DONE, FAILED, STOPPED); a human ``reason``;
+    the grasp used (None if none was feasible); times [s]."""
+
+    success: bool
+    state: PickState
+    reason: str
+    grasp: RankedGrasp | None = None
+    planning_time: float = 0.0
+    execution_time: float = 0.0
+    details: dict = field(default_factory=dict)
+
+
+def place_configuration(
+    robot: RobotModel,
+    scene: PlanningScene,
+    layout: CellLayout,
+    q_lift: np.ndarray,
+    hang: float,
+    clearance: float,
+    target: str | None,
+) -> np.ndarray:
+    """Configuration [rad] with the TCP over the bin centre, approach pointing down, the
+    object (hanging ``hang`` [m] below the TCP) ``clearance`` [m] above the rim; yaw
+    chosen among 8 for the solution closest to ``q_lift``."""
+    p = place_position(layout, clearance + hang)
+    yaws = np.linspace(-np.pi, np.pi, 8, endpoint=False)
+    T = np.array([make_transform(rot_z(y) @ rot_x(np.pi), p) for y in yaws])
+    Q, ok = solve_batch(robot, T, np.broadcast_to(q_lift, (len(yaws), robot.nq)), max_iter=100)
+    ignore = (target,) if target else ()
+    cand = [i for i in np.flatnonzero(ok) if not scene.in_collision(Q[i], ignore=ignore)]
+    if not cand:
+        raise MotionPlanningError(
+            f"no collision-free place configuration above the bin at {p.round(3)}"
+        )
+    best = min(cand, key=lambda i: float(np.abs(Q[i] - q_lift).max()))
+    return Q[best]
+
+
+def plan_pick(
+    planner: MotionPlanner,
+    ranked: RankedGrasp,
+    q_current: np.ndarray,
+    layout: CellLayout,
+    params: PickParams = PickParams(),
+) -> PickPlan:
+    """Plan every segment of a pick of ``ranked`` starting at ``q_current`` (all
+    time-parameterised). Raises :class:`MotionPlanningError` naming the failing segment."""
+    t0 = time.perf_counter()
+    robot, scene = planner.robot, planner.scene
+    target = ranked.target
+    allowed = scene.finger_contacts(target)
+    ignore = (target,) if target else ()
+    width_open = min(robot.gripper.max_width, ranked.grasp.width + params.open_margin)
+    segs: list[Segment] = [Segment(PickState.PREGRASP, width=width_open)]
+
+    def step(state: PickState, make: Callable[[], Trajectory]) -> Trajectory:
+        try:
+            traj = make()
+        except MotionPlanningError as exc:
+            raise MotionPlanningError(f"{state.value}: {exc}") from exc
+        segs.append(Segment(state, trajectory=traj))
+        return traj
+
+    step(PickState.PREGRASP, lambda: planner.joint_trajectory(q_current, ranked.q_pregrasp))
+    grasp_traj = step(
+        PickState.APPROACH,
+        lambda: planner.cartesian_trajectory(ranked.q_pregrasp, ranked.T_base_tcp, allowed=allowed),
+    )
+    segs.append(Segment(PickState.CLOSE, width=0.0))
+    q_grasp = grasp_traj.end
+    T_lift = robot.fk(ranked.q_lift)
+    lift_traj = step(
+        PickState.LIFT,
+        lambda: planner.cartesian_trajectory(q_grasp, T_lift, ignore=ignore),
+    )
+    hang = 0.0
+    if target is not None:
+        hang = max(0.0, float(ranked.T_base_tcp[2, 3] - scene.objects[target].aabb_min[2]))
+    q_place = place_configuration(
+        robot, scene, layout, lift_traj.end, hang, params.place_clearance, target
+    )
+    place_traj = step(
+        PickState.PLACE, lambda: planner.joint_trajectory(lift_traj.end, q_place, ignore=ignore)
+    )
+    segs.append(Segment(PickState.RELEASE, width=width_open))
+    T_retreat = robot.fk(place_traj.end)
+    T_retreat[2, 3] += params.retreat_distance
+    retreat = step(
+        PickState.RETREAT,
+        lambda: planner.cartesian_trajectory(place_traj.end, T_retreat, ignore=ignore),
+    )
+    step(PickState.HOME, lambda: planner.joint_trajectory(retreat.end, robot.home, ignore=ignore))
+    return PickPlan(ranked, tuple(segs), time.perf_counter() - t0)
+
+
+@dataclass
+class RobotIO:
+    """How the state machine talks to the robot.
+
+    ``send_arm(traj)`` starts an arm trajectory (replacing any running one);
+    ``send_gripper(width [m], duration [s])`` commands the fingers; ``joint_state()``
+    returns the latest ``{joint name: position}`` (or None before the first message);
+    ``now()`` the time [s] on the robot's clock; ``on_state(state, text)`` is told
+    about every transition.
+    """
+
+    send_arm: Callable[[Trajectory], None]
+    send_gripper: Callable[[float, float], None]
+    joint_state: Callable[[], dict[str, float] | None]
+    now: Callable[[], float] = time.monotonic
+    on_state: Callable[[PickState, str], None] = lambda s, t: None
+
+
+class _Halt(Exception):
+    def __init__(self, state: PickState, reason: str) -> None:
+        super().__init__(reason)
+        self.state = state
+        self.reason = reason
+
+
+class PickAndPlace:
+    """Filter, plan and execute picks; one at a time, stoppable from another thread."""
+
+    def __init__(
+        self,
+        backend: PlanningBackend,
+        io: RobotIO,
+        params: PickParams = PickParams(),
+        max_plan_attempts: int = 5,
+    ) -> None:
+        self.backend = backend
+        self.robot = backend.robot
+        self.io = io
+        self.params = params
+        self.max_plan_attempts = max_plan_attempts
+        self.state = PickState.IDLE
+        self._stop = threading.Event()
+        self._busy = threading.Lock()
+
+    # ---- public -------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.locked()
+
+    def stop(self) -> None:
+        """Halt at once: the running (or next) motion is replaced by a hold at the current
+        joint positions and the pick ends STOPPED."""
+        self._stop.set()
+        q = self.current_q()
+        if q is not None:
+            self.io.send_arm(hold_trajectory(self.robot, q))
+
+    def current_q(self) -> np.ndarray | None:
+        js = self.io.joint_state()
+        if js is None or any(n not in js for n in self.robot.joint_names):
+            return None
+        return np.array([js[n] for n in self.robot.joint_names])
+
+    def finger_width(self) -> float | None:
+        js = self.io.joint_state()
+        g = self.robot.gripper
+        if js is None or any(n not in js for n in g.joints):
+            return None
+        return g.width_from_joints(np.array([js[n] for n in g.joints]))
+
+    def plan(
+        self, grasps: Sequence[Grasp], q_current: np.ndarray
+    ) -> tuple[PickPlan | None, str, dict]:
+        """Filter ``grasps`` and plan the best feasible ones until one plan succeeds."""
+        t0 = time.perf_counter()
+        rep = self.backend.filter(grasps, q_current)
+        details: dict = {
+            "candidates": len(grasps),
+            "feasible": len(rep.ranked),
+            "rejected": rep.reasons(),
+        }
+        if not rep.ranked:
+            return (
+                None,
+                f"no feasible grasp among {len(grasps)} candidates {rep.reasons()}",
+                details,
+            )
+        errors = []
+        for ranked in rep.ranked[: self.max_plan_attempts]:
+            try:
+                plan = self.backend.plan_pick(ranked, q_current, self.params)
+                details["planning_time"] = time.perf_counter() - t0
+                return plan, "", details
+            except MotionPlanningError as exc:
+                errors.append(str(exc))
+        details["plan_errors"] = errors
+        return None, f"no motion plan for the best {len(errors)} grasps: {errors[0]}", details
+
+    def pick(self, grasps: Sequence[Grasp]) -> PickResult:
+        """Filter, plan and execute one pick-and-place; never raises for planning or
+        execution failures (they are in the result)."""
+        if not self._busy.acquire(blocking=False):
+            return PickResult(False, PickState.FAILED, "a pick is already running")
+        try:
+            self._stop.clear()
+            self._set(PickState.PLANNING, f"{len(grasps)} candidates")
+            q = self.current_q()
+            if q is None:
+                return self._end(PickResult(False, PickState.FAILED, "no joint state received yet"))
+            t0 = time.perf_counter()
+            plan, reason, details = self.plan(grasps, q)
+            if plan is None:
+                return self._end(PickResult(False, PickState.FAILED, reason, details=details))
+            if self._stop.is_set():
+                return self._end(PickResult(False, PickState.STOPPED, "stopped before motion"))
+            return self.execute(plan, planning_time=time.perf_counter() - t0, details=details)
+        finally:
+            self._busy.release()
+
+    def execute(
+        self, plan: PickPlan, planning_time: float = 0.0, details: dict | None = None
+    ) -> PickResult:
+        """Run the segments of ``plan``; verify the hold after closing."""
+        t0 = self.io.now()
+        details = dict(details or {})
+        try:
+            for seg in plan.segments:
+                self._check_stop()
+                self._set(seg.state, "")
+                if seg.trajectory is not None:
+                    self._run_arm(seg)
+                else:
+                    self.io.send_gripper(float(seg.width), self.params.gripper_time)
+                    self._wait(self.params.gripper_time)
+                if seg.state is PickState.CLOSE:
+                    self._verify_hold(plan)
+        except _Halt as h:
+            res = PickResult(
+                False, h.state, h.reason, plan.grasp, planning_time, self.io.now() - t0, details
+            )
+            if h.state is PickState.FAILED:
+                self._recover(h.reason)
+            return self._end(res)
+        return self._end(
+            PickResult(
+                True,
+                PickState.DONE,
+                "placed in the bin",
+                plan.grasp,
+                planning_time,
+                self.io.now() - t0,
+                details,
+            )
+        )
+
+    # ---- internals ----------------------------------------------------------------------
+
+    def _set(self, state: PickState, text: str) -> None:
+        self.state = state
+        self.io.on_state(state, text)
+
+    def _end(self, result: PickResult) -> PickResult:
+        self._set(result.state, result.reason)
+        return result
+
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise _Halt(PickState.STOPPED, f"stopped during {self.state.value}")
+
+    def _wait(self, seconds: float) -> None:
+        end = self.io.now() + seconds
+        while self.io.now() < end:
+            self._check_stop()
+            self._stop.wait(self.params.poll_period)
+        self._check_stop()
+
+    def _run_arm(self, seg: Segment) -> None:
+        traj = seg.trajectory
+        assert traj is not None
+        q = self.current_q()
+        if q is None or np.abs(q - traj.start).max() > 5 * self.params.goal_tolerance:
+            raise _Halt(PickState.FAILED, f"{seg.state.value}: arm is not at the segment start")
+        self.io.send_arm(traj)
+        start = self.io.now()
+        timeout = traj.duration * self.params.timeout_factor + self.params.timeout_margin
+        goal = traj.end
+        while True:
+            self._check_stop()
+            q = self.current_q()
+            elapsed = self.io.now() - start
+            if (
+                q is not None
+                and elapsed >= traj.duration
+                and np.abs(q - goal).max() <= self.params.goal_tolerance
+            ):
+                return
+            if elapsed > timeout:
+                if q is not None:
+                    self.io.send_arm(hold_trajectory(self.robot, q))
+                err = float(np.abs(q - goal).max()) if q is not None else float("nan")
+                raise _Halt(
+                    PickState.FAILED,
+                    f"{seg.state.value}: goal not reached in {timeout:.1f} s (error {err:.3f} rad)",
+                )
+            self._stop.wait(self.params.poll_period)
+
+    def _verify_hold(self, plan: PickPlan) -> None:
+        self._set(PickState.VERIFY, "")
+        w = self.finger_width()
+        if w is None or w < self.params.min_hold_width:
+            raise _Halt(
+                PickState.FAILED,
+                f"grasp empty: finger gap {w if w is None else round(w, 4)} m "
+                f"< {self.params.min_hold_width} m",
+            )
+
+    def _recover(self, reason: str) -> None:
+        """After a failure: open the gripper and go home when a collision-free path exists."""
+        if self._stop.is_set():
+            return
+        q = self.current_q()
+        if q is None:
+            return
+        try:
+            self.io.send_gripper(self.robot.gripper.max_width, self.params.gripper_time)
+            self._wait(self.params.gripper_time)
+            # ignore perceived objects near the hand: the arm may rest against the target
+            target_objs = tuple(n for n in self.backend.scene.objects if n.startswith("object_"))
+            traj = self.backend.plan_joint(q, self.robot.home, ignore=target_objs)
+            self._set(PickState.HOME, f"recovering after: {reason}")
+            self._run_arm(Segment(PickState.HOME, trajectory=traj))
+        except (MotionPlanningError, _Halt):
+            return

@@ -97,6 +97,8 @@ def write_cornell_image(
     negatives: list[GraspRect],
 ) -> None:
     """Write one image in the Cornell layout (``cpos`` last, so its presence means done)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
     stem = root / f"pcd{num:04d}"
     _atomic_image(Path(f"{stem}d.tiff"), np.asarray(depth, dtype=np.float32))
     if rgb is not None:

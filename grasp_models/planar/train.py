@@ -164,7 +164,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     start_epoch = 0
     if ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
-        if state.get("config") != json.loads(json.dumps(asdict(cfg))):
+        same = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k != "epochs"}
+        if {k: v for k, v in state.get("config", {}).items() if k != "epochs"} != same:
             raise CheckpointError(
                 f"{ckpt_path} was written for another configuration; delete it or change --out"
             )

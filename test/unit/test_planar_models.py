@@ -1,0 +1,89 @@
+"""GG-CNN, GG-CNN2, VQ-VAE and VQ-VAE GG-CNN networks: shapes, losses, gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from grasp_models.planar.networks import GGCNN, GGCNN2, grasp_loss
+from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN, VectorQuantizer
+
+
+@pytest.mark.parametrize("net_cls", [GGCNN, GGCNN2])
+@pytest.mark.parametrize("channels", [1, 4])
+def test_grasp_networks_give_four_maps_of_the_input_size(net_cls, channels, seed) -> None:
+    torch.manual_seed(seed)
+    net = net_cls(in_channels=channels)
+    for size in (300, 96):
+        y = net(torch.randn(2, channels, size, size))
+        assert y.shape == (2, 4, size, size)
+
+
+def test_grasp_loss_is_zero_on_the_target_and_positive_elsewhere() -> None:
+    t = torch.rand(2, 4, 16, 16)
+    loss, parts = grasp_loss(t, t)
+    assert float(loss) == 0.0 and set(parts) == {"q", "cos", "sin", "width"}
+    assert float(grasp_loss(t + 0.1, t)[0]) == pytest.approx(4 * 0.01, rel=1e-4)
+
+
+def test_quantiser_picks_nearest_codes_with_straight_through_gradient(seed) -> None:
+    torch.manual_seed(seed)
+    vq = VectorQuantizer(num_embeddings=4, dim=2, beta=0.25)
+    with torch.no_grad():
+        vq.embedding.weight.copy_(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    z = torch.tensor([[0.9, 0.1], [0.1, 0.8], [0.2, 0.1]]).t().reshape(1, 2, 1, 3)
+    z.requires_grad_(True)
+    z_q, loss, idx = vq(z)
+    assert idx.flatten().tolist() == [1, 2, 0]
+    expected = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]).t().reshape(1, 2, 1, 3)
+    torch.testing.assert_close(z_q, expected)
+    mse = float(((z.detach() - expected) ** 2).mean())
+    assert float(loss.detach()) == pytest.approx(
+        mse * 1.25, rel=1e-5
+    )  # dictionary + 0.25 commitment
+    (z_q * torch.arange(3.0).view(1, 1, 1, 3)).sum().backward()
+    # straight-through: dL/dz equals dL/dz_q (plus nothing else here)
+    torch.testing.assert_close(z.grad, torch.arange(3.0).view(1, 1, 1, 3).expand(1, 2, 1, 3))
+
+
+def test_vq_loss_trains_the_codebook_and_the_encoder(seed) -> None:
+    torch.manual_seed(seed)
+    vq = VectorQuantizer(8, 3)
+    z = torch.randn(1, 3, 4, 4, requires_grad=True)
+    _, loss, _ = vq(z)
+    loss.backward()
+    assert vq.embedding.weight.grad.abs().sum() > 0  # dictionary term
+    assert z.grad.abs().sum() > 0  # commitment term
+
+
+def test_vqvae_reconstructs_input_size_and_reports_losses(seed) -> None:
+    torch.manual_seed(seed)
+    vae = VQVAE(num_embeddings=16, dim=4)
+    x = torch.randn(2, 1, 64, 64) * 0.1
+    recon, _, idx = vae(x)
+    assert recon.shape == x.shape and idx.shape == (2, 16, 16)
+    loss, parts = vae.loss(x)
+    assert float(loss) == pytest.approx(parts["recon"] + parts["vq"], rel=1e-5)
+
+
+def test_vqvae_ggcnn_freezes_encoder_and_quantiser_and_copies_the_decoder(seed) -> None:
+    torch.manual_seed(seed)
+    vae = VQVAE(num_embeddings=16, dim=4)
+    model = VQVAEGGCNN(vae).train()
+    for name, p in model.named_parameters():
+        frozen = name.startswith(("encoder.", "quantizer."))
+        assert p.requires_grad != frozen, name
+    for (_, a), (_, b) in zip(
+        model.decoder.state_dict().items(), vae.decoder.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b)
+    assert not model.encoder.training
+    x = torch.randn(1, 1, 64, 64) * 0.1
+    y = model(x)
+    assert y.shape == (1, 4, 64, 64)
+    grasp_loss(y, torch.zeros_like(y))[0].backward()
+    assert model.encoder.net[0].weight.grad is None
+    assert model.decoder.net[0].weight.grad.abs().sum() > 0
+    # same state_dict layout when rebuilt from its config (what loading weights does)
+    rebuilt = VQVAEGGCNN.from_config(model.vq_config)
+    rebuilt.load_state_dict(model.state_dict())

@@ -1,0 +1,231 @@
+"""RGB-D frames from ROS topics (realsense2_camera or the sim driver), for a node to use.
+
+:class:`RosCameraSource` *takes* a node (composition): it subscribes colour, aligned depth
+and camera_info with sensor-data QoS, pairs colour and depth by header stamp (an
+approximate-time sync of its own: ``message_filters`` has no wheel), converts them with
+:mod:`grasp_bringup.msgs` and hands out :class:`grasp_core.RGBDFrame` objects, either
+pushed to ``on_frame`` (inside a node) or pulled with ``read(timeout)`` (scripts that spin
+the node elsewhere). A message that cannot become a frame (unsupported encoding, sizes
+that disagree, missing or zero intrinsics) is dropped and reported to ``on_error`` with a
+reason; nothing raises into the executor.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+from rclpy.callback_groups import CallbackGroup, MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+from grasp_bringup import msgs
+from grasp_bringup.qos import SENSOR_QOS
+from grasp_core import CameraModel, RGBDFrame, ValidationError
+from grasp_perception.sources.base import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC, CameraSource
+
+FrameCallback = Callable[[RGBDFrame], None]
+ErrorCallback = Callable[[str, str, float], None]  # (key, reason, stamp [s])
+
+
+class WarnThrottle:
+    """Log a warning at most once per ``period`` [s] for each key (rclpy's own throttle is
+    per call site, which would hide one problem behind another)."""
+
+    def __init__(self, node: Node, period: float = 5.0) -> None:
+        self._logger = node.get_logger()
+        self.period = float(period)
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: str, text: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.period:
+                return False
+            self._last[key] = now
+        self._logger.warning(text)
+        return True
+
+
+class RosCameraSource(CameraSource):
+    """Synchronised RGB-D frames from three topics on ``node``.
+
+    ``slop`` [s] is the largest colour/depth stamp difference that still makes a pair.
+    With ``require_color=False`` depth frames are emitted alone until the first colour
+    image arrives (depth-only cameras). ``T_base_camera`` is the static mount of the
+    optical frame in ``base_frame`` (``set_extrinsic`` updates it, e.g. from forward
+    kinematics for a wrist camera).
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        color_topic: str = COLOR_TOPIC,
+        depth_topic: str = DEPTH_TOPIC,
+        info_topic: str = INFO_TOPIC,
+        T_base_camera: np.ndarray | None = None,
+        base_frame: str = "panda_link0",
+        slop: float = 0.02,
+        require_color: bool = False,
+        on_frame: FrameCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        callback_group: CallbackGroup | None = None,
+        queue_size: int = 5,
+    ) -> None:
+        self.node = node
+        self.base_frame = base_frame
+        self.slop = float(slop)
+        self.require_color = bool(require_color)
+        self._T = np.eye(4) if T_base_camera is None else np.asarray(T_base_camera, float)
+        self._on_frame = on_frame
+        self._on_error = on_error
+        self._frames: queue.Queue[RGBDFrame] = queue.Queue(maxsize=max(queue_size, 1))
+        self._colors: deque[tuple[float, Image]] = deque(maxlen=max(queue_size, 2))
+        self._depths: deque[tuple[float, Image]] = deque(maxlen=max(queue_size, 2))
+        self._infos: deque[tuple[float, CameraInfo]] = deque(maxlen=max(queue_size, 2))
+        self._camera: tuple[tuple, CameraModel] | None = None
+        self._seen_color = False
+        self._lock = threading.Lock()
+        self._closed = False
+        group = callback_group or MutuallyExclusiveCallbackGroup()
+        self._subs = [
+            node.create_subscription(
+                Image, color_topic, self._color_cb, SENSOR_QOS, callback_group=group
+            ),
+            node.create_subscription(
+                Image, depth_topic, self._depth_cb, SENSOR_QOS, callback_group=group
+            ),
+            node.create_subscription(
+                CameraInfo, info_topic, self._info_cb, SENSOR_QOS, callback_group=group
+            ),
+        ]
+        self.topics = (color_topic, depth_topic, info_topic)
+        self.frames_out = 0
+        self.dropped = 0
+
+    # -- configuration ------------------------------------------------------------------
+    def set_extrinsic(self, T_base_camera: np.ndarray) -> None:
+        """New camera mount for the following frames."""
+        with self._lock:
+            self._T = np.asarray(T_base_camera, dtype=float)
+            self._camera = None
+
+    # -- callbacks ----------------------------------------------------------------------
+    def _info_cb(self, msg: CameraInfo) -> None:
+        with self._lock:
+            self._infos.append((msgs.stamp_to_sec(msg.header.stamp), msg))
+
+    def _color_cb(self, msg: Image) -> None:
+        with self._lock:
+            self._seen_color = True
+            self._colors.append((msgs.stamp_to_sec(msg.header.stamp), msg))
+            pair = self._match()
+        if pair is not None:
+            self._emit(*pair)
+
+    def _depth_cb(self, msg: Image) -> None:
+        with self._lock:
+            self._depths.append((msgs.stamp_to_sec(msg.header.stamp), msg))
+            pair = self._match()
+        if pair is not None:
+            self._emit(*pair)
+
+    def _match(self) -> tuple[Image, Image | None] | None:
+        """Oldest depth image with a colour partner within ``slop`` (caller holds the lock)."""
+        if not self._depths:
+            return None
+        if not self._seen_color and not self.require_color:
+            return self._depths.popleft()[1], None
+        for i, (td, dmsg) in enumerate(self._depths):
+            best = min(self._colors, key=lambda c: abs(c[0] - td), default=None)
+            if best is not None and abs(best[0] - td) <= self.slop:
+                for _ in range(i + 1):
+                    self._depths.popleft()
+                while self._colors and self._colors[0][0] <= best[0]:
+                    self._colors.popleft()
+                return dmsg, best[1]
+        return None
+
+    def _report(self, key: str, reason: str, stamp: float) -> None:
+        self.dropped += 1
+        if self._on_error is not None:
+            self._on_error(key, reason, stamp)
+
+    def _camera_model(self, info: CameraInfo) -> CameraModel:
+        key = (tuple(info.k), info.width, info.height, info.header.frame_id)
+        cached = self._camera
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        model = msgs.camera_info_to_model(info, self._T, self.base_frame)
+        self._camera = (key, model)
+        return model
+
+    def _emit(self, depth_msg: Image, color_msg: Image | None) -> None:
+        stamp = msgs.stamp_to_sec(depth_msg.header.stamp)
+        frame = self.to_frame(depth_msg, color_msg, stamp)
+        if frame is None:
+            return
+        self.frames_out += 1
+        if self._on_frame is not None:
+            self._on_frame(frame)
+            return
+        while True:
+            try:
+                self._frames.put_nowait(frame)
+                return
+            except queue.Full:  # keep the newest frames
+                try:
+                    self._frames.get_nowait()
+                except queue.Empty:
+                    pass
+
+    def to_frame(self, depth_msg: Image, color_msg: Image | None, stamp: float) -> RGBDFrame | None:
+        """Convert one pair, or report why not (returns None)."""
+        with self._lock:
+            # the CameraInfo stamped with this frame, else the newest one
+            info = min(self._infos, key=lambda i: abs(i[0] - stamp), default=(0.0, None))
+            if abs(info[0] - stamp) > self.slop and self._infos:
+                info = self._infos[-1]
+            info = info[1]
+        if info is None:
+            self._report("no_info", f"no CameraInfo on {self.topics[2]} yet; frame dropped", stamp)
+            return None
+        try:
+            camera = self._camera_model(info)
+            depth = msgs.depth_msg_to_m(depth_msg)
+            color = None if color_msg is None else msgs.color_msg_to_rgb(color_msg)
+        except ValidationError as exc:  # MessageError and CameraModel checks
+            self._report("decode", f"dropped RGB-D frame: {exc}", stamp)
+            return None
+        sizes = {"camera_info": (camera.height, camera.width), "depth": depth.shape}
+        if color is not None:
+            sizes["colour"] = color.shape[:2]
+        if len(set(sizes.values())) != 1:
+            text = ", ".join(f"{k} {w}x{h}" for k, (h, w) in sizes.items())
+            self._report("size", f"dropped RGB-D frame: image sizes disagree ({text})", stamp)
+            return None
+        frame_id = depth_msg.header.frame_id or camera.frame_id
+        return RGBDFrame(depth=depth, camera=camera, color=color, stamp=stamp, frame_id=frame_id)
+
+    # -- CameraSource -------------------------------------------------------------------
+    def read(self, timeout: float | None = 1.0) -> RGBDFrame | None:
+        """Next frame (needs the node spun by an executor in another thread)."""
+        if self._closed:
+            return None
+        try:
+            return self._frames.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            for sub in self._subs:
+                self.node.destroy_subscription(sub)
+            self._subs = []

@@ -1,0 +1,176 @@
+"""Perception node: camera topics in, cleaned depth and segmented clouds out.
+
+Subscribes the realsense2_camera topics through :class:`grasp_bringup.ros_camera.RosCameraSource`
+(sensor-data QoS), runs :func:`grasp_perception.segmentation.segment` and publishes
+
+- ``/perception/depth``: sensor_msgs/Image 32FC1 [m], holes filled, camera frame;
+- ``/perception/scene_points``: PointCloud2 (x y z float32), table removed, base frame;
+- ``/perception/object_points``: PointCloud2 (x y z float32, ``label`` uint32), base frame.
+
+The camera mount comes from the ``camera_position`` / ``camera_orientation`` parameters
+(no tf2 wheel; a static mount). Bad input (undecodable messages, all-invalid depth, no
+table, no object) gives one throttled warning per cause and empty-but-valid clouds.
+Parameters: ``config/perception.yaml``; library ones may be changed at run time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import Image, PointCloud2
+
+from grasp_bringup import msgs
+from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
+from grasp_bringup.qos import RELIABLE_QOS
+from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle
+from grasp_core import RGBDFrame, ValidationError
+from grasp_core.se3 import pose_from_pq
+from grasp_perception.params import PARAM_INFO, PerceptionParams
+from grasp_perception.segmentation import segment
+from grasp_perception.sources.base import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC
+
+NODE_NAME = "perception"
+
+NODE_PARAMS = [
+    ParamSpec("color_topic", COLOR_TOPIC, "colour image topic (rgb8/bgr8/mono8)", read_only=True),
+    ParamSpec(
+        "depth_topic", DEPTH_TOPIC, "depth aligned to colour (16UC1 mm or 32FC1 m)", read_only=True
+    ),
+    ParamSpec("info_topic", INFO_TOPIC, "CameraInfo of the colour stream", read_only=True),
+    ParamSpec("sync_slop", 0.02, "max colour/depth stamp difference to pair them [s]", (0.0, 0.5)),
+    ParamSpec("require_color", False, "drop depth images that have no colour partner"),
+    ParamSpec("base_frame", "panda_link0", "robot base frame of the output clouds", read_only=True),
+    ParamSpec(
+        "camera_position", [0.5, 0.0, 0.8], "camera optical frame origin in base_frame, x y z [m]"
+    ),
+    ParamSpec(
+        "camera_orientation",
+        [0.7071068, -0.7071068, 0.0, 0.0],
+        "camera optical frame orientation in base_frame, quaternion x y z w",
+    ),
+    ParamSpec(
+        "log_throttle", 5.0, "min time between two warnings with the same cause [s]", (0.0, 3600.0)
+    ),
+]
+
+
+def library_param_specs() -> list[ParamSpec]:
+    """ROS parameter specs of every PerceptionParams field (description, range, default)."""
+    defaults = PerceptionParams().to_dict()
+    specs = []
+    for name, info in PARAM_INFO.items():
+        default = int(defaults[name]) if info.integer else float(defaults[name])
+        low, high = (int(info.low), int(info.high)) if info.integer else (info.low, info.high)
+        specs.append(ParamSpec(name, default, info.description, (low, high)))
+    return specs
+
+
+def _extrinsic(position: Any, orientation: Any) -> np.ndarray:
+    return pose_from_pq(np.asarray(position, float), np.asarray(orientation, float))
+
+
+class PerceptionNode(Node):
+    """Camera topics -> cleaned depth, scene cloud and labelled object cloud."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        values = declare_params(self, NODE_PARAMS + library_param_specs())
+        self.params = PerceptionParams.from_dict({k: values[k] for k in PARAM_INFO})
+        self.base_frame = values["base_frame"]
+        T_base_camera = _extrinsic(values["camera_position"], values["camera_orientation"])
+        self._warn = WarnThrottle(self, values["log_throttle"])
+        self._group = MutuallyExclusiveCallbackGroup()
+        self.depth_pub = self.create_publisher(Image, "/perception/depth", RELIABLE_QOS)
+        self.scene_pub = self.create_publisher(
+            PointCloud2, "/perception/scene_points", RELIABLE_QOS
+        )
+        self.object_pub = self.create_publisher(
+            PointCloud2, "/perception/object_points", RELIABLE_QOS
+        )
+        self.camera = RosCameraSource(
+            self,
+            color_topic=values["color_topic"],
+            depth_topic=values["depth_topic"],
+            info_topic=values["info_topic"],
+            T_base_camera=T_base_camera,
+            base_frame=self.base_frame,
+            slop=values["sync_slop"],
+            require_color=values["require_color"],
+            on_frame=self._on_frame,
+            on_error=self._on_bad_input,
+            callback_group=self._group,
+        )
+        self.frames_processed = 0
+        self.last_segmentation = None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.get_logger().info(
+            f"perception: {values['depth_topic']} + {values['color_topic']} -> /perception/*, "
+            f"base frame {self.base_frame}"
+        )
+
+    # -- parameters ---------------------------------------------------------------------
+    def _on_set_parameters(self, params: list) -> SetParametersResult:
+        lib = {p.name: p.value for p in params if p.name in PARAM_INFO}
+        try:
+            new = PerceptionParams.from_dict({**self.params.to_dict(), **lib}) if lib else None
+            pose = {p.name: p.value for p in params if p.name.startswith("camera_")}
+            T = None
+            if pose:
+                pos = pose.get("camera_position", self.get_parameter("camera_position").value)
+                rot = pose.get("camera_orientation", self.get_parameter("camera_orientation").value)
+                T = _extrinsic(pos, rot)
+        except ValidationError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        for p in params:
+            if p.name == "log_throttle":
+                self._warn.period = float(p.value)
+            elif p.name == "sync_slop":
+                self.camera.slop = float(p.value)
+            elif p.name == "require_color":
+                self.camera.require_color = bool(p.value)
+        if new is not None:
+            self.params = new
+        if T is not None:
+            self.camera.set_extrinsic(T)
+        return SetParametersResult(successful=True)
+
+    # -- processing ---------------------------------------------------------------------
+    def _on_frame(self, frame: RGBDFrame) -> None:
+        try:
+            seg = segment(frame, self.params)
+        except (ValidationError, ValueError, RuntimeError) as exc:  # open3d raises RuntimeError
+            self._on_bad_input("segment", f"segmentation failed, frame dropped: {exc}", frame.stamp)
+            return
+        self.last_segmentation = seg
+        self.frames_processed += 1
+        for text in seg.warnings:
+            self._warn(text.split(":")[0], f"frame {frame.stamp:.3f}: {text}")
+        self.depth_pub.publish(
+            msgs.numpy_to_image(seg.clean_depth, "32FC1", frame.stamp, frame.frame_id)
+        )
+        self.scene_pub.publish(
+            msgs.points_to_pointcloud2(seg.scene_points, seg.frame_id, frame.stamp)
+        )
+        pts, labels = seg.object_points()
+        self.object_pub.publish(
+            msgs.points_to_pointcloud2(
+                pts, seg.frame_id, frame.stamp, label=labels.astype(np.uint32)
+            )
+        )
+
+    def _on_bad_input(self, key: str, reason: str, stamp: float) -> None:
+        """A frame could not be built: warn (throttled per cause), publish empty clouds."""
+        self._warn(key, reason)
+        empty = np.empty((0, 3), np.float32)
+        self.scene_pub.publish(msgs.points_to_pointcloud2(empty, self.base_frame, stamp))
+        self.object_pub.publish(
+            msgs.points_to_pointcloud2(empty, self.base_frame, stamp, label=np.empty(0, np.uint32))
+        )
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(PerceptionNode, args)

@@ -26,6 +26,13 @@ grasp_core (+Z approach, +X closing, origin at the TCP); on the Panda hand the f
 move along ``panda_hand_tcp``'s Y axis, so ``T_tcp_grasp = rot_z(pi/2)``.
 """
 
+import os
+
+# Headless by default: MuJoCo picks its GL backend when first imported.
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
+
 from grasp_sim.errors import ObjectError, SimConfigError, SimError, TrajectoryError
 from grasp_sim.objects import KINDS, ObjectSpec, object_set
 

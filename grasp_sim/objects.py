@@ -240,12 +240,13 @@ def object_set(
     if count is not None and (int(count) != count or count < 0):
         raise ObjectError(f"object_set count: expected a non-negative integer, got {count!r}")
     prim = [k for k in kinds if k != "mesh"]
+    n = DEFAULT_COUNT[split] if count is None else int(count)
     meshes: list[ObjectSpec] = []
     if "mesh" in kinds:
         from grasp_sim.meshes import library_objects  # heavy: trimesh + coacd
 
-        meshes = library_objects(split, seed=seed, limit=count)
-    n = DEFAULT_COUNT[split] if count is None else int(count)
+        slots = sum(kinds[i % len(kinds)] == "mesh" for i in range(n))
+        meshes = library_objects(split, seed=seed, limit=None if count is None else slots)
     out: list[ObjectSpec] = []
     mi = 0
     for i in range(n):

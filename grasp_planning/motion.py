@@ -3,10 +3,13 @@ time parameterisation with ruckig, and the checks every trajectory passes.
 
 Time parameterisation: ruckig (community edition) plans jerk-limited point-to-point
 motions; it has no intermediate waypoints (a Pro feature), so each path segment is timed
-from rest to rest with *phase synchronisation*, which keeps every joint on the straight
-joint-space line between the two waypoints — the exact segment the collision checker
-verified. Paths are first simplified (OMPL) or decimated (Cartesian) so there are few
-waypoints; the price is a stop at each, which is acceptable for pick-and-place.
+from rest to rest as a 1-D path parameter s in [0, 1] (q = a + s (b - a)) whose limits are
+the tightest of the joints' limits divided by their travel (with 7 DoFs and
+``Synchronization.Phase`` the samples left the line in our test). Every joint
+stays on the straight joint-space segment the collision checker verified, within its own
+velocity/acceleration/jerk limits. Paths are simplified (OMPL) or decimated (Cartesian)
+first so there are few waypoints; the price is a stop at each, acceptable for
+pick-and-place.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
-from ruckig import InputParameter, Result, Ruckig, Synchronization
+from ruckig import InputParameter, Result, Ruckig
 from ruckig import Trajectory as RuckigTrajectory
 
 from grasp_core.se3 import check_transform, rotation_angle
@@ -129,31 +132,34 @@ def time_parameterize(
     jmax = robot.jerk_limits * params.acceleration_scaling
     times, pos, vel, acc = [0.0], [W[0]], [np.zeros(nq)], [np.zeros(nq)]
     t0 = 0.0
-    otg = Ruckig(nq)
+    otg = Ruckig(1)
     for a, b in pairwise(W):
-        inp = InputParameter(nq)
-        inp.current_position = a.tolist()
-        inp.current_velocity = [0.0] * nq
-        inp.current_acceleration = [0.0] * nq
-        inp.target_position = b.tolist()
-        inp.target_velocity = [0.0] * nq
-        inp.target_acceleration = [0.0] * nq
-        inp.max_velocity = vmax.tolist()
-        inp.max_acceleration = amax.tolist()
-        inp.max_jerk = jmax.tolist()
-        inp.synchronization = Synchronization.Phase
-        traj = RuckigTrajectory(nq)
+        # Time the segment as a 1-D path s in [0, 1], q = a + s (b - a): the motion stays
+        # on the straight joint-space segment and each joint's limit bounds s's.
+        delta = b - a
+        mag = np.maximum(np.abs(delta), 1e-12)
+        inp = InputParameter(1)
+        inp.current_position = [0.0]
+        inp.current_velocity = [0.0]
+        inp.current_acceleration = [0.0]
+        inp.target_position = [1.0]
+        inp.target_velocity = [0.0]
+        inp.target_acceleration = [0.0]
+        inp.max_velocity = [float(np.min(vmax / mag))]
+        inp.max_acceleration = [float(np.min(amax / mag))]
+        inp.max_jerk = [float(np.min(jmax / mag))]
+        traj = RuckigTrajectory(1)
         res = otg.calculate(inp, traj)
         if res not in (Result.Working, Result.Finished):
             raise MotionPlanningError(f"ruckig failed on a segment: {res}")
         d = traj.duration
         ts = [*np.arange(params.sample_dt, d, params.sample_dt).tolist(), d]
         for t in ts:
-            p, v, acc_t = traj.at_time(t)
+            sp, sv, sa = traj.at_time(t)
             times.append(t0 + t)
-            pos.append(np.asarray(p))
-            vel.append(np.asarray(v))
-            acc.append(np.asarray(acc_t))
+            pos.append(a + sp[0] * delta)
+            vel.append(sv[0] * delta)
+            acc.append(sa[0] * delta)
         vel[-1] = np.zeros(nq)
         acc[-1] = np.zeros(nq)
         pos[-1] = b.copy()

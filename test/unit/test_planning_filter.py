@@ -1,0 +1,77 @@
+"""Grasp filter: bad input dropped with reasons, survivors feasible and ranked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grasp_core.grasp import Grasp
+from grasp_core.se3 import make_transform, rot_x
+from grasp_planning.grasp_filter import filter_grasps, filter_grasps_report
+from grasp_planning.robot import RobotModel, load_robot
+from grasp_planning.scenarios import cluttered_scene, grasp_candidates
+
+
+@pytest.fixture(scope="module")
+def panda() -> RobotModel:
+    return RobotModel(load_robot("panda"))
+
+
+def test_bad_candidates_are_dropped_with_reasons(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    scene, names = cluttered_scene(panda, rng, n_objects=1)
+    obj = scene.objects[names[0]]
+    top = make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.02])
+    grasps = [
+        Grasp(pose=top, width=0.05, quality=0.9),
+        Grasp(pose=top, width=0.12, quality=0.9),  # wider than the 0.08 m stroke
+        Grasp(pose=top, width=0.05, quality=0.9, frame_id="camera_link"),
+        Grasp(pose=make_transform(rot_x(np.pi), [2.0, 0.0, 0.05]), width=0.05),
+        Grasp(pose=make_transform(rot_x(np.pi), [0.5, 0.0, -0.03]), width=0.05),  # in the table
+    ]
+    rep = filter_grasps_report(grasps, panda, scene, panda.home)
+    reasons = dict(rep.rejected)
+    assert [r.index for r in rep.ranked] == [0]
+    assert "too wide" in reasons[1]
+    assert "unknown frame 'camera_link'" in reasons[2]
+    assert "workspace" in reasons[3] or "reach" in reasons[3]
+    assert reasons[4] in ("in collision", "outside the workspace bounds")
+
+
+def test_survivors_are_feasible_and_ranked(panda: RobotModel, rng: np.random.Generator) -> None:
+    scene, names = cluttered_scene(panda, rng)
+    grasps = grasp_candidates(scene, names, 60, rng)
+    ranked = filter_grasps(grasps, panda, scene, panda.home)
+    assert len(ranked) >= 10
+    scores = [r.score for r in ranked]
+    assert scores == sorted(scores, reverse=True)
+    for r in ranked:
+        np.testing.assert_allclose(panda.fk(r.q_grasp), r.T_base_tcp, atol=2e-3)
+        allowed = scene.finger_contacts(r.target)
+        assert not scene.in_collision(r.q_grasp, allowed)
+        assert not scene.in_collision(r.q_pregrasp)
+        assert panda.fk(r.q_lift)[2, 3] == pytest.approx(r.T_base_tcp[2, 3] + 0.10, abs=2e-3)
+        assert r.target in names
+
+
+def test_higher_quality_wins_at_equal_motion_cost(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    scene, names = cluttered_scene(panda, rng, n_objects=1)
+    obj = scene.objects[names[0]]
+    top = make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.02])
+    grasps = [Grasp(pose=top, width=0.05, quality=q) for q in (0.2, 0.9, 0.5)]
+    ranked = filter_grasps(grasps, panda, scene, panda.home)
+    assert [r.index for r in ranked] == [1, 2, 0]
+
+
+def test_unreachable_candidate_set_gives_nothing(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    scene, _ = cluttered_scene(panda, rng, n_objects=2)
+    far = [
+        Grasp(pose=make_transform(rot_x(np.pi), [1.3, y, 0.05]), width=0.05) for y in (-0.3, 0.3)
+    ]
+    rep = filter_grasps_report(far, panda, scene, panda.home)
+    assert rep.ranked == [] and len(rep.rejected) == 2

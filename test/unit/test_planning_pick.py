@@ -1,0 +1,161 @@
+"""Pick-and-place state machine driven against a kinematic stand-in for the controllers
+(trajectories are followed exactly, on a clock running ``SPEEDUP`` times real time)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from grasp_core.grasp import Grasp
+from grasp_core.se3 import make_transform, rot_x
+from grasp_planning.backend import EmbeddedBackend
+from grasp_planning.motion import Trajectory
+from grasp_planning.pick import PickAndPlace, PickParams, PickState, RobotIO
+from grasp_planning.robot import RobotModel, load_robot
+from grasp_planning.scenarios import cluttered_scene
+from grasp_planning.world import load_cell_layout
+
+SPEEDUP = 25.0
+
+
+class KinematicRobot:
+    """Follows every trajectory exactly; fingers stop at ``object_width`` when closing."""
+
+    def __init__(self, robot: RobotModel, object_width: float = 0.05, frozen: bool = False) -> None:
+        self.robot = robot
+        self.q = robot.home.copy()
+        self.traj: Trajectory | None = None
+        self.t_start = 0.0
+        self.width = robot.gripper.max_width
+        self.object_width = object_width
+        self.frozen = frozen
+        self.sent: list[Trajectory] = []
+        self.states: list[PickState] = []
+        self._t0 = time.monotonic()
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return (time.monotonic() - self._t0) * SPEEDUP
+
+    def _q(self) -> np.ndarray:
+        if self.traj is None:
+            return self.q
+        return self.traj.position_at(self.now() - self.t_start)
+
+    def send_arm(self, traj: Trajectory) -> None:
+        with self._lock:
+            self.sent.append(traj)
+            if self.frozen:
+                return
+            self.q = self._q()
+            self.traj, self.t_start = traj, self.now()
+
+    def send_gripper(self, width: float, duration: float) -> None:
+        self.width = max(width, self.object_width) if width < self.width else width
+
+    def joint_state(self) -> dict[str, float]:
+        with self._lock:
+            q = self._q()
+        js = dict(zip(self.robot.joint_names, q, strict=True))
+        g = self.robot.gripper
+        js.update(zip(g.joints, g.joint_positions(self.width), strict=True))
+        return js
+
+    def io(self) -> RobotIO:
+        return RobotIO(
+            self.send_arm,
+            self.send_gripper,
+            self.joint_state,
+            self.now,
+            lambda s, t: self.states.append(s),
+        )
+
+
+@pytest.fixture(scope="module")
+def panda() -> RobotModel:
+    return RobotModel(load_robot("panda"))
+
+
+@pytest.fixture
+def setup(panda: RobotModel, rng: np.random.Generator):
+    scene, names = cluttered_scene(panda, rng, n_objects=3)
+    obj = scene.objects[names[0]]
+    grasps = [
+        Grasp(
+            pose=make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.02]),
+            width=0.05,
+            quality=0.8,
+        )
+    ]
+    return EmbeddedBackend(panda, scene, load_cell_layout()), grasps
+
+
+def test_pick_runs_every_stage_and_ends_home(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda)
+    result = PickAndPlace(backend, arm.io()).pick(grasps)
+    assert result.success, result.reason
+    order = [s for s in arm.states if s not in (PickState.PLANNING,)]
+    expected = [
+        PickState.PREGRASP,
+        PickState.APPROACH,
+        PickState.CLOSE,
+        PickState.VERIFY,
+        PickState.LIFT,
+        PickState.PLACE,
+        PickState.RELEASE,
+        PickState.RETREAT,
+        PickState.HOME,
+        PickState.DONE,
+    ]
+    dedup = [s for i, s in enumerate(order) if i == 0 or order[i - 1] != s]
+    assert dedup == expected
+    np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
+    assert len(arm.sent) == 6 and arm.width == pytest.approx(min(0.08, 0.05 + 0.02))
+
+
+def test_empty_grasp_fails_verification_and_recovers_home(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda, object_width=0.0)  # nothing between the fingers
+    result = PickAndPlace(backend, arm.io(), PickParams(min_hold_width=0.004)).pick(grasps)
+    assert not result.success and result.state is PickState.FAILED
+    assert "grasp empty" in result.reason
+    np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
+
+
+def test_stop_mid_motion_halts_the_arm(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda)
+    pnp = PickAndPlace(backend, arm.io())
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(pnp.pick(grasps)))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while PickState.APPROACH not in arm.states and time.monotonic() < deadline:
+        time.sleep(0.002)
+    pnp.stop()
+    worker.join(10)
+    assert out and out[0].state is PickState.STOPPED
+    q1 = arm._q()
+    time.sleep(0.1)  # 2.5 s of robot time
+    np.testing.assert_allclose(arm._q(), q1)
+    assert arm.sent[-1].positions.shape[0] == 1  # the hold
+
+
+def test_goal_not_reached_times_out(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda, frozen=True)  # controller ignores commands
+    result = PickAndPlace(backend, arm.io(), PickParams(timeout_margin=0.5)).pick(grasps)
+    assert result.state is PickState.FAILED and "goal not reached" in result.reason
+
+
+def test_unreachable_candidates_produce_no_motion(panda: RobotModel, setup) -> None:
+    backend, _ = setup
+    arm = KinematicRobot(panda)
+    far = [Grasp(pose=make_transform(rot_x(np.pi), [1.3, 0.0, 0.05]), width=0.05)]
+    result = PickAndPlace(backend, arm.io()).pick(far)
+    assert not result.success and "no feasible grasp" in result.reason
+    assert arm.sent == []

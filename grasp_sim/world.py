@@ -22,9 +22,19 @@ from grasp_sim.errors import SimError, UnknownNameError
 from grasp_sim.layout import CameraMount, CellLayout, load_layout
 from grasp_sim.objects import ObjectSpec
 from grasp_sim.physics import TABLE_FRICTION, TIMESTEP, apply_options, tune_contacts
-from grasp_sim.robot import ARM_JOINTS, HAND_JOINTS, TCP_BODY, joint_limits, panda_spec
+from grasp_sim.robot import (
+    ARM_JOINTS,
+    ARM_KP,
+    ARM_KV,
+    HAND_JOINTS,
+    TCP_BODY,
+    joint_limits,
+    panda_spec,
+)
 
 OBJECT_PREFIX = "obj_"
+#: Velocity feed-forward gain of the arm servos: ctrl = q + (kv / kp) * qd [s].
+ARM_KV_OVER_KP = np.asarray(ARM_KV) / np.asarray(ARM_KP)
 
 
 def _box(body: mujoco.MjsBody, name: str, center, half, rgba, friction=TABLE_FRICTION):
@@ -255,9 +265,12 @@ class SimWorld:
         g = self.data.actuator_force[self._grip_act]
         return np.concatenate([arm, [g, g]])
 
-    def set_arm_target(self, q: np.ndarray) -> None:
-        """Position targets [rad] of panda_joint1..7 (clipped to the joint limits)."""
+    def set_arm_target(self, q: np.ndarray, velocity: np.ndarray | None = None) -> None:
+        """Position targets [rad] of panda_joint1..7 (clipped to the joint limits), with an
+        optional velocity feed-forward [rad/s] (the servo then tracks without lag)."""
         q = as_array("set_arm_target q", q, shape=(7,))
+        if velocity is not None:
+            q = q + ARM_KV_OVER_KP * as_array("set_arm_target velocity", velocity, shape=(7,))
         self.data.ctrl[self._arm_act] = np.clip(q, self.arm_limits[:, 0], self.arm_limits[:, 1])
 
     def arm_target(self) -> np.ndarray:

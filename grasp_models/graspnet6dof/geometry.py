@@ -72,16 +72,6 @@ def centroid_frame(points_base: np.ndarray) -> np.ndarray:
     return T
 
 
-def resample_cloud(points: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Exactly ``n`` points: a random subset, or all points plus random repeats."""
-    m = len(points)
-    if m >= n:
-        idx = rng.choice(m, n, replace=False)
-    else:
-        idx = np.concatenate([rng.permutation(m), rng.choice(m, n - m, replace=True)])
-    return points[idx]
-
-
 def yaw_rotation(angle: float) -> np.ndarray:
     """4x4 rotation about base +Z by ``angle`` [rad] (training augmentation)."""
     c, s = np.cos(angle), np.sin(angle)

@@ -1,0 +1,95 @@
+"""``grasp datagen-6dof``, ``grasp train-6dof``, ``grasp eval-6dof`` (registered by
+grasp_models.cli). Heavy imports happen inside the handlers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _datagen(args: argparse.Namespace) -> int:
+    from grasp_models.graspnet6dof.datagen import DatagenConfig, generate
+
+    cfg = DatagenConfig(candidates=args.candidates, perturbed=args.perturbed, views=args.views)
+    summary = generate(
+        args.split, Path(args.out), args.count, args.seed, args.workers, cfg, not args.quiet
+    )
+    keys = ("total_grasps", "total_positives", "objects_without_positives", "last_run")
+    print(json.dumps({k: summary[k] for k in keys}, indent=1))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from grasp_models.graspnet6dof.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        model=args.model,
+        data=args.data,
+        out=args.out,
+        steps=args.steps,
+        minutes=args.minutes,
+        lr=args.lr,
+        latent_size=args.latent_size,
+        grasps_per_cloud=args.grasps_per_cloud,
+        clouds_per_step=args.clouds_per_step,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    train(cfg)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from grasp_models.graspnet6dof.evaluate import EvalConfig, evaluate
+
+    cfg = EvalConfig(
+        data=args.data,
+        views=args.views,
+        samples=args.samples,
+        iterations=args.iterations,
+        seed=args.seed,
+        trials=args.trials,
+    )
+    result = evaluate(cfg, sampler=args.sampler, evaluator=args.evaluator)
+    print(json.dumps(result["summary"], indent=1))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("datagen-6dof", help="physics-labelled 6-DOF grasp data (ACRONYM HDF5)")
+    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument("--out", required=True, help="output folder (one .h5 per object)")
+    p.add_argument("--count", type=int, default=100, help="objects of the split")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--candidates", type=int, default=400, help="surface candidates per object")
+    p.add_argument("--perturbed", type=int, default=200, help="perturbed positives per object")
+    p.add_argument("--views", type=int, default=8, help="rendered partial clouds per object")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(handler=_datagen)
+
+    p = sub.add_parser("train-6dof", help="train the 6-DOF GraspNet sampler or evaluator")
+    p.add_argument("--model", required=True, choices=("vae", "evaluator"))
+    p.add_argument("--data", required=True, help="datagen-6dof output folder")
+    p.add_argument("--out", required=True, help="checkpoint path (.pt); resumes if it exists")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--minutes", type=float, default=20.0, help="wall-clock budget")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--latent-size", type=int, default=2)
+    p.add_argument("--grasps-per-cloud", type=int, default=64)
+    p.add_argument("--clouds-per-step", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(handler=_train)
+
+    p = sub.add_parser("eval-6dof", help="held-out success / coverage of the 6-DOF GraspNet")
+    p.add_argument("--data", required=True, help="datagen-6dof folder of held-out objects")
+    p.add_argument("--sampler", default=None, help="VAE weights (default: shipped)")
+    p.add_argument("--evaluator", default=None, help="evaluator weights (default: shipped)")
+    p.add_argument("--views", type=int, default=2, help="views per object")
+    p.add_argument("--samples", type=int, default=200)
+    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--trials", type=int, default=10, help="top grasps trialled per view")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_eval)

@@ -1,0 +1,228 @@
+"""Object cloud (base frame) -> grasps (base frame), best first: the one inference path
+used by the grasp detector node, the evaluation and the benchmarks.
+
+cloud -> :func:`prepare_cloud` (voxel 5 mm, 1024 points, centroid frame) -> N latent
+samples -> refinement -> evaluator score -> threshold -> sort -> T_base_grasp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from grasp_core import Grasp
+from grasp_core.gripper import load_gripper
+from grasp_core.paths import config_path
+from grasp_core.validation import require_choice, require_range
+from grasp_models.base import GraspInput, GraspModel
+from grasp_models.checkpoint import load_card, load_checkpoint
+from grasp_models.errors import CheckpointError, ModelError
+from grasp_models.graspnet6dof.clouds import prepare_cloud
+from grasp_models.graspnet6dof.evaluator import GraspEvaluator
+from grasp_models.graspnet6dof.refine import METHODS, RefineConfig, refine
+from grasp_models.graspnet6dof.vae import GraspSamplerVAE
+from grasp_models.registry import WEIGHTS_DIR
+
+NAME = "graspnet6dof"
+SAMPLER_FILE = "graspnet6dof_vae.pt"
+EVALUATOR_FILE = "graspnet6dof_evaluator.pt"
+
+
+@dataclass(frozen=True)
+class GraspNet6DofParams:
+    """Inference parameters (config/graspnet6dof.yaml)."""
+
+    num_samples: int = 200
+    iterations: int = 10
+    method: str = "gradient"
+    threshold: float = 0.5
+    max_translation: float = 0.01
+    max_rotation: float = 0.1
+    step: float = 0.05
+    nms_distance: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        require_range("graspnet6dof.num_samples", self.num_samples, 1, 10000)
+        require_range("graspnet6dof.iterations", self.iterations, 0, 1000)
+        require_choice("graspnet6dof.method", self.method, METHODS)
+        require_range("graspnet6dof.threshold", self.threshold, 0.0, 1.0)
+        require_range("graspnet6dof.nms_distance", self.nms_distance, 0.0, 1.0)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None = None) -> GraspNet6DofParams:
+        path = Path(path) if path is not None else config_path("graspnet6dof.yaml")
+        data = yaml.safe_load(path.read_text()) or {}
+        data = data.get(NAME, data)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(f"{path}: unknown keys {unknown}; valid: {sorted(known)}")
+        return cls(**data)
+
+    def refine_config(self) -> RefineConfig:
+        return RefineConfig(
+            method=self.method,
+            iterations=self.iterations,
+            step=self.step,
+            max_translation=self.max_translation,
+            max_rotation=self.max_rotation,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Proposals:
+    """Sampled + refined grasps of one cloud, centroid frame, in sample order."""
+
+    T_centroid_grasp: np.ndarray  # (N, 4, 4)
+    scores: np.ndarray  # (N,) evaluator success probability
+    centroid: np.ndarray  # (3,) centroid of the input cloud (input frame)
+    history: list[tuple[np.ndarray, np.ndarray]]  # per iteration (poses, scores)
+
+
+class GraspNet6Dof(GraspModel):
+    """VAE sampler + evaluator + refinement on an object point cloud."""
+
+    name = NAME
+    inputs = ("object_points",)
+
+    def __init__(
+        self,
+        sampler: GraspSamplerVAE,
+        evaluator: GraspEvaluator,
+        params: GraspNet6DofParams | None = None,
+        device: str = "cpu",
+        cards: dict | None = None,
+    ) -> None:
+        self.params = params or GraspNet6DofParams()
+        self.sampler = sampler.eval()
+        self.evaluator = evaluator.eval()
+        self.cards = cards or {}
+        self.width = load_gripper("panda_hand").max_width
+        self._calls = 0
+        self.to(device)
+
+    def to(self, device: str) -> GraspNet6Dof:
+        self.device = device
+        self.sampler.to(device)
+        self.evaluator.to(device)
+        return self
+
+    def propose(
+        self,
+        points: np.ndarray,
+        params: GraspNet6DofParams | None = None,
+        seed: int | None = None,
+        keep_history: bool = False,
+    ) -> Proposals:
+        """Sample ``num_samples`` grasps for ``points`` (Nx3 [m], any frame) and refine them."""
+        p = params or self.params
+        seed = p.seed if seed is None else seed
+        rng = np.random.default_rng(seed)
+        cloud, centroid = prepare_cloud(points, rng)
+        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+        x = torch.from_numpy(cloud)[None].to(self.device)
+        with torch.no_grad():
+            feat = self.sampler.cloud_feature(x)
+            z = torch.randn(p.num_samples, self.sampler.latent_size, generator=gen).to(self.device)
+            T0 = self.sampler.decode_feature(feat, z)
+            ctx = self.evaluator.encode_object(x)
+        T, s, hist = refine(self.evaluator, ctx, T0, p.refine_config(), gen)
+        history = [(h[0].cpu().numpy(), h[1].cpu().numpy()) for h in hist] if keep_history else []
+        return Proposals(T.cpu().numpy().astype(np.float64), s.cpu().numpy(), centroid, history)
+
+    def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
+        if inp.object_points is None:
+            raise ModelError(f"{self.name}: needs GraspInput.object_points (Nx3, base frame)")
+        frame_id = inp.frame.camera.base_frame if inp.frame is not None else "panda_link0"
+        prop = self.propose(inp.object_points, seed=self.params.seed + self._calls)
+        self._calls += 1
+        return self.to_grasps(prop, max_grasps, frame_id)
+
+    def to_grasps(self, prop: Proposals, max_grasps: int, frame_id: str) -> list[Grasp]:
+        """Threshold, sort best first, optional NMS, move to the input frame."""
+        keep = np.flatnonzero(prop.scores >= self.params.threshold)
+        keep = keep[np.argsort(-prop.scores[keep], kind="stable")]
+        chosen: list[int] = []
+        for i in keep:
+            if len(chosen) >= max_grasps:
+                break
+            t = prop.T_centroid_grasp[i, :3, 3]
+            d = self.params.nms_distance
+            if d > 0 and any(
+                np.linalg.norm(prop.T_centroid_grasp[j, :3, 3] - t) < d for j in chosen
+            ):
+                continue
+            chosen.append(int(i))
+        out = []
+        for i in chosen:
+            T = _orthonormal(prop.T_centroid_grasp[i])
+            T[:3, 3] += prop.centroid
+            q = float(np.clip(prop.scores[i], 0.0, 1.0))
+            out.append(
+                Grasp(pose=T, width=self.width, quality=q, model=self.name, frame_id=frame_id)
+            )
+        return out
+
+    def with_params(self, **changes: object) -> GraspNet6Dof:
+        """The same networks with some parameters changed."""
+        self.params = replace(self.params, **changes)
+        return self
+
+
+def _orthonormal(T: np.ndarray) -> np.ndarray:
+    """Re-orthonormalise a float32-derived rotation (SVD) so grasp_core accepts it."""
+    T = np.array(T, dtype=np.float64)
+    U, _, Vt = np.linalg.svd(T[:3, :3])
+    R = U @ Vt
+    if np.linalg.det(R) < 0:
+        U[:, -1] *= -1
+        R = U @ Vt
+    T[:3, :3] = R
+    T[3] = [0.0, 0.0, 0.0, 1.0]
+    return T
+
+
+def _load_state(module: torch.nn.Module, path: Path, prefix: str = "") -> dict:
+    state = load_checkpoint(path)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    missing = [k for k in missing if k.startswith(prefix)]
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: weights do not match {type(module).__name__}: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}"
+        )
+    return load_card(path)
+
+
+def load_graspnet6dof(
+    weights: str | Path | None = None,
+    device: str = "cpu",
+    params: GraspNet6DofParams | None = None,
+) -> GraspNet6Dof:
+    """The sampler + evaluator from ``weights`` (a folder holding graspnet6dof_vae.pt and
+    graspnet6dof_evaluator.pt with their cards; default: the shipped ones)."""
+    folder = Path(weights) if weights is not None else WEIGHTS_DIR
+    if folder.is_file():
+        folder = folder.parent
+    vae_path, ev_path = folder / SAMPLER_FILE, folder / EVALUATOR_FILE
+    for path in (vae_path, ev_path):
+        if not path.is_file():
+            raise CheckpointError(
+                f"{NAME}: weights not found at {path}; train them with "
+                "`grasp train-6dof --model vae|evaluator ...` and pass that folder"
+            )
+    vae_card = load_card(vae_path)
+    sampler = GraspSamplerVAE(latent_size=int(vae_card.get("latent_size") or 2))
+    _load_state(sampler, vae_path, prefix="dec_")
+    evaluator = GraspEvaluator()
+    ev_card = _load_state(evaluator, ev_path)
+    params = params or GraspNet6DofParams.from_yaml()
+    return GraspNet6Dof(
+        sampler, evaluator, params, device, {"sampler": vae_card, "evaluator": ev_card}
+    )

@@ -426,10 +426,11 @@ def _interpolate_poses(T0: np.ndarray, T1: np.ndarray, s: np.ndarray) -> np.ndar
     return out
 
 
-def hold_trajectory(robot: RobotModel, q: np.ndarray) -> Trajectory:
-    """One-point trajectory at ``q`` (zero velocity): sent to halt the arm where it is."""
+def hold_trajectory(robot: RobotModel, q: np.ndarray, settle: float = 0.05) -> Trajectory:
+    """One-point trajectory reaching ``q`` (zero velocity) after ``settle`` [s]: sent to
+    halt the arm where it is (a controller interpolates from its current setpoint)."""
     q = robot.check_q(q)
-    return Trajectory(robot.joint_names, np.zeros(1), q[None], np.zeros((1, robot.nq)))
+    return Trajectory(robot.joint_names, np.array([settle]), q[None], np.zeros((1, robot.nq)))
 
 
 def elapsed(t0: float) -> float:

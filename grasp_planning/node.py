@@ -1,0 +1,308 @@
+"""Executor node: grasp candidates in, pick-and-place motions out.
+
+Subscribes ``/grasp_candidates`` (PointCloud2 grasp array), ``/joint_states`` and
+optionally ``/perception/object_points`` (perceived objects for the collision scene);
+serves ``/executor/pick`` and ``/executor/stop`` (std_srvs/Trigger); publishes
+JointTrajectory on the arm and hand controllers' topics and
+``/executor/status`` (diagnostic_msgs/DiagnosticStatus). ``continuous`` picks again
+whenever new candidates arrive after the last pick (closed-loop clearing).
+
+The pick runs in a worker thread (one at a time); callbacks never block, so a stop
+request is served mid-motion.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from builtin_interfaces.msg import Duration
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import JointState, PointCloud2
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from grasp_bringup import msgs
+from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
+from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
+from grasp_core.errors import GraspBringupError
+from grasp_core.grasp import Grasp
+from grasp_planning.backend import BACKENDS, make_backend
+from grasp_planning.collision import PlanningScene
+from grasp_planning.motion import MotionParams, Trajectory
+from grasp_planning.pick import PickAndPlace, PickParams, PickResult, PickState, RobotIO
+from grasp_planning.robot import RobotModel, load_robot
+from grasp_planning.world import add_cell, add_perceived_objects, load_cell_layout
+
+PARAMS = [
+    ParamSpec("robot", "panda", "robot config name under config/robots (or a YAML path)"),
+    ParamSpec("group", "", "planning group (empty: the robot's default group)"),
+    ParamSpec("backend", "auto", f"planning backend, one of {BACKENDS}"),
+    ParamSpec("cell_layout", "", "work-cell YAML (empty: config/sim/panda_table.yaml)"),
+    ParamSpec("velocity_scaling", 0.3, "fraction of the joint velocity limits", (0.01, 1.0)),
+    ParamSpec("acceleration_scaling", 0.3, "fraction of acceleration/jerk limits", (0.01, 1.0)),
+    ParamSpec("planning_time", 1.0, "OMPL time budget per joint motion [s]", (0.05, 30.0)),
+    ParamSpec("padding", 0.005, "robot-obstacle safety margin [m]", (0.0, 0.05)),
+    ParamSpec("continuous", False, "pick again whenever new candidates arrive"),
+    ParamSpec("continuous_period", 1.0, "how often continuous mode looks [s]", (0.05, 60.0)),
+    ParamSpec("min_hold_width", 0.004, "finger gap below which a grasp is empty [m]", (0.0, 0.08)),
+    ParamSpec(
+        "goal_tolerance", 0.02, "joint error accepted at a segment's goal [rad]", (0.001, 0.5)
+    ),
+    ParamSpec("timeout_factor", 1.5, "segment timeout = duration * factor + margin", (1.0, 10.0)),
+    ParamSpec("timeout_margin", 2.0, "segment timeout margin [s]", (0.0, 60.0)),
+    ParamSpec("gripper_time", 1.0, "time given to the gripper to open/close [s]", (0.05, 10.0)),
+    ParamSpec("place_clearance", 0.05, "object clearance above the bin rim [m]", (0.0, 0.5)),
+    ParamSpec("use_object_points", True, "add /perception/object_points hulls to the scene"),
+    ParamSpec("max_candidate_age", 30.0, "ignore candidates older than this [s]", (0.1, 3600.0)),
+    ParamSpec("arm_topic", "", "arm JointTrajectory topic (empty: from the robot config)"),
+    ParamSpec("hand_topic", "", "hand JointTrajectory topic (empty: from the robot config)"),
+]
+
+LEVELS = {
+    PickState.FAILED: DiagnosticStatus.ERROR,
+    PickState.STOPPED: DiagnosticStatus.WARN,
+}
+
+
+class ExecutorNode(Node):
+    """Filters candidates and runs pick-and-place (see the module docstring)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("executor", **kwargs)
+        p = declare_params(self, PARAMS)
+        self.params = p
+        self.robot = RobotModel(load_robot(p["robot"]), p["group"] or None)
+        self.layout = load_cell_layout(p["cell_layout"] or None)
+        self.scene = PlanningScene(self.robot, padding=p["padding"])
+        add_cell(self.scene, self.layout)
+        motion = MotionParams(
+            velocity_scaling=p["velocity_scaling"],
+            acceleration_scaling=p["acceleration_scaling"],
+            planning_time=p["planning_time"],
+        )
+        self.backend = make_backend(p["backend"], self.robot, self.scene, self.layout, motion)
+        pick = PickParams(
+            place_clearance=p["place_clearance"],
+            min_hold_width=p["min_hold_width"],
+            goal_tolerance=p["goal_tolerance"],
+            timeout_factor=p["timeout_factor"],
+            timeout_margin=p["timeout_margin"],
+            gripper_time=p["gripper_time"],
+        )
+        io = RobotIO(
+            self._send_arm, self._send_gripper, self._joint_state, self._now, self._on_state
+        )
+        self.pnp = PickAndPlace(self.backend, io, pick)
+
+        self._lock = threading.Lock()
+        self._joints: dict[str, float] | None = None
+        self._grasps: list[Grasp] = []
+        self._grasps_stamp = -np.inf  # receive time [s] of the candidates
+        self._last_pick_end = -np.inf
+        self._worker: threading.Thread | None = None
+        self._last: PickResult | None = None
+        self._state_text = ""
+
+        sensors = MutuallyExclusiveCallbackGroup()
+        services = ReentrantCallbackGroup()
+        self.arm_pub = self.create_publisher(
+            JointTrajectory, p["arm_topic"] or self.robot.group.arm_controller_topic, RELIABLE_QOS
+        )
+        self.hand_pub = self.create_publisher(
+            JointTrajectory, p["hand_topic"] or self.robot.gripper.controller_topic, RELIABLE_QOS
+        )
+        self.status_pub = self.create_publisher(DiagnosticStatus, "/executor/status", RELIABLE_QOS)
+        self.create_subscription(
+            PointCloud2,
+            "/grasp_candidates",
+            self._on_candidates,
+            RELIABLE_QOS,
+            callback_group=sensors,
+        )
+        self.create_subscription(
+            JointState, "/joint_states", self._on_joint_state, SENSOR_QOS, callback_group=sensors
+        )
+        if p["use_object_points"]:
+            self.create_subscription(
+                PointCloud2,
+                "/perception/object_points",
+                self._on_object_points,
+                RELIABLE_QOS,
+                callback_group=sensors,
+            )
+        self.create_service(Trigger, "/executor/pick", self._on_pick, callback_group=services)
+        self.create_service(Trigger, "/executor/stop", self._on_stop, callback_group=services)
+        self.create_timer(p["continuous_period"], self._on_timer, callback_group=sensors)
+        self._publish_status(PickState.IDLE, f"ready ({self.backend.name} backend)")
+        self.get_logger().info(
+            f"executor ready: {self.robot}, backend {self.backend.name}, "
+            f"continuous={p['continuous']}"
+        )
+
+    # ---- robot IO (called from the worker thread) ----------------------------------------
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _joint_state(self) -> dict[str, float] | None:
+        with self._lock:
+            return None if self._joints is None else dict(self._joints)
+
+    def _send_arm(self, traj: Trajectory) -> None:
+        msg = JointTrajectory()
+        msg.joint_names = list(traj.joint_names)
+        for t, q, v in zip(traj.times, traj.positions, traj.velocities, strict=True):
+            pt = JointTrajectoryPoint()
+            pt.positions = [float(x) for x in q]
+            pt.velocities = [float(x) for x in v]
+            pt.time_from_start = _duration(float(t))
+            msg.points.append(pt)
+        self.arm_pub.publish(msg)
+
+    def _send_gripper(self, width: float, duration: float) -> None:
+        g = self.robot.gripper
+        msg = JointTrajectory()
+        msg.joint_names = list(g.joints)
+        pt = JointTrajectoryPoint()
+        pt.positions = [float(x) for x in g.joint_positions(width)]
+        pt.time_from_start = _duration(max(duration, 1e-3))
+        msg.points.append(pt)
+        self.hand_pub.publish(msg)
+
+    def _on_state(self, state: PickState, text: str) -> None:
+        self._publish_status(state, text)
+        if state in (PickState.DONE, PickState.FAILED, PickState.STOPPED):
+            self.get_logger().info(f"pick {state.value}: {text}")
+
+    # ---- callbacks ----------------------------------------------------------------------
+
+    def _on_joint_state(self, msg: JointState) -> None:
+        if len(msg.name) != len(msg.position):
+            self.get_logger().warning(
+                "dropping /joint_states: names and positions differ in length",
+                throttle_duration_sec=5.0,
+            )
+            return
+        with self._lock:
+            js = dict(self._joints or {})
+            js.update(zip(msg.name, (float(x) for x in msg.position), strict=True))
+            self._joints = js
+
+    def _on_candidates(self, msg: PointCloud2) -> None:
+        try:
+            grasps, rejected = msgs.pointcloud2_to_grasps(msg)
+        except GraspBringupError as exc:
+            self.get_logger().warning(
+                f"dropping /grasp_candidates: {exc}", throttle_duration_sec=2.0
+            )
+            return
+        if rejected:
+            self.get_logger().warning(
+                f"/grasp_candidates: dropped {len(rejected)} rows, e.g. {rejected[0]}",
+                throttle_duration_sec=2.0,
+            )
+        with self._lock:
+            self._grasps = grasps
+            self._grasps_stamp = self._now()
+
+    def _on_object_points(self, msg: PointCloud2) -> None:
+        if self.pnp.busy:
+            return  # keep the scene the running pick was planned in
+        try:
+            arr = msgs.pointcloud2_to_array(msg)
+            if msg.header.frame_id != self.robot.config.base_frame:
+                raise msgs.MessageError(
+                    f"frame {msg.header.frame_id!r}, expected {self.robot.config.base_frame!r}"
+                )
+            names = arr.dtype.names or ()
+            if not {"x", "y", "z", "label"} <= set(names):
+                raise msgs.MessageError(f"needs fields x y z label, has {list(names)}")
+            xyz = np.column_stack([arr["x"], arr["y"], arr["z"]]).astype(np.float64)
+            labels = arr["label"].astype(np.int64)
+            ok = np.all(np.isfinite(xyz), axis=1)
+            add_perceived_objects(self.scene, xyz[ok], labels[ok], table_z=self.layout.table_z)
+        except GraspBringupError as exc:
+            self.get_logger().warning(
+                f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0
+            )
+
+    def _on_pick(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        ok, text = self._start_pick()
+        response.success, response.message = ok, text
+        return response
+
+    def _on_stop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        busy = self.pnp.busy
+        self.pnp.stop()
+        response.success = True
+        response.message = "stopping the running pick" if busy else "halted (no pick was running)"
+        return response
+
+    def _on_timer(self) -> None:
+        if not self.params["continuous"] or self.pnp.busy:
+            return
+        with self._lock:
+            fresh = self._grasps_stamp > self._last_pick_end and bool(self._grasps)
+        if fresh:
+            self._start_pick()
+
+    # ---- picking ------------------------------------------------------------------------
+
+    def _start_pick(self) -> tuple[bool, str]:
+        if self.pnp.busy or (self._worker is not None and self._worker.is_alive()):
+            return False, "a pick is already running"
+        with self._lock:
+            grasps = list(self._grasps)
+            age = self._now() - self._grasps_stamp
+            have_joints = self._joints is not None
+        if not have_joints:
+            return False, "no /joint_states received yet"
+        if not grasps or age > self.params["max_candidate_age"]:
+            return False, "no recent grasp candidates"
+        self._worker = threading.Thread(target=self._run_pick, args=(grasps,), daemon=True)
+        self._worker.start()
+        return True, f"pick started with {len(grasps)} candidates"
+
+    def _run_pick(self, grasps: list[Grasp]) -> None:
+        try:
+            result = self.pnp.pick(grasps)
+        except GraspBringupError as exc:  # a bug-level failure: report, never crash
+            result = PickResult(False, PickState.FAILED, f"internal error: {exc}")
+            self._publish_status(result.state, result.reason)
+        self._last = result
+        with self._lock:
+            self._last_pick_end = self._now()
+            if result.state is PickState.DONE:
+                self._grasps = []  # the scene changed: wait for fresh candidates
+        self._publish_status(result.state, result.reason)
+
+    def _publish_status(self, state: PickState, text: str) -> None:
+        msg = DiagnosticStatus()
+        msg.name = "executor"
+        msg.hardware_id = self.robot.config.name
+        msg.level = LEVELS.get(state, DiagnosticStatus.OK)
+        msg.message = f"{state.value}: {text}" if text else state.value
+        last = self._last
+        values = {"state": state.value, "backend": self.backend.name}
+        if last is not None:
+            values.update(
+                last_result="success" if last.success else last.state.value,
+                last_reason=last.reason,
+                planning_time=f"{last.planning_time:.3f}",
+                execution_time=f"{last.execution_time:.3f}",
+            )
+        msg.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+        self.status_pub.publish(msg)
+
+
+def _duration(t: float) -> Duration:
+    sec, nanosec = divmod(int(round(t * 1e9)), 1_000_000_000)
+    return Duration(sec=sec, nanosec=nanosec)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(ExecutorNode, args)

@@ -1,8 +1,8 @@
 """Planning scene: the robot's collision geometry (coal) plus the table, the place bin and
 perceived objects, with SRDF-disabled self-collision pairs.
 
-Checks run in pinocchio's ``computeCollisions`` (C++, coal narrow phase), one call per
-configuration. Allowed contacts (the target object vs the fingers during a grasp) and
+Checks run in pinocchio's ``computeCollisions`` over a coal dynamic-AABB-tree broad phase
+(C++; coal narrow phase), one call per configuration. Allowed contacts (the target object vs the fingers during a grasp) and
 ignored objects (the carried object after the grasp) switch collision pairs off; the
 resulting pair masks are cached per (allowed, ignored) set.
 """
@@ -233,6 +233,7 @@ class PlanningScene:
         self._pairs = pairs
         self._geom = gm
         self._masks: dict[tuple[frozenset, frozenset], pin.GeometryData] = {}
+        self._managers: dict[tuple[frozenset, frozenset], object] = {}
         self._dirty = False
 
     def _geom_data(self, allowed: frozenset, ignore: frozenset) -> pin.GeometryData:
@@ -247,6 +248,19 @@ class PlanningScene:
                         gd.deactivateCollisionPair(k)
             self._masks[key] = gd
         return gd
+
+    def _manager(self, allowed: frozenset, ignore: frozenset):
+        """coal dynamic AABB tree over the masked pairs: the same answers as checking
+        every pair (tested) at a fraction of the cost (AABBs skip far-apart pairs)."""
+        key = (allowed, ignore)
+        mgr = self._managers.get(key)
+        if mgr is None:
+            gd = self._geom_data(allowed, ignore)
+            mgr = pin.BroadPhaseManager_DynamicAABBTreeCollisionManager(
+                self.robot.model, self._geom, gd
+            )
+            self._managers[key] = mgr
+        return mgr
 
     def _normalise(
         self, allowed: Iterable[tuple[str, str]], ignore: Iterable[str]
@@ -268,10 +282,8 @@ class PlanningScene:
         with self._lock:
             if self._dirty:
                 self._rebuild()
-            gd = self._geom_data(*key)
-            return bool(
-                pin.computeCollisions(self.robot.model, self._data, self._geom, gd, q, True)
-            )
+            mgr = self._manager(*key)
+            return bool(pin.computeCollisions(self.robot.model, self._data, mgr, q, True))
 
     def in_collision_many(
         self,
@@ -287,10 +299,9 @@ class PlanningScene:
         with self._lock:
             if self._dirty:
                 self._rebuild()
-            gd = self._geom_data(*key)
-            geom = self._geom
+            mgr = self._manager(*key)
             for i, q in enumerate(Q):
-                out[i] = pin.computeCollisions(model, data, geom, gd, q, True)
+                out[i] = pin.computeCollisions(model, data, mgr, q, True)
         return out
 
     def validity_fn(
@@ -316,8 +327,7 @@ class PlanningScene:
             with self._lock:
                 if self._dirty:
                     self._rebuild()
-                gd = self._geom_data(*key)
-                if pin.computeCollisions(model, data, self._geom, gd, q, True):
+                if pin.computeCollisions(model, data, self._manager(*key), q, True):
                     return False
                 if workspace:
                     p = pin.updateFramePlacement(model, data, fid).translation

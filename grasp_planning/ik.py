@@ -210,7 +210,9 @@ def reach_batch(
     Qg = np.full((n, nq), np.nan)
     ok = np.zeros(n, dtype=bool)
     # stage 1: current configuration as seed, then home, then random ones for the rest
-    seed_list = [q_current, robot.home, *robot.random_configurations(n_random_seeds, rng)]
+    seed_list = [q_current, *robot.random_configurations(n_random_seeds, rng)]
+    if np.abs(robot.home - q_current).max() > 1e-3:
+        seed_list.insert(1, robot.home)
     todo = np.arange(n)
     for s in seed_list:
         if todo.size == 0:

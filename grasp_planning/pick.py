@@ -123,9 +123,14 @@ def place_configuration(
     p = place_position(layout, clearance + hang)
     yaws = np.linspace(-np.pi, np.pi, 8, endpoint=False)
     T = np.array([make_transform(rot_z(y) @ rot_x(np.pi), p) for y in yaws])
-    Q, ok = solve_batch(robot, T, np.broadcast_to(q_lift, (len(yaws), robot.nq)), max_iter=100)
     ignore = (target,) if target else ()
-    cand = [i for i in np.flatnonzero(ok) if not scene.in_collision(Q[i], ignore=ignore)]
+    rng = np.random.default_rng(0)
+    # seeds: the lift configuration (closest), home, then a few random ones
+    for seed_q in (q_lift, robot.home, *robot.random_configurations(4, rng)):
+        Q, ok = solve_batch(robot, T, np.broadcast_to(seed_q, (len(yaws), robot.nq)), max_iter=100)
+        cand = [i for i in np.flatnonzero(ok) if not scene.in_collision(Q[i], ignore=ignore)]
+        if cand:
+            break
     if not cand:
         raise MotionPlanningError(
             f"no collision-free place configuration above the bin at {p.round(3)}"

@@ -101,3 +101,14 @@ def test_bad_objects_are_rejected_with_names(scene: PlanningScene) -> None:
         scene.add_convex("c", np.zeros((3, 3)))
     with pytest.raises(SceneError, match="present: .*table"):
         scene.remove("nothing")
+
+
+def test_broad_phase_agrees_with_every_pair(
+    panda: RobotModel, scene: PlanningScene, rng: np.random.Generator
+) -> None:
+    scene.add_box("obstacle", (0.2, 0.2, 0.3), make_transform(t=[0.45, 0.1, 0.15]))
+    Q = panda.random_configurations(300, rng)
+    fast = scene.in_collision_many(Q)
+    slow = np.array([bool(scene.colliding_pairs(q)) for q in Q])  # checks every pair
+    assert 0.05 < fast.mean() < 0.95
+    np.testing.assert_array_equal(fast, slow)

@@ -1,0 +1,145 @@
+"""Real-time factor of the sim driver node with the arm moving and one camera at 15 Hz.
+
+Target (issue 3): >= 1.0. Runs :class:`grasp_sim.node.SimDriverNode` in-process (real
+rclpy + Fast DDS, a peer subscribed to the camera and joint topics so messages are really
+serialised) while a 60 s joint trajectory sweeps every arm joint. Two runs:
+
+- ``max``: ``real_time_factor`` 0 (as fast as it can): the capacity;
+- ``paced``: ``real_time_factor`` 1.0: what a user gets (should be 1.0).
+
+    MUJOCO_GL=egl .venv/bin/python benchmarks/sim_driver_rtf.py [--seconds 20] [--seed 0]
+Writes benchmarks/results/sim_driver_rtf.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("ROS_DOMAIN_ID", str(int.from_bytes(os.urandom(2), "little") % 100 + 100))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+import rclpy
+from builtin_interfaces.msg import Duration
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image, JointState
+from sim_common import write_result
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
+from grasp_sim.node import SimDriverNode
+
+HOME = np.array([0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785])
+
+
+def sweep(seconds: float) -> JointTrajectory:
+    msg = JointTrajectory(joint_names=[f"panda_joint{i}" for i in range(1, 8)])
+    for t in np.arange(0.25, seconds, 0.25):
+        q = HOME + 0.4 * np.sin(2 * np.pi * t / 4.0 + np.arange(7)) * np.array(
+            [1, 0.5, 1, 0.5, 1, 0.5, 1]
+        )
+        sec = int(t)
+        msg.points.append(
+            JointTrajectoryPoint(
+                positions=q.tolist(),
+                time_from_start=Duration(sec=sec, nanosec=int((t - sec) * 1e9)),
+            )
+        )
+    return msg
+
+
+def run(rtf: float, seconds: float, seed: int) -> dict:
+    with rclpy.init():
+        node = SimDriverNode(
+            parameter_overrides=[
+                Parameter("real_time_factor", value=rtf),
+                Parameter("camera_rate", value=15.0),
+                Parameter("object_count", value=3),
+                Parameter("seed", value=seed),
+            ]
+        )
+        peer = rclpy.create_node("rtf_peer")
+        counts = {"images": 0, "joints": 0}
+        peer.create_subscription(
+            Image,
+            "/camera/camera/color/image_raw",
+            lambda m: counts.__setitem__("images", counts["images"] + 1),
+            SENSOR_QOS,
+        )
+        peer.create_subscription(
+            JointState,
+            "/joint_states",
+            lambda m: counts.__setitem__("joints", counts["joints"] + 1),
+            RELIABLE_QOS,
+        )
+        pub = peer.create_publisher(
+            JointTrajectory, "/panda_arm_controller/joint_trajectory", RELIABLE_QOS
+        )
+        ex = MultiThreadedExecutor(num_threads=3)
+        ex.add_node(node)
+        ex.add_node(peer)
+        th = threading.Thread(target=ex.spin, daemon=True)
+        th.start()
+        deadline = time.monotonic() + 20
+        while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pub.publish(sweep(max(60.0, seconds * 4)))
+        time.sleep(1.0)  # let the trajectory start and the renderer warm up
+        q0 = node.driver.world.joint_positions()[:7].copy()
+        t_sim0, t_wall0 = node.driver.time, time.monotonic()
+        c0 = dict(counts)
+        time.sleep(seconds)
+        t_sim1, t_wall1 = node.driver.time, time.monotonic()
+        moved = float(np.abs(node.driver.world.joint_positions()[:7] - q0).max())
+        c1 = dict(counts)
+        ex.shutdown()
+        th.join(timeout=5)
+        node.destroy_node()
+        peer.destroy_node()
+    sim = t_sim1 - t_sim0
+    return {
+        "requested_real_time_factor": rtf,
+        "wall_s": t_wall1 - t_wall0,
+        "sim_s": sim,
+        "real_time_factor": sim / (t_wall1 - t_wall0),
+        "images_received_per_sim_s": (c1["images"] - c0["images"]) / sim,
+        "joint_states_received_per_sim_s": (c1["joints"] - c0["joints"]) / sim,
+        "arm_moved_rad": moved,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    runs = {"max": run(0.0, args.seconds, args.seed), "paced": run(1.0, args.seconds, args.seed)}
+    out = write_result(
+        "sim_driver_rtf",
+        {
+            "seed": args.seed,
+            "camera_rate_hz": 15.0,
+            "objects": 3,
+            "target_real_time_factor": 1.0,
+            "runs": runs,
+        },
+    )
+    for name, r in runs.items():
+        print(
+            f"{name:6s} RTF {r['real_time_factor']:.2f} (requested {r['requested_real_time_factor']}), "
+            f"{r['images_received_per_sim_s']:.1f} images/sim-s, arm moved {r['arm_moved_rad']:.2f} rad"
+        )
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

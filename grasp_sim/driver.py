@@ -29,6 +29,8 @@ from grasp_sim.world import SimWorld
 
 #: Positions may exceed a joint limit by this much [rad or m] (float round-off in planners).
 LIMIT_TOLERANCE = 1e-4
+#: Physics steps per controller update.
+CONTROL_STEPS = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +129,8 @@ class TrajectoryFollower:
         self._traj: Trajectory | None = None
         self._start = 0.0
         self._q0 = self._hold.copy()
+        self._zero = np.zeros_like(self._hold)
+        self._zero.setflags(write=False)
 
     def start(self, traj: Trajectory, start_time: float, q_now: np.ndarray) -> None:
         """Follow ``traj`` from ``start_time`` [s], beginning at the current ``q_now``."""
@@ -153,9 +157,9 @@ class TrajectoryFollower:
     def sample(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Position and velocity setpoints at simulated time ``t`` [s]."""
         tr = self._traj
-        zero = np.zeros_like(self._hold)
         if tr is None:
-            return self._hold, zero
+            return self._hold, self._zero
+        zero = self._zero
         s = t - self._start
         if s <= 0.0:
             return self._q0, zero
@@ -253,17 +257,19 @@ class SimDriver:
         return traj
 
     def step(self, n: int = 1) -> None:
-        """Advance ``n`` physics steps, updating the servo targets before each."""
+        """Advance ``n`` physics steps; servo targets are updated every
+        :data:`CONTROL_STEPS` steps (250 Hz with the 2 ms timestep, like a JTC update rate)."""
         with self._lock:
             w = self.world
-            for _ in range(int(n)):
+            left = int(n)
+            while left > 0:
+                k = min(CONTROL_STEPS, left)
                 t = w.time
                 q, dq = self.arm.sample(t)
-                w.set_arm_target(q, dq)
-                w.set_gripper_target(
-                    float(np.clip(np.sum(self.hand.setpoint(t)), 0.0, w.gripper.max_width))
-                )
-                w.step(1)
+                hand = self.hand.setpoint(t)
+                w._set_targets_unchecked(q, dq, float(hand[0] + hand[1]))
+                w.step(k)
+                left -= k
 
     def reset(self, seed: int | None = None) -> None:
         """Reset the world (objects re-dropped, arm home) and hold the home pose."""

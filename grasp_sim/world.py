@@ -155,6 +155,7 @@ class SimWorld:
         body_to_obj[self._obj_body] = np.arange(len(self.objects), dtype=np.int32)
         self._geom_to_obj = np.append(body_to_obj[m.geom_bodyid], -1).astype(np.int32)
         self.arm_limits = joint_limits(m, ARM_JOINTS)
+        self._arm_lo, self._arm_hi = self.arm_limits[:, 0].copy(), self.arm_limits[:, 1].copy()
         self.hand_limits = joint_limits(m, HAND_JOINTS)
         self._noise_rng = np.random.default_rng(seed)
         self.reset(seed)
@@ -272,6 +273,13 @@ class SimWorld:
         if velocity is not None:
             q = q + ARM_KV_OVER_KP * as_array("set_arm_target velocity", velocity, shape=(7,))
         self.data.ctrl[self._arm_act] = np.clip(q, self.arm_limits[:, 0], self.arm_limits[:, 1])
+
+    def _set_targets_unchecked(self, q: np.ndarray, dq: np.ndarray, width: float) -> None:
+        """Hot path of :class:`~grasp_sim.driver.SimDriver` (inputs already validated)."""
+        ctrl = q + ARM_KV_OVER_KP * dq
+        np.clip(ctrl, self._arm_lo, self._arm_hi, out=ctrl)
+        self.data.ctrl[self._arm_act] = ctrl
+        self.data.ctrl[self._grip_act] = min(max(width, 0.0), self.gripper.max_width)
 
     def arm_target(self) -> np.ndarray:
         return self.data.ctrl[self._arm_act].copy()

@@ -27,6 +27,10 @@ ROT_TOL = 1e-3
 PREGRASP_DISTANCE = 0.10
 LIFT_HEIGHT = 0.10
 FLIP_Z = make_transform(rot_z(np.pi))
+#: A row whose error did not shrink below STALL_RATIO of its value STALL_WINDOW iterations
+#: earlier is stuck (joint limits, out of reach) and dropped from the batch.
+STALL_WINDOW = 10
+STALL_RATIO = 0.9
 
 
 def pose_error(T_target: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -77,7 +81,8 @@ def solve_batch(
     active = np.arange(n)
     lam2 = damping**2
     eye6 = np.eye(6)
-    for _ in range(max_iter):
+    err_ref = np.full(n, np.inf)  # error STALL_WINDOW iterations ago, to drop stuck rows
+    for it in range(max_iter):
         if active.size == 0:
             break
         T, J = robot.fk_jacobian_batch(Q[active])
@@ -87,6 +92,10 @@ def solve_batch(
         )
         ok[active[done]] = True
         keep = ~done
+        if it > 0 and it % STALL_WINDOW == 0:
+            err = np.linalg.norm(e, axis=1)
+            keep &= err < STALL_RATIO * err_ref[active]
+            err_ref[active] = err
         active, J, e = active[keep], J[keep], e[keep]
         if active.size == 0:
             break
@@ -209,20 +218,27 @@ def reach_batch(
     rng = np.random.default_rng(seed)
     Qg = np.full((n, nq), np.nan)
     ok = np.zeros(n, dtype=bool)
-    # stage 1: current configuration as seed, then home, then random ones for the rest
-    seed_list = [q_current, *robot.random_configurations(n_random_seeds, rng)]
+    # stage 1: the current configuration as seed; stage 2, for the rest: home and random
+    # seeds all in one batch (one iteration loop), keeping the solution closest to q_current
+    Q, conv = solve_batch(robot, T_grasps, np.broadcast_to(q_current, (n, nq)), max_iter=max_iter)
+    Qg[conv] = Q[conv]
+    ok[conv] = True
+    todo = np.flatnonzero(~conv)
+    seeds = [*robot.random_configurations(n_random_seeds, rng)]
     if np.abs(robot.home - q_current).max() > 1e-3:
-        seed_list.insert(1, robot.home)
-    todo = np.arange(n)
-    for s in seed_list:
-        if todo.size == 0:
-            break
-        Q, conv = solve_batch(
-            robot, T_grasps[todo], np.broadcast_to(s, (todo.size, nq)), max_iter=max_iter
-        )
-        Qg[todo[conv]] = Q[conv]
-        ok[todo[conv]] = True
-        todo = todo[~conv]
+        seeds.insert(0, robot.home)
+    if todo.size and seeds:
+        S = np.array(seeds)
+        k = len(S)
+        T_rep = np.repeat(T_grasps[todo], k, axis=0)
+        Q, conv = solve_batch(robot, T_rep, np.tile(S, (todo.size, 1)), max_iter=max_iter)
+        Q = Q.reshape(todo.size, k, nq)
+        conv = conv.reshape(todo.size, k)
+        dist = np.where(conv, np.linalg.norm(Q - q_current, axis=2), np.inf)
+        best = np.argmin(dist, axis=1)
+        hit = conv.any(axis=1)
+        Qg[todo[hit]] = Q[hit, best[hit]]
+        ok[todo[hit]] = True
     idx = np.flatnonzero(ok)
     Qp = np.full((n, nq), np.nan)
     Ql = np.full((n, nq), np.nan)

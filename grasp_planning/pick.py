@@ -139,6 +139,22 @@ def place_configuration(
     return Q[best]
 
 
+def _approach_waypoints(
+    planner: MotionPlanner, ranked: RankedGrasp, allowed: tuple[tuple[str, str], ...]
+) -> np.ndarray:
+    """Straight approach pre-grasp -> grasp; if IK along the line fails from the
+    pre-grasp side, it is solved backwards from the grasp configuration (retreat) and
+    reversed, which also moves the pre-grasp configuration onto that branch."""
+    try:
+        return planner.plan_cartesian(ranked.q_pregrasp, ranked.T_base_tcp, allowed=allowed)
+    except MotionPlanningError as forward:
+        T_pre = planner.robot.fk(ranked.q_pregrasp)
+        try:
+            return planner.plan_cartesian(ranked.q_grasp, T_pre, allowed=allowed)[::-1].copy()
+        except MotionPlanningError:
+            raise MotionPlanningError(f"approach: {forward}") from forward
+
+
 def plan_pick(
     planner: MotionPlanner,
     ranked: RankedGrasp,
@@ -164,11 +180,9 @@ def plan_pick(
         segs.append(Segment(state, trajectory=traj))
         return traj
 
-    step(PickState.PREGRASP, lambda: planner.joint_trajectory(q_current, ranked.q_pregrasp))
-    grasp_traj = step(
-        PickState.APPROACH,
-        lambda: planner.cartesian_trajectory(ranked.q_pregrasp, ranked.T_base_tcp, allowed=allowed),
-    )
+    W_approach = _approach_waypoints(planner, ranked, allowed)
+    step(PickState.PREGRASP, lambda: planner.joint_trajectory(q_current, W_approach[0]))
+    grasp_traj = step(PickState.APPROACH, lambda: planner.timed(W_approach))
     segs.append(Segment(PickState.CLOSE, width=0.0))
     q_grasp = grasp_traj.end
     T_lift = robot.fk(ranked.q_lift)

@@ -60,6 +60,12 @@ PARAM_INFO: dict[str, ParamInfo] = {
     "cluster_min_points": ParamInfo("DBSCAN core-point neighbour count [voxels]", 1, 1000, True),
     "object_min_points": ParamInfo("smallest cluster kept as an object [voxels]", 1, 100_000, True),
     "max_objects": ParamInfo("keep at most this many (largest) clusters", 1, 1000, True),
+    "footprint_fill": ParamInfo(
+        "1 = table-height points inside an object's image convex hull join it (bowl floors)",
+        0,
+        1,
+        True,
+    ),
     "seed": ParamInfo("seed of open3d's RANSAC", 0, 2**31 - 1, True),
 }
 
@@ -91,10 +97,11 @@ class PerceptionParams:
     plane_max_tilt_deg: float = 20.0
     plane_min_points: int = 200
     object_min_height: float = 0.008
-    cluster_eps: float = 0.015
-    cluster_min_points: int = 5
+    cluster_eps: float = 0.02
+    cluster_min_points: int = 3
     object_min_points: int = 20
     max_objects: int = 30
+    footprint_fill: int = 1
     seed: int = 0
 
     def __post_init__(self) -> None:

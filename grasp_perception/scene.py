@@ -14,6 +14,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
 from grasp_core.validation import as_array, readonly
+from grasp_perception.cloud import column_max, column_min
 from grasp_perception.segmentation import SceneSegmentation
 
 
@@ -117,8 +118,8 @@ def collision_scene(seg: SceneSegmentation, extrude_to_table: bool = True) -> Co
             skipped.append(f"{name}: no convex hull ({str(exc).splitlines()[0]})")
     table_min = table_max = None
     if len(seg.table_points):
-        table_min = readonly(seg.table_points.min(axis=0))
-        table_max = readonly(seg.table_points.max(axis=0))
+        table_min = readonly(column_min(seg.table_points))
+        table_max = readonly(column_max(seg.table_points))
     return CollisionScene(
         objects=tuple(objects),
         table_plane=None if plane is None else readonly(plane),

@@ -13,12 +13,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import open3d as o3d
 
 from grasp_core.frame import RGBDFrame
 from grasp_core.validation import readonly
-from grasp_perception.cloud import crop_mask, depth_to_cloud, to_o3d, voxel_downsample
+from grasp_perception.cloud import (
+    column_max,
+    column_mean,
+    column_min,
+    crop_mask,
+    depth_to_cloud,
+    to_o3d,
+    voxel_downsample,
+)
 from grasp_perception.depth import clean_depth, edge_preserving_filter, valid_depth_mask
 from grasp_perception.params import PerceptionParams
 
@@ -53,9 +62,10 @@ class ObjectCluster:
         object.__setattr__(self, "points", readonly(pts))
         object.__setattr__(self, "pixel_indices", readonly(np.asarray(self.pixel_indices)))
         empty = len(pts) == 0
-        object.__setattr__(self, "centroid", readonly(np.full(3, np.nan) if empty else pts.mean(0)))
-        object.__setattr__(self, "bbox_min", readonly(np.full(3, np.nan) if empty else pts.min(0)))
-        object.__setattr__(self, "bbox_max", readonly(np.full(3, np.nan) if empty else pts.max(0)))
+        nan = np.full(3, np.nan)
+        object.__setattr__(self, "centroid", readonly(nan if empty else column_mean(pts)))
+        object.__setattr__(self, "bbox_min", readonly(nan if empty else column_min(pts)))
+        object.__setattr__(self, "bbox_max", readonly(nan if empty else column_max(pts)))
 
     @property
     def extent(self) -> np.ndarray:
@@ -123,7 +133,7 @@ class SceneSegmentation:
 def fit_plane(points: np.ndarray) -> np.ndarray:
     """Least-squares plane ``(a, b, c, d)`` of Nx3 points (unit normal with c >= 0)."""
     points = np.asarray(points, dtype=np.float64)
-    c = points.mean(axis=0)
+    c = column_mean(points)
     X = points - c
     _, vecs = np.linalg.eigh(X.T @ X)  # smallest eigenvalue's vector is the normal
     n = vecs[:, 0]
@@ -133,41 +143,69 @@ def fit_plane(points: np.ndarray) -> np.ndarray:
 
 
 def _find_table(vox: np.ndarray, p: PerceptionParams, warnings: list[str]) -> np.ndarray | None:
-    """RANSAC the dominant near-horizontal plane among voxel centroids (up to 3 tries)."""
-    remaining = np.arange(len(vox))
-    max_tilt = np.deg2rad(p.plane_max_tilt_deg)
-    o3d.utility.random.seed(p.seed)
+    """RANSAC the dominant near-horizontal plane among voxel centroids (up to 3 tries).
+
+    Everything runs on a uniform random sample of at most :data:`RANSAC_SAMPLE` voxels (the
+    table dominates the crop box; a few thousand voxels pin a plane far below 1 mm), and
+    counts are scaled back to the whole set.
+    """
     rng = np.random.default_rng(p.seed)
+    o3d.utility.random.seed(p.seed)
+    sample = vox if len(vox) <= RANSAC_SAMPLE else vox[rng.integers(0, len(vox), RANSAC_SAMPLE)]
+    scale = len(vox) / max(len(sample), 1)
+    max_tilt = np.deg2rad(p.plane_max_tilt_deg)
     for _ in range(3):
-        if len(remaining) < max(p.plane_min_points, 3):
+        if len(sample) * scale < max(p.plane_min_points, 3) or len(sample) < 3:
             break
-        # RANSAC on a random subset: the table dominates, so a few thousand voxels suffice
-        sample = remaining
-        if len(sample) > RANSAC_SAMPLE:
-            sample = remaining[rng.integers(0, len(remaining), RANSAC_SAMPLE)]
-        model, _ = to_o3d(vox[sample]).segment_plane(p.plane_distance, 3, p.plane_iterations)
+        model, _ = to_o3d(sample).segment_plane(p.plane_distance, 3, p.plane_iterations)
         model = np.asarray(model, dtype=float)
-        inliers = remaining[np.abs(vox[remaining] @ model[:3] + model[3]) <= p.plane_distance]
-        n = np.asarray(model[:3], dtype=float)
-        tilt = np.arccos(min(abs(n[2]) / max(np.linalg.norm(n), 1e-12), 1.0))
-        if len(inliers) < p.plane_min_points:
+        inl = np.abs(sample @ model[:3] + model[3]) <= p.plane_distance
+        if inl.sum() * scale < p.plane_min_points:
             break
+        tilt = np.arccos(min(abs(model[2]) / max(np.linalg.norm(model[:3]), 1e-12), 1.0))
         if tilt <= max_tilt:
-            plane = fit_plane(vox[inliers])
+            plane = fit_plane(sample[inl])
             # one refit with the inliers of the least-squares plane
-            height = vox @ plane[:3] + plane[3]
-            support = vox[np.abs(height) <= p.plane_distance]
-            plane = fit_plane(support) if len(support) >= 3 else plane
+            height = sample @ plane[:3] + plane[3]
+            support = np.abs(height) <= p.plane_distance
+            if support.sum() >= 3:
+                plane = fit_plane(sample[support])
+                height = sample @ plane[:3] + plane[3]
             # objects stand on a table: little may lie below it (else: object tops, shelves)
-            below = np.mean(vox @ plane[:3] + plane[3] < -3 * p.plane_distance)
-            if below <= TABLE_MAX_BELOW_FRACTION:
+            if np.mean(height < -3 * p.plane_distance) <= TABLE_MAX_BELOW_FRACTION:
                 return plane
-        remaining = np.setdiff1d(remaining, inliers, assume_unique=True)
+        sample = sample[~inl]
     warnings.append(
         f"no table plane: no near-horizontal plane (tilt <= {p.plane_max_tilt_deg:g} deg) "
         f"with >= {p.plane_min_points} voxels and nothing below it in the crop box"
     )
     return None
+
+
+def _footprint_owner(
+    pix: np.ndarray,
+    labels: np.ndarray,
+    shape: tuple[int, int],
+    stride: int,
+    query_pix: np.ndarray,
+) -> np.ndarray:
+    """Label of the object whose image-space convex hull covers each query pixel (-1: none).
+
+    Seen from the camera, the table is hidden behind an object except through concave
+    parts of its silhouette, so table-height points inside an object's hull are mostly
+    its own low parts (the floor of a bowl or mug) rather than the table.
+    """
+    h, w = shape
+    grid = np.full(((h + stride - 1) // stride, (w + stride - 1) // stride), -1, np.int32)
+    v, u = np.divmod(pix, w)
+    for k in range(int(labels.max()) + 1):
+        sel = labels == k
+        if np.count_nonzero(sel) < 3:
+            continue
+        uv = np.column_stack([u[sel] // stride, v[sel] // stride]).astype(np.int32)
+        cv2.fillConvexPoly(grid, cv2.convexHull(uv), int(k))
+    qv, qu = np.divmod(query_pix, w)
+    return grid[qv // stride, qu // stride]
 
 
 def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSegmentation:
@@ -234,8 +272,6 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
         above_pts = np.ones(len(pts), dtype=bool)
         cand_vox = np.arange(len(vox))
         table_pts = np.empty((0, 3))
-    scene_pts = pts[above_pts]
-
     vox_label = np.full(len(vox), -1, dtype=np.int64)
     if len(cand_vox) >= p.cluster_min_points:
         raw_labels = np.asarray(
@@ -243,8 +279,7 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
         )
         ids, sizes = np.unique(raw_labels[raw_labels >= 0], return_counts=True)
         order = np.argsort(-sizes, kind="stable")
-        kept = [i for i in ids[order] if sizes[ids == i][0] >= p.object_min_points]
-        kept = kept[: p.max_objects]
+        kept = ids[order][sizes[order] >= p.object_min_points][: p.max_objects]
         remap = np.full(int(raw_labels.max(initial=-1)) + 2, -1, dtype=np.int64)
         for new, old in enumerate(kept):
             remap[old + 1] = new
@@ -252,8 +287,17 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
     t = lap("cluster", t)
 
     pt_label = np.where(above_pts, vox_label[inverse], -1)
-    objects = []
     h, w = raw.shape
+    if plane is not None and p.footprint_fill and pt_label.max(initial=-1) >= 0:
+        # above the table's noise floor but below object_min_height (a bowl's inner floor)
+        low = np.flatnonzero(~above_pts & (height_pts >= p.plane_distance / 3))
+        owner = _footprint_owner(pix, pt_label, (h, w), p.pixel_stride, pix[low])
+        claimed = owner >= 0
+        pt_label[low[claimed]] = owner[claimed]
+        above_pts[low[claimed]] = True
+        table_pts = pts[(np.abs(height_pts) <= p.plane_distance) & ~above_pts]
+    scene_pts = pts[above_pts]
+    objects = []
     order = np.argsort(pt_label, kind="stable")
     bounds = np.searchsorted(pt_label[order], np.arange(pt_label.max(initial=-1) + 2))
     for k in range(int(pt_label.max(initial=-1)) + 1):

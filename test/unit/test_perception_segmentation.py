@@ -73,7 +73,7 @@ def test_plane_and_boxes_at_known_poses(tilt, noise, dropout) -> None:
     assert [o.label for o in seg.objects] == list(range(len(BOXES)))
     for o in seg.objects:
         h = o.points @ seg.table_plane[:3] + seg.table_plane[3]
-        assert h.min() >= p.object_min_height - 1e-6
+        assert h.min() >= p.plane_distance / 3 - 1e-6  # low parts inside the outline join
         assert np.all(o.bbox_min <= o.centroid) and np.all(o.centroid <= o.bbox_max)
     assert seg.clean_depth.shape == frame.depth.shape and np.all(seg.clean_depth > 0)
 
@@ -156,3 +156,16 @@ def test_fit_plane_normal_points_up(rng) -> None:
     pts[:, 2] = 0.3
     plane = fit_plane(pts)
     np.testing.assert_allclose(plane, [0, 0, 1, -0.3], atol=1e-9)
+
+
+def test_footprint_owner_claims_pixels_inside_an_objects_outline() -> None:
+    from grasp_perception.segmentation import _footprint_owner
+
+    h, w = 40, 60
+    v, u = np.mgrid[0:h, 0:w]
+    ring = (np.hypot(u - 20, v - 20) > 8) & (np.hypot(u - 20, v - 20) < 10)  # a bowl's rim
+    pix = (v * w + u)[ring]
+    labels = np.zeros(len(pix), np.int64)
+    queries = np.array([20 * w + 20, 20 * w + 50, 0])  # centre of the ring, far right, corner
+    np.testing.assert_array_equal(_footprint_owner(pix, labels, (h, w), 1, queries), [0, -1, -1])
+    np.testing.assert_array_equal(_footprint_owner(pix, labels, (h, w), 2, queries), [0, -1, -1])

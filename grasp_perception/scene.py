@@ -97,6 +97,22 @@ def convex_hull(points: np.ndarray, name: str = "object") -> CollisionObject:
     return CollisionObject(name=name, vertices=verts, faces=faces)
 
 
+def _hulls(
+    groups: list[tuple[str, np.ndarray]], plane: np.ndarray | None, extrude_to_table: bool
+) -> tuple[list[CollisionObject], list[str]]:
+    objects, skipped = [], []
+    for name, pts in groups:
+        pts = np.asarray(pts, dtype=np.float64)
+        if extrude_to_table and plane is not None:
+            h = pts @ plane[:3] + plane[3]
+            pts = np.concatenate([pts, pts - h[:, None] * plane[None, :3]])
+        try:
+            objects.append(convex_hull(pts, name))
+        except (QhullError, ValueError) as exc:
+            skipped.append(f"{name}: no convex hull ({str(exc).splitlines()[0]})")
+    return objects, skipped
+
+
 def collision_scene(seg: SceneSegmentation, extrude_to_table: bool = True) -> CollisionScene:
     """Build the :class:`CollisionScene` of a segmentation.
 
@@ -105,17 +121,8 @@ def collision_scene(seg: SceneSegmentation, extrude_to_table: bool = True) -> Co
     Objects whose hull is degenerate are listed in ``skipped`` (never raised).
     """
     plane = seg.table_plane
-    objects, skipped = [], []
-    for obj in seg.objects:
-        pts = obj.points
-        if extrude_to_table and plane is not None:
-            h = pts @ plane[:3] + plane[3]
-            pts = np.concatenate([pts, pts - h[:, None] * plane[None, :3]])
-        name = f"object_{obj.label}"
-        try:
-            objects.append(convex_hull(pts, name))
-        except (QhullError, ValueError) as exc:
-            skipped.append(f"{name}: no convex hull ({str(exc).splitlines()[0]})")
+    groups = [(f"object_{o.label}", o.points) for o in seg.objects]
+    objects, skipped = _hulls(groups, plane, extrude_to_table)
     table_min = table_max = None
     if len(seg.table_points):
         table_min = readonly(column_min(seg.table_points))
@@ -128,5 +135,38 @@ def collision_scene(seg: SceneSegmentation, extrude_to_table: bool = True) -> Co
         table_max=table_max,
         frame_id=seg.frame_id,
         stamp=seg.stamp,
+        skipped=tuple(skipped),
+    )
+
+
+def collision_scene_from_cloud(
+    points: np.ndarray,
+    labels: np.ndarray,
+    table_height: float | None = None,
+    frame_id: str = "panda_link0",
+    stamp: float = 0.0,
+    extrude_to_table: bool = True,
+) -> CollisionScene:
+    """The same scene from a labelled object cloud (``/perception/object_points``: Nx3
+    points [m] in ``frame_id`` and N labels), for a node that only sees the topic.
+
+    ``table_height`` [m] along +Z (e.g. from the cell layout) gives a level table plane
+    to extrude down to; None leaves the hulls as seen.
+    """
+    points = as_array("points", points, shape=(None, 3))
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(points):
+        from grasp_core.errors import ValidationError
+
+        raise ValidationError(f"labels: expected {len(points)} values, got {len(labels)}")
+    plane = None if table_height is None else np.array([0.0, 0.0, 1.0, -float(table_height)])
+    groups = [(f"object_{int(k)}", points[labels == k]) for k in np.unique(labels)]
+    objects, skipped = _hulls(groups, plane, extrude_to_table)
+    return CollisionScene(
+        objects=tuple(objects),
+        table_plane=None if plane is None else readonly(plane),
+        table_height=None if table_height is None else float(table_height),
+        frame_id=frame_id,
+        stamp=stamp,
         skipped=tuple(skipped),
     )

@@ -58,3 +58,24 @@ def test_collision_object_validates_faces() -> None:
     tet = convex_hull(np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], float))
     assert tet.volume() == pytest.approx(1 / 6)
     assert not tet.vertices.flags.writeable
+
+
+def test_scene_from_labelled_cloud_matches_segmentation_scene() -> None:
+    from grasp_perception.scene import collision_scene_from_cloud
+
+    boxes = (
+        SyntheticBox((0.45, -0.1), (0.05, 0.06, 0.07)),
+        SyntheticBox((0.6, 0.1), (0.04, 0.04, 0.04)),
+    )
+    frame, _ = render(SyntheticScene(boxes=boxes), default_camera())
+    seg = segment(frame)
+    pts, labels = seg.object_points()
+    a = collision_scene(seg)
+    b = collision_scene_from_cloud(
+        pts.astype(np.float32), labels.astype(np.uint32), table_height=0.0
+    )
+    assert [o.name for o in b.objects] == [o.name for o in a.objects]
+    for oa, ob in zip(a.objects, b.objects, strict=True):
+        assert ob.volume() == pytest.approx(oa.volume(), rel=0.05)
+    with pytest.raises(ValidationError, match="labels"):
+        collision_scene_from_cloud(pts, labels[:-1])

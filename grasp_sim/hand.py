@@ -25,7 +25,7 @@ import mujoco
 
 from grasp_core.gripper import GripperSpec
 from grasp_sim.physics import FINGER_FRICTION
-from grasp_sim.robot import GRIPPER_KP
+from grasp_sim.robot import FINGER_ARMATURE, FINGER_DAMPING, GRIPPER_KP
 
 PAD_TIP = 0.0095  # pad reach past the TCP along +Z [m]
 PAD_LENGTH = 0.0185  # rubber pad length along Z [m]
@@ -36,11 +36,8 @@ PALM_SIZE_Y = 0.063  # real hand's thickness across it [m]
 #: fingers attached to it would not carry the object by friction).
 HAND_MASS = 0.73
 WELD_SOLREF = (0.01, 1.0)
-#: Finger damping [N s/m]: with 70 N the fingers close at about 0.2 m/s.
-TRIAL_FINGER_DAMPING = 350.0
-#: Reflected inertia of each finger drive [kg]; large so 70 N pinches sink < 0.5 mm
-#: into objects (MuJoCo contact stiffness scales with the effective mass).
-FINGER_ARMATURE = 1.0
+#: Finger damping and reflected inertia: the same as the world's Panda gripper.
+TRIAL_FINGER_DAMPING = FINGER_DAMPING
 
 
 @dataclass(frozen=True)

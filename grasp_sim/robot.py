@@ -27,7 +27,11 @@ ARM_KV = (450.0, 450.0, 350.0, 350.0, 200.0, 200.0, 200.0)
 ARM_ARMATURE = 0.1  # reflected rotor inertia [kg m^2], as the real drives
 #: Gripper width servo: stiffness [N/m] on the width error, finger damping [N s/m].
 GRIPPER_KP = 5000.0
-FINGER_DAMPING = 100.0
+#: Finger damping [N s/m] (70 N closes a finger at ~0.2 m/s, about the real hand's speed)
+#: and reflected inertia [kg]: MuJoCo's soft-contact stiffness scales with the effective
+#: mass, so 15 g fingers would sink millimetres into an object under 70 N.
+FINGER_DAMPING = 350.0
+FINGER_ARMATURE = 1.0
 
 
 def example_robot_data_dir() -> Path:
@@ -95,7 +99,7 @@ def panda_spec(
         a.forcelimited = 1
     for name in HAND_JOINTS:
         spec.joint(name).damping = [FINGER_DAMPING, 0.0, 0.0]
-        spec.joint(name).armature = 0.01
+        spec.joint(name).armature = FINGER_ARMATURE
     # The URDF's <mimic> already becomes a joint equality in MuJoCo's URDF parser; add
     # one only if this MuJoCo version did not.
     if not any(e.type == mujoco.mjtEq.mjEQ_JOINT for e in spec.equalities):

@@ -148,3 +148,50 @@ def test_wrist_camera_moves_with_the_hand(world):
     T1 = world.camera_pose("wrist")
     assert np.linalg.norm(T1[:3, 3] - T0[:3, 3]) > 0.1
     assert np.allclose(world.camera_model("wrist").T_base_camera, T1)
+
+
+def _ik(world: SimWorld, T_target: np.ndarray, q0: np.ndarray) -> np.ndarray:
+    """Damped least-squares IK of panda_hand_tcp on a scratch copy of the model (test helper)."""
+    import mujoco
+
+    m = world.model
+    d = mujoco.MjData(m)
+    body = m.body("panda_hand_tcp").id
+    q = q0.copy()
+    jac_p, jac_r = np.zeros((3, m.nv)), np.zeros((3, m.nv))
+    for _ in range(200):
+        d.qpos[:7] = q
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_comPos(m, d)
+        R = d.xmat[body].reshape(3, 3)
+        err_p = T_target[:3, 3] - d.xpos[body]
+        E = T_target[:3, :3] @ R.T
+        err_r = 0.5 * np.array([E[2, 1] - E[1, 2], E[0, 2] - E[2, 0], E[1, 0] - E[0, 1]])
+        err = np.concatenate([err_p, err_r])
+        if np.linalg.norm(err) < 1e-5:
+            break
+        mujoco.mj_jacBody(m, d, jac_p, jac_r, body)
+        J = np.vstack([jac_p, jac_r])[:, :7]
+        q = q + J.T @ np.linalg.solve(J @ J.T + 1e-4 * np.eye(6), err)
+        q = np.clip(q, world.arm_limits[:, 0], world.arm_limits[:, 1])
+    return q
+
+
+def test_panda_picks_a_box_off_the_table(world):
+    world.reset(seed=5)
+    p = world.object_pose("box5")[:3, 3]
+    down = np.diag([1.0, -1.0, -1.0])  # TCP +Z pointing down
+    home = world.layout.home_q
+    q_pre = _ik(world, make_transform(down, p + np.array([0.0, 0.0, 0.15])), home)
+    q_grasp = _ik(world, make_transform(down, p + np.array([0.0, 0.0, 0.005])), q_pre)
+    for q, seconds in ((q_pre, 2.0), (q_grasp, 1.5)):
+        world.set_arm_target(q)
+        world.step(int(seconds / world.timestep))
+    assert np.linalg.norm(world.tcp_pose()[:3, 3] - (p + np.array([0.0, 0.0, 0.005]))) < 0.01
+    world.set_gripper_target(0.0)
+    world.step(500)
+    assert world.gripper_width() == pytest.approx(0.05, abs=0.003)  # on the 5 cm faces
+    world.set_arm_target(q_pre)
+    world.step(1000)
+    assert world.object_pose("box5")[2, 3] > 0.12  # lifted with the hand
+    assert not world.object_on_table("box5")

@@ -21,6 +21,11 @@ HAND_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
 BASE_LINK = "panda_link0"
 HAND_BODY = "panda_hand"
 TCP_BODY = "panda_hand_tcp"
+#: T_panda_hand_tcp_grasp: the grasp frame (+X closing) is panda_hand_tcp turned +90 deg
+#: about Z, since the fingers slide along panda_hand's +-Y (same as config/robots/panda.yaml).
+T_TCP_GRASP = np.array(
+    [[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
+)
 #: Position servo gains per arm joint: stiffness [N m/rad] and damping [N m s/rad].
 ARM_KP = (4500.0, 4500.0, 3500.0, 3500.0, 2000.0, 2000.0, 2000.0)
 ARM_KV = (450.0, 450.0, 350.0, 350.0, 200.0, 200.0, 200.0)

@@ -27,6 +27,7 @@ from grasp_sim.robot import (
     ARM_KP,
     ARM_KV,
     HAND_JOINTS,
+    T_TCP_GRASP,
     TCP_BODY,
     joint_limits,
     panda_spec,
@@ -303,6 +304,10 @@ class SimWorld:
     def tcp_pose(self) -> np.ndarray:
         """T_base_panda_hand_tcp (fingers close along its +Y; grasp frame +X, see docs)."""
         return self.body_pose(TCP_BODY)
+
+    def grasp_pose(self) -> np.ndarray:
+        """T_base_grasp of the hand now: grasp frame convention (+Z approach, +X closing)."""
+        return self.tcp_pose() @ T_TCP_GRASP
 
     # ------------------------------------------------------------------ objects
     def _obj_index(self, name: str) -> int:

@@ -191,6 +191,11 @@ def test_panda_picks_a_box_off_the_table(world):
     world.set_gripper_target(0.0)
     world.step(500)
     assert world.gripper_width() == pytest.approx(0.05, abs=0.003)  # on the 5 cm faces
+    # the grasp frame closes along +X: the fingers sit at +-X of it, on the box faces
+    T_grasp = world.grasp_pose()
+    fingers = [world.body_pose(b)[:3, 3] for b in ("panda_leftfinger", "panda_rightfinger")]
+    across = [abs((np.linalg.inv(T_grasp) @ np.append(f, 1.0))[1]) for f in fingers]
+    assert max(across) < 0.005
     world.set_arm_target(q_pre)
     world.step(1000)
     assert world.object_pose("box5")[2, 3] > 0.12  # lifted with the hand

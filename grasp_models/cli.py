@@ -57,6 +57,8 @@ def train_from_args(args: argparse.Namespace) -> int:
         vqvae=args.vqvae,
         threads=args.threads,
         device=args.device,
+        size=args.size,
+        train_size=args.train_size,
     )
     card = train(cfg, progress=not args.quiet)
     print(json.dumps(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
@@ -125,6 +127,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rgb", action="store_true", help="RGB-D input (default depth only)")
     p.add_argument("--vqvae", default=None, help="trained VQ-VAE (.pt) for vqvae_ggcnn")
+    p.add_argument("--size", type=int, default=300, help="inference/eval crop [px]")
+    p.add_argument("--train-size", type=int, default=160, help="training patch [px]")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--quiet", action="store_true")

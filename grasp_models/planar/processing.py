@@ -143,13 +143,14 @@ def grasp_maps(
     for r in rects:
         inner = GraspRect(r.center, r.angle, max(r.width / 3.0, 1.0), r.length, r.quality)
         poly = np.round(inner.corners()).astype(np.int32)
-        mask = np.zeros((size, size), dtype=np.uint8)
-        cv2.fillConvexPoly(mask, poly, 1)
-        m = mask > 0
-        out[0][m] = 1.0
-        out[1][m] = math.cos(2 * r.angle)
-        out[2][m] = math.sin(2 * r.angle)
-        out[3][m] = min(r.width / width_scale, 1.0)
+        values = (
+            1.0,
+            math.cos(2 * r.angle),
+            math.sin(2 * r.angle),
+            min(r.width / width_scale, 1.0),
+        )
+        for channel, value in zip(out, values, strict=True):
+            cv2.fillConvexPoly(channel, poly, float(value))
     return out
 
 

@@ -58,6 +58,8 @@ class TrainConfig:
     rgb: bool = False
     vqvae: str | None = None
     size: int = 300
+    train_size: int = 160
+    augment: bool = True
     threads: int = 2
     device: str = "cpu"
     vq_num_embeddings: int = 128
@@ -150,13 +152,23 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     source = CornellDataset(cfg.data, load_rgb=cfg.rgb)
     test_source = CornellDataset(cfg.test_data, load_rgb=cfg.rgb) if cfg.test_data else source
     split = dataset_split(cfg, source, test_source if cfg.test_data else None)
-    proc = P.ProcessingConfig(size=cfg.size)
     is_vq = cfg.model == "vqvae"
     train_idx = split["train"] if is_vq else split["labelled"]
     if not train_idx:
         raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
+    # Fully convolutional: train on train_size patches at full resolution (around the
+    # labels for the grasp models, anywhere near the image centre for the VQ-VAE); the
+    # model card's processing (inference, evaluation) uses blind size x size crops.
     data = GraspMapDataset(
-        source, train_idx, proc, augment=True, rgb=cfg.rgb, seed=cfg.seed, with_targets=not is_vq
+        source,
+        train_idx,
+        P.ProcessingConfig(size=min(cfg.train_size, cfg.size)),
+        augment=cfg.augment,
+        crop="image" if is_vq else "gt",
+        rgb=cfg.rgb,
+        seed=cfg.seed,
+        shift=80.0 if is_vq else 30.0,
+        with_targets=not is_vq,
     )
     net = build_model(cfg).to(cfg.device)
     params = [p for p in net.parameters() if p.requires_grad]

@@ -57,13 +57,14 @@ def test_ggcnn_loss_goes_down_resumes_and_loads(tmp_path: Path) -> None:
         test_fraction=0.25,
         seed=1,
         threads=1,
+        augment=False,
     )
-    train(TrainConfig(epochs=40, **cfg), progress=False)
+    train(TrainConfig(epochs=20, **cfg), progress=False)
     losses = read_losses(out.with_suffix(".run"))
-    assert len(losses) == 40
-    assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:3]), losses
-    train(TrainConfig(epochs=41, **cfg), progress=False)  # resumes: one more epoch
-    assert len(read_losses(out.with_suffix(".run"))) == 41
+    assert len(losses) == 20
+    assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:3]), losses
+    train(TrainConfig(epochs=21, **cfg), progress=False)  # resumes: one more epoch
+    assert len(read_losses(out.with_suffix(".run"))) == 21
     card = load_card(out)
     assert card["arch"] == "ggcnn" and card["seed"] == 1
     assert card["data"]["test_images"] == 2 and card["processing"]["size"] == 64

@@ -1,0 +1,181 @@
+"""The grasp detector node (``grasp_detector``): any registry model, camera in, grasps out.
+
+Subscribes the RGB-D camera (realsense2_camera topic names, through
+:class:`grasp_bringup.ros_camera.RosCameraSource`) and, for models that need them, the
+segmented object points ``/perception/object_points``. A timer runs the model on the
+newest frame and publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
+best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``.
+Bad input is dropped with a throttled warning; nothing here moves the robot.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import Image, PointCloud2
+from visualization_msgs.msg import MarkerArray
+
+from grasp_bringup import msgs
+from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
+from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
+from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle
+from grasp_core import GraspBringupError, RGBDFrame
+from grasp_core.se3 import pose_from_pq
+from grasp_models.base import GraspInput
+from grasp_models.registry import load_model
+
+PARAMS = [
+    ParamSpec("model", "ggcnn", "registry name of the grasp model (ggcnn, vqvae_ggcnn, ...)"),
+    ParamSpec("weights", "", "weights file (.pt with its .json card); empty: shipped weights"),
+    ParamSpec("device", "auto", "torch device: auto, cpu or cuda"),
+    ParamSpec("threads", 2, "CPU threads for inference", (1, 64)),
+    ParamSpec("color_topic", "/camera/camera/color/image_raw", "colour image topic"),
+    ParamSpec(
+        "depth_topic", "/camera/camera/aligned_depth_to_color/image_raw", "aligned depth topic"
+    ),
+    ParamSpec("info_topic", "/camera/camera/color/camera_info", "camera info topic"),
+    ParamSpec("object_points_topic", "/perception/object_points", "segmented object points"),
+    ParamSpec("sync_slop", 0.02, "max colour/depth stamp difference [s]", (0.0, 1.0)),
+    ParamSpec("base_frame", "panda_link0", "robot base frame of the output grasps"),
+    ParamSpec("camera_position", [0.5, 0.0, 0.8], "optical frame position in base_frame [m]"),
+    ParamSpec(
+        "camera_orientation",
+        [0.7071068, -0.7071068, 0.0, 0.0],
+        "optical frame orientation in base_frame, quaternion x y z w",
+    ),
+    ParamSpec("workspace_center", [0.5, 0.0, 0.0], "planar crop centre in base_frame [m]"),
+    ParamSpec(
+        "crop_on_workspace",
+        True,
+        "centre the planar crop on workspace_center (else on the image centre)",
+    ),
+    ParamSpec("period", 0.2, "seconds between two detections [s]", (0.01, 60.0)),
+    ParamSpec("max_grasps", 20, "grasps published per detection", (1, 1000)),
+    ParamSpec("min_quality", 0.0, "drop grasps below this quality", (0.0, 1.0)),
+    ParamSpec("depth_offset", 0.0, "TCP placed this far beyond the surface depth [m]", (-0.1, 0.1)),
+    ParamSpec("log_throttle", 5.0, "min seconds between identical warnings [s]", (0.0, 3600.0)),
+]
+
+
+class GraspDetectorNode(Node):
+    """Runs one grasp model on the camera stream (see the module docstring)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("grasp_detector", **kwargs)
+        p = declare_params(self, PARAMS)
+        self.params = p
+        self._warn = WarnThrottle(self, p["log_throttle"])
+        import torch
+
+        torch.set_num_threads(int(p["threads"]))
+        self.model = load_model(p["model"], p["weights"] or None, device=p["device"])
+        planar = getattr(self.model, "run", None) is not None
+        self.planar = planar
+        if planar and p["crop_on_workspace"]:
+            self.model.workspace_center_base = tuple(float(v) for v in p["workspace_center"])
+        if planar:
+            self.model.depth_offset = float(p["depth_offset"])
+        T_base_camera = pose_from_pq(
+            np.asarray(p["camera_position"], float), np.asarray(p["camera_orientation"], float)
+        )
+        self._lock = threading.Lock()
+        self._frame: RGBDFrame | None = None
+        self._points: tuple[np.ndarray, np.ndarray | None] | None = None
+        self.detections = 0
+        sensors = MutuallyExclusiveCallbackGroup()
+        self.camera = RosCameraSource(
+            self,
+            p["color_topic"],
+            p["depth_topic"],
+            p["info_topic"],
+            T_base_camera=T_base_camera,
+            base_frame=p["base_frame"],
+            slop=p["sync_slop"],
+            on_frame=self._on_frame,
+            on_error=lambda key, reason, _stamp: self._warn(key, reason),
+            callback_group=sensors,
+        )
+        if "object_points" in self.model.inputs:
+            self.create_subscription(
+                PointCloud2,
+                p["object_points_topic"],
+                self._on_points,
+                SENSOR_QOS,
+                callback_group=sensors,
+            )
+        self.pub_grasps = self.create_publisher(PointCloud2, "/grasp_candidates", RELIABLE_QOS)
+        self.pub_markers = self.create_publisher(MarkerArray, "/grasp_markers", RELIABLE_QOS)
+        self.pub_quality = self.create_publisher(Image, "/grasp_detector/quality_image", SENSOR_QOS)
+        self.timer = self.create_timer(
+            p["period"], self._detect, callback_group=MutuallyExclusiveCallbackGroup()
+        )
+        self.get_logger().info(
+            f"grasp detector ready: model {p['model']} ({p['weights'] or 'shipped weights'}), "
+            f"camera {p['depth_topic']}"
+        )
+
+    # -- inputs ---------------------------------------------------------------------------
+    def _on_frame(self, frame: RGBDFrame) -> None:
+        with self._lock:
+            self._frame = frame
+
+    def _on_points(self, msg: PointCloud2) -> None:
+        try:
+            arr = msgs.pointcloud2_to_array(msg)
+            xyz = np.stack([arr["x"], arr["y"], arr["z"]], 1).astype(np.float64)
+            labels = arr["label"] if "label" in (arr.dtype.names or ()) else None
+        except (GraspBringupError, ValueError, KeyError) as exc:
+            self._warn("points", f"dropped object points: {exc}")
+            return
+        with self._lock:
+            self._points = (xyz[np.all(np.isfinite(xyz), 1)], labels)
+
+    # -- detection ------------------------------------------------------------------------
+    def _detect(self) -> None:
+        with self._lock:
+            frame, self._frame = self._frame, None
+            points = self._points
+        if frame is None:
+            return
+        if "object_points" in self.model.inputs and points is None:
+            self._warn("no_points", "waiting for object points before detecting")
+            return
+        p = self.params
+        try:
+            if self.planar:
+                out = self.model.run(
+                    frame.depth, frame.color, self.model.crop_center(frame), p["max_grasps"]
+                )
+                from grasp_models.planar.overlay import quality_overlay
+                from grasp_models.planar.processing import rects_to_grasps
+
+                grasps = rects_to_grasps(
+                    out.rects, frame.depth, frame.camera, p["model"], self.model.depth_offset
+                )
+                overlay = quality_overlay(frame.depth, out, frame.color)
+                self.pub_quality.publish(
+                    msgs.numpy_to_image(overlay, "rgb8", frame.stamp, frame.frame_id)
+                )
+            else:
+                inp = GraspInput(
+                    frame=frame,
+                    object_points=None if points is None else points[0],
+                    object_labels=None if points is None else points[1],
+                )
+                grasps = self.model.predict(inp, max_grasps=p["max_grasps"])
+        except GraspBringupError as exc:
+            self._warn("model", f"detection failed on frame at {frame.stamp:.3f} s: {exc}")
+            return
+        grasps = [g for g in grasps if g.quality >= p["min_quality"]][: p["max_grasps"]]
+        base = p["base_frame"]
+        grasps = [g for g in grasps if g.frame_id == base]
+        self.pub_grasps.publish(msgs.grasps_to_pointcloud2(grasps, base, frame.stamp))
+        self.pub_markers.publish(msgs.grasp_markers(grasps, base, frame.stamp))
+        self.detections += 1
+
+
+def main(args=None) -> None:
+    run_node(GraspDetectorNode, args)

@@ -1,0 +1,71 @@
+"""A small, shippable evaluation set: blind (image-centred) depth crops in millimetres and
+their ground-truth rectangles in crop pixels, in one compressed ``.npz``.
+
+Shipped beside the weights so a test can check that the weights reproduce their model
+card's accuracy without the full dataset.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from grasp_core import GraspRect, depth_m_to_mm, depth_mm_to_m
+from grasp_models.checkpoint import atomic_write_bytes
+from grasp_models.datasets.sample import PlanarDataset
+from grasp_models.datasets.torch_dataset import crop_center_for
+from grasp_models.errors import DatasetError
+from grasp_models.metrics import RectangleMetric
+from grasp_models.planar import processing as P
+from grasp_models.planar.inference import PlanarGraspModel
+
+
+def export_eval_set(
+    source: PlanarDataset, indices: Sequence[int], path: Path, size: int = 300
+) -> int:
+    """Write the blind crops of the labelled ``indices``; returns how many were written."""
+    crops, rects = [], []
+    for idx in indices:
+        s = source[idx]
+        if not s.labelled:
+            continue
+        M = P.crop_transform(crop_center_for(s, "image"), size)
+        crops.append(depth_m_to_mm(P.warp(s.depth, M, size, nearest=True)))
+        for r in s.positives:
+            rc = P.transform_rect(r, M)
+            rects.append([len(crops) - 1, *rc.center, rc.angle, rc.width, rc.length])
+    buf = io.BytesIO()
+    np.savez_compressed(buf, depth_mm=np.stack(crops), rects=np.asarray(rects, dtype=np.float32))
+    atomic_write_bytes(Path(path), lambda fh: fh.write(buf.getvalue()))
+    return len(crops)
+
+
+def load_eval_set(path: Path) -> tuple[np.ndarray, list[list[GraspRect]]]:
+    """Depth crops [m] (N x S x S) and the ground-truth rectangles of each."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"evaluation set not found: {path}")
+    with np.load(path) as z:
+        depth = depth_mm_to_m(z["depth_mm"])
+        rows = z["rects"]
+    gts: list[list[GraspRect]] = [[] for _ in range(len(depth))]
+    for i, u, v, a, w, l in rows:
+        gts[int(i)].append(GraspRect((float(u), float(v)), float(a), float(w), float(l)))
+    return depth, gts
+
+
+def evaluate_eval_set(
+    model: PlanarGraspModel, path: Path, ks: Sequence[int] = (1, 5), metric=None
+) -> dict:
+    """Top-k accuracies of ``model`` on a shipped evaluation set."""
+    metric = metric or RectangleMetric()
+    depth, gts = load_eval_set(path)
+    hits = {k: 0 for k in ks}
+    for d, gt in zip(depth, gts, strict=True):
+        rects = model.run(d, max_grasps=max(ks)).rects
+        for k in ks:
+            hits[k] += metric.success_at_k(rects, gt, k)
+    return {"images": len(depth), **{f"top{k}": hits[k] / len(depth) for k in ks}}

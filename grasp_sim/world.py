@@ -110,7 +110,8 @@ class SimWorld:
     """The simulated cell. All poses are in the robot base frame ``panda_link0`` [m].
 
     ``objects`` are built once; :meth:`reset` drops them at random, non-overlapping poses
-    in the layout's workspace and lets them settle. Rendering needs a GL context
+    in the layout's workspace and lets them settle: upright in their natural resting pose
+    with a random yaw, or (``upright=False``) in uniformly random orientations (clutter). Rendering needs a GL context
     (``MUJOCO_GL=egl`` headless) and is created on first use.
     """
 
@@ -122,6 +123,7 @@ class SimWorld:
         layout: CellLayout | str | Path | None = None,
         gripper: str | GripperSpec = "panda_hand",
         timestep: float = TIMESTEP,
+        upright: bool = True,
     ) -> None:
         self.layout = layout if isinstance(layout, CellLayout) else load_layout(layout)
         self.gripper = gripper if isinstance(gripper, GripperSpec) else load_gripper(gripper)
@@ -135,6 +137,7 @@ class SimWorld:
         self.depth_noise: DepthNoise | None = depth_noise or None
         self._seed = int(seed)
         self._resets = 0
+        self.upright = bool(upright)
         self._renderer: CameraRenderer | None = None
         m = self.model
         self._arm_qadr = np.array([m.jnt_qposadr[m.joint(n).id] for n in ARM_JOINTS])
@@ -208,7 +211,9 @@ class SimWorld:
         (x0, x1), (y0, y1) = self.layout.workspace_x, self.layout.workspace_y
         top = self.layout.table_top_z
         for k, obj in enumerate(self.objects):
-            r = obj.radius
+            # upright: natural resting pose, random yaw; else a random orientation dropped
+            # from just above its bounding sphere (clutter), spaced by that sphere
+            r = obj.radius if self.upright else float(np.linalg.norm(obj.half_extents))
             xy = None
             for _ in range(200):
                 cand = rng.uniform([x0, y0], [x1, y1])
@@ -217,12 +222,16 @@ class SimWorld:
                 ):
                     xy = cand
                     break
-            z = top + resting_height(obj) + 0.003
+            z = top + (resting_height(obj) if self.upright else r) + 0.003
             if xy is None:  # no free spot: stack it above the others (it falls and settles)
                 xy = rng.uniform([x0, y0], [x1, y1])
                 z += 0.15 * (k + 1)
             placed.append((float(xy[0]), float(xy[1]), r))
-            q = wxyz(rot_z(rng.uniform(-np.pi, np.pi)))
+            if self.upright:
+                q = wxyz(rot_z(rng.uniform(-np.pi, np.pi)))
+            else:
+                q = rng.normal(size=4)
+                q /= np.linalg.norm(q)  # uniform random rotation (w, x, y, z)
             a = self._obj_qadr[k]
             d.qpos[a : a + 3] = [xy[0], xy[1], z]
             d.qpos[a + 3 : a + 7] = q

@@ -200,3 +200,17 @@ def test_panda_picks_a_box_off_the_table(world):
     world.step(1000)
     assert world.object_pose("box5")[2, 3] > 0.12  # lifted with the hand
     assert not world.object_on_table("box5")
+
+
+def test_clutter_of_tumbled_objects_settles_on_the_table():
+    from grasp_sim.objects import object_set
+
+    objs = object_set("val", seed=2, count=6)
+    with SimWorld(objs, seed=9, upright=False) as w:
+        poses = w.object_poses()
+        w.step(250)
+        for name, T in w.object_poses().items():
+            assert np.linalg.norm(T[:3, 3] - poses[name][:3, 3]) < 2e-3, name
+            assert w.object_on_table(name), name
+        tilted = [abs(T[2, 2]) < 0.95 for T in poses.values()]
+        assert any(tilted)  # not all upright any more

@@ -15,11 +15,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import importlib.util
-
-    if importlib.util.find_spec("grasp_bringup.demo") is None:
-        print("grasp demo: the closed-loop simulated pick-and-place has not landed yet.")
-        return _cmd_info(args)
     from grasp_bringup.demo import run_demo
 
     return run_demo(args)
@@ -51,10 +46,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     launch.set_defaults(handler=_cmd_launch)
     info = sub.add_parser("info", help="show where the package's data lives")
     info.set_defaults(handler=_cmd_info)
-    demo = sub.add_parser("demo", help="closed-loop pick-and-place in MuJoCo")
+    demo = sub.add_parser(
+        "demo",
+        help="closed-loop clutter clearing in MuJoCo, report under runs/",
+        description="Clear held-out objects from the simulated table through the full ROS 2 "
+        "graph (sim driver, perception, grasp detector, executor) and write a report.",
+    )
     demo.add_argument("--model", default="ggcnn", help="grasp model (default: %(default)s)")
-    demo.add_argument("--objects", type=int, default=3, help="objects on the table")
-    demo.add_argument("--object-set", default="test", help="split name or folder of OBJ/STL")
-    demo.add_argument("--seed", type=int, default=0, help="scene seed")
-    demo.add_argument("--headless", action="store_true", help="no viewer window")
+    demo.add_argument(
+        "--objects", type=int, default=3, help="objects on the table (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--object-set",
+        default="test",
+        help="split name (train/val/test) or a folder of OBJ/STL meshes",
+    )
+    demo.add_argument("--seed", type=int, default=0, help="scene seed (default: %(default)s)")
+    demo.add_argument(
+        "--max-attempts",
+        type=int,
+        default=None,
+        help="attempt budget (default: max(8, objects + 3))",
+    )
+    demo.add_argument(
+        "--real-time-factor",
+        type=float,
+        default=1.0,
+        help="simulation speed; 0 = as fast as possible",
+    )
+    demo.add_argument("--out", default="", help="parent folder of the run folder (default: runs/)")
+    demo.add_argument("--no-record", action="store_true", help="skip images and the animation")
+    demo.add_argument(
+        "--headless",
+        action="store_true",
+        help="accepted for scripts; the demo never opens a window (watch it in the report or in rviz)",
+    )
     demo.set_defaults(handler=_cmd_demo)

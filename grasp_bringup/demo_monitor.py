@@ -1,0 +1,208 @@
+"""A node that watches the running graph for the demo, the e2e test and the benchmark:
+executor status, grasp candidates, perception output, ground-truth object poses and the
+camera; and asks the executor to pick. It only reads topics and calls /executor/pick."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
+from geometry_msgs.msg import PoseArray
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from grasp_bringup import msgs
+from grasp_bringup.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from grasp_core import CameraModel, Grasp, GraspBringupError
+
+TERMINAL_STATES = ("done", "failed", "stopped")
+
+
+@dataclass
+class Latest:
+    """The newest message of a kind, when it arrived (ROS clock, [s]) and its stamp [s]."""
+
+    value: object = None
+    received: float = 0.0
+    stamp: float = 0.0
+    count: int = 0
+
+
+@dataclass
+class ExecutorStatus:
+    state: str = ""
+    message: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    received: float = 0.0
+
+
+class DemoMonitor(Node):
+    """Watches the graph; see the module docstring. ``T_base_camera`` places the camera
+    for drawing grasps on its images."""
+
+    def __init__(self, T_base_camera: np.ndarray, **kwargs) -> None:
+        super().__init__("demo_monitor", **kwargs)
+        self.T_base_camera = T_base_camera
+        self._cond = threading.Condition()
+        self.status = ExecutorStatus()
+        self.status_history: list[ExecutorStatus] = []
+        self.candidates = Latest()
+        self.object_points = Latest()
+        self.poses = Latest()
+        self.color = Latest()
+        self.quality_image = Latest()
+        self.camera: CameraModel | None = None
+        self.object_names: list[str] = []
+        group = ReentrantCallbackGroup()
+        sub = self.create_subscription
+        sub(
+            DiagnosticStatus,
+            "/executor/status",
+            self._on_status,
+            RELIABLE_QOS,
+            callback_group=group,
+        )
+        sub(
+            PointCloud2,
+            "/grasp_candidates",
+            self._on_candidates,
+            RELIABLE_QOS,
+            callback_group=group,
+        )
+        sub(
+            PointCloud2,
+            "/perception/object_points",
+            self._on_points,
+            SENSOR_QOS,
+            callback_group=group,
+        )
+        sub(PoseArray, "/sim/object_poses", self._on_poses, RELIABLE_QOS, callback_group=group)
+        sub(String, "/sim/object_names", self._on_names, LATCHED_QOS, callback_group=group)
+        sub(
+            Image,
+            "/camera/camera/color/image_raw",
+            self._on_color,
+            SENSOR_QOS,
+            callback_group=group,
+        )
+        sub(
+            CameraInfo,
+            "/camera/camera/color/camera_info",
+            self._on_info,
+            SENSOR_QOS,
+            callback_group=group,
+        )
+        sub(
+            Image,
+            "/grasp_detector/quality_image",
+            self._on_quality,
+            SENSOR_QOS,
+            callback_group=group,
+        )
+        self.pick_client = self.create_client(Trigger, "/executor/pick", callback_group=group)
+
+    # -- clock --------------------------------------------------------------------------
+    def now(self) -> float:
+        """ROS time [s] (simulated when use_sim_time)."""
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _store(self, latest: Latest, value: object, stamp: float) -> None:
+        with self._cond:
+            latest.value, latest.received, latest.stamp = value, self.now(), stamp
+            latest.count += 1
+            self._cond.notify_all()
+
+    # -- callbacks ----------------------------------------------------------------------
+    def _on_status(self, msg: DiagnosticStatus) -> None:
+        values = {kv.key: kv.value for kv in msg.values}
+        status = ExecutorStatus(values.get("state", ""), msg.message, values, self.now())
+        with self._cond:
+            self.status = status
+            self.status_history.append(status)
+            self._cond.notify_all()
+
+    def _on_candidates(self, msg: PointCloud2) -> None:
+        try:
+            grasps, _ = msgs.pointcloud2_to_grasps(msg)
+        except GraspBringupError:
+            return
+        self._store(self.candidates, grasps, msgs.stamp_to_sec(msg.header.stamp))
+
+    def _on_points(self, msg: PointCloud2) -> None:
+        self._store(self.object_points, msg.width * msg.height, msgs.stamp_to_sec(msg.header.stamp))
+
+    def _on_poses(self, msg: PoseArray) -> None:
+        xyz = np.array([[p.position.x, p.position.y, p.position.z] for p in msg.poses])
+        self._store(self.poses, xyz.reshape(-1, 3), msgs.stamp_to_sec(msg.header.stamp))
+
+    def _on_names(self, msg: String) -> None:
+        with self._cond:
+            self.object_names = list(json.loads(msg.data))
+
+    def _on_color(self, msg: Image) -> None:
+        try:
+            rgb = msgs.color_msg_to_rgb(msg)
+        except GraspBringupError:
+            return
+        self._store(self.color, rgb, msgs.stamp_to_sec(msg.header.stamp))
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        if self.camera is None:
+            try:
+                self.camera = msgs.camera_info_to_model(msg, self.T_base_camera)
+            except GraspBringupError:
+                pass
+
+    def _on_quality(self, msg: Image) -> None:
+        try:
+            self._store(
+                self.quality_image, msgs.color_msg_to_rgb(msg), msgs.stamp_to_sec(msg.header.stamp)
+            )
+        except GraspBringupError:
+            pass
+
+    # -- queries ------------------------------------------------------------------------
+    def wait_for(self, predicate, timeout: float) -> bool:
+        """Wait (wall clock) until ``predicate()`` holds, evaluated under the lock."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))
+            return True
+
+    def object_positions(self) -> dict[str, np.ndarray]:
+        with self._cond:
+            xyz = self.poses.value
+            names = list(self.object_names)
+        if xyz is None:
+            return {}
+        if len(names) != len(xyz):
+            names = [f"object_{i}" for i in range(len(xyz))]
+        return dict(zip(names, xyz, strict=True))
+
+    def latest_grasps(self) -> list[Grasp]:
+        with self._cond:
+            return list(self.candidates.value or [])
+
+    def request_pick(self, timeout: float = 10.0) -> tuple[bool, str]:
+        """Call /executor/pick; (accepted, message)."""
+        if not self.pick_client.wait_for_service(timeout_sec=timeout):
+            return False, "/executor/pick is not available"
+        future = self.pick_client.call_async(Trigger.Request())
+        deadline = time.monotonic() + timeout
+        while not future.done() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not future.done():
+            return False, "/executor/pick did not answer"
+        res = future.result()
+        return bool(res.success), res.message

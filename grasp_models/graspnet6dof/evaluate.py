@@ -37,6 +37,7 @@ class EvalConfig:
     iterations: int = 10
     label_iterations: tuple[int, ...] = (0, 10)
     trials: int = 10
+    topk_iteration: int = 10
     seed: int = 0
     thresholds: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.95, 20), 3))
 
@@ -121,18 +122,21 @@ def evaluate(
                 r.success.append(ok)
                 r.positions.append(T_o[:, :3, 3])
                 r.gt.append(gt)
-                if k == cfg.label_iterations[-1]:
+                if k == cfg.topk_iteration:
                     best = np.argsort(-np.asarray(s))[: cfg.trials]
                     topk.append(ok[best])
         if progress:
             print(f"[{oi + 1}/{len(objs)}] {obj.name}: {time.perf_counter() - t0:.0f}s", flush=True)
     curves = {int(k): curve(rows[k], cfg.thresholds) for k in cfg.label_iterations}
     top = np.concatenate(topk) if topk else np.zeros(0)
-    last, first = cfg.label_iterations[-1], cfg.label_iterations[0]
+    first = cfg.label_iterations[0]
+    last = cfg.topk_iteration if cfg.topk_iteration in rows else cfg.label_iterations[-1]
     summary = {
         "objects": len(objs),
         "views": int(sum(len(r) for r in rows[last].scores) / max(cfg.samples, 1)),
-        f"top{cfg.trials}_success": float(top.mean()) if len(top) else float("nan"),
+        f"top{cfg.trials}_success_at_iteration_{cfg.topk_iteration}": float(top.mean())
+        if len(top)
+        else float("nan"),
         "auc_by_iteration": {int(k): curves[k]["auc"] for k in cfg.label_iterations},
         "auc_refined_above_unrefined": curves[last]["auc"] > curves[first]["auc"],
         "success_all_grasps_by_iteration": {

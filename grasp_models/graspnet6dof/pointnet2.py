@@ -125,7 +125,7 @@ class SetAbstraction(nn.Module):
         h = pre
         for layer in list(self.mlp)[1:]:
             h = layer(h)
-        return h.amax(dim=-2)
+        return h.max(dim=-2).values
 
     def pool(
         self,
@@ -141,7 +141,7 @@ class SetAbstraction(nn.Module):
         x = nbr_xyz - centroids.unsqueeze(-2)
         if nbr_feat is not None:
             x = torch.cat([x, nbr_feat], dim=-1)
-        return self.mlp(x).amax(dim=-2)
+        return self.mlp(x).max(dim=-2).values
 
     def forward(
         self, xyz: torch.Tensor, feat: torch.Tensor | None

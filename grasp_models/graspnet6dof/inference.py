@@ -99,8 +99,9 @@ class GraspNet6Dof(GraspModel):
         cards: dict | None = None,
     ) -> None:
         self.params = params or GraspNet6DofParams()
-        self.sampler = sampler.eval()
-        self.evaluator = evaluator.eval()
+        # inference only: no parameter gradients (refinement differentiates w.r.t. poses)
+        self.sampler = sampler.eval().requires_grad_(False)
+        self.evaluator = evaluator.eval().requires_grad_(False)
         self.cards = cards or {}
         self.width = load_gripper("panda_hand").max_width
         self._calls = 0

@@ -56,6 +56,10 @@ from grasp_sim.world import SimWorld
 NODE_NAME = "sim_driver"
 ARM_TOPIC = "/panda_arm_controller/joint_trajectory"
 HAND_TOPIC = "/panda_hand_controller/joint_trajectory"
+#: Pacing: sleep only when this far ahead of real time [s] (fewer, longer sleeps), and
+#: forget a lag larger than MAX_DEBT [s] (catching it up would race the clock).
+MIN_SLEEP = 0.002
+MAX_DEBT = 1.0
 
 NODE_PARAMS = [
     ParamSpec(
@@ -238,6 +242,7 @@ class SimDriverNode(Node):
         due = dict.fromkeys(periods, 0.0)
         wall0, sim0 = time.monotonic(), d.time
         win_wall, win_sim = wall0, sim0
+        rtf_used = float(self.get_parameter("real_time_factor").value)
         while not self._stop.is_set():
             d.step(chunk)
             t = d.time
@@ -254,11 +259,13 @@ class SimDriverNode(Node):
                 self.measured_rtf = (t - win_sim) / (now - win_wall)
                 win_wall, win_sim = now, t
             rtf = float(self.get_parameter("real_time_factor").value)
+            if rtf != rtf_used:  # changed at run time: re-anchor the pacing
+                wall0, sim0, rtf_used = now, t, rtf
             if rtf > 0:
                 ahead = (t - sim0) / rtf - (now - wall0)
-                if ahead > 0:
+                if ahead > MIN_SLEEP:
                     self._stop.wait(ahead)
-                elif ahead < -0.25:  # too far behind: drop the debt instead of racing
+                elif ahead < -MAX_DEBT:  # hopelessly behind: drop the debt instead of racing
                     wall0, sim0 = now, t
 
     def _publish_joints(self) -> None:

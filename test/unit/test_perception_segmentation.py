@@ -169,3 +169,18 @@ def test_footprint_owner_claims_pixels_inside_an_objects_outline() -> None:
     queries = np.array([20 * w + 20, 20 * w + 50, 0])  # centre of the ring, far right, corner
     np.testing.assert_array_equal(_footprint_owner(pix, labels, (h, w), 1, queries), [0, -1, -1])
     np.testing.assert_array_equal(_footprint_owner(pix, labels, (h, w), 2, queries), [0, -1, -1])
+
+
+def test_merge_nested_joins_parts_inside_an_outline_only() -> None:
+    from grasp_perception.segmentation import _merge_nested
+
+    h, w = 40, 80
+    v, u = np.mgrid[0:h, 0:w]
+    r = np.hypot(u - 20, v - 20)
+    shoulder = (r > 6) & (r < 10)  # a bottle's shoulder ring, seen from above
+    cap = r < 3  # its cap, higher up: a separate DBSCAN cluster
+    other = np.hypot(u - 60, v - 20) < 5  # a separate object
+    pix = np.concatenate([(v * w + u)[m] for m in (cap, shoulder, other)])
+    labels = np.concatenate([np.full(m.sum(), k) for k, m in enumerate((cap, shoulder, other))])
+    np.testing.assert_array_equal(_merge_nested(pix, labels, (h, w), 1, 3), [1, 1, 2])
+    np.testing.assert_array_equal(_merge_nested(pix, labels, (h, w), 2, 3), [1, 1, 2])

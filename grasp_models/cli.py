@@ -98,6 +98,24 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from grasp_models.datasets import CornellDataset
+    from grasp_models.planar.evalset import export_eval_set, ship_weights
+    from grasp_models.registry import WEIGHTS_DIR
+
+    eval_set = Path(args.eval_set)
+    if args.eval_data:
+        source = CornellDataset(args.eval_data)
+        flags = source.labelled_flags()
+        n = export_eval_set(source, [i for i in range(len(source)) if flags[i]], eval_set)
+        print(f"wrote {n} crops to {eval_set}")
+    for weights in args.weights:
+        name = json.loads(Path(weights).with_suffix(".json").read_text())["arch"]
+        card = ship_weights(Path(weights), name, eval_set, Path(args.dest or WEIGHTS_DIR))
+        print(name, json.dumps(card["shipped_eval"]))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("datagen-planar", help="render a synthetic Cornell-format grasp dataset")
     p.add_argument("--out", required=True, help="output folder")
@@ -148,6 +166,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=_eval)
+
+    p = sub.add_parser("export-planar", help="ship trained planar weights with an eval set")
+    p.add_argument("--weights", nargs="+", required=True, help="trained .pt files (cards beside)")
+    p.add_argument("--eval-set", required=True, help=".npz evaluation set (written if --eval-data)")
+    p.add_argument("--eval-data", default=None, help="held-out dataset to export the set from")
+    p.add_argument("--dest", default=None, help="folder (default: grasp_models/weights)")
+    p.set_defaults(handler=_export)
 
     if importlib.util.find_spec("grasp_models.graspnet6dof") is not None and (
         importlib.util.find_spec("grasp_models.graspnet6dof.cli") is not None

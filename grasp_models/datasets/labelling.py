@@ -6,7 +6,8 @@ Heights are measured above the table plane seen by an overhead camera: ``h = tab
 - depth`` [m]. A candidate (centre on the object, closing-axis angle) is positive when,
 along the closing axis and across the finger pads, the object's extent plus clearance fits
 the gripper stroke, the finger pads land on free space below the grasp height, and the
-surface normals at both contacts lie inside the friction cone.
+surface normals at both contacts lie inside the friction cone. The fingers open
+symmetrically about the grasp centre, so the farther side of the object decides.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def label_candidates(
         left = np.maximum(left, lk)
         right = np.maximum(right, rk)
     clearance = g.clearance * px_per_m
-    opening_px = left + right + 1 + 2 * clearance
+    # The fingers open symmetrically about the grasp centre: the farther side decides.
+    half_extent = np.maximum(left, right) + 0.5
+    opening_px = 2 * (half_extent + clearance)
     fits = opening_px <= g.max_opening * px_per_m
     # Pads: between the clearance position and one finger thickness further out, the
     # height must be below the grasp height (object top minus grasp depth).
@@ -94,8 +97,9 @@ def label_candidates(
     grasp_h = np.maximum(top - g.grasp_depth, g.min_height)
     thick = g.finger_thickness * px_per_m
     idx = np.arange(len(s))[None, :] - mid
-    pad_l = (idx <= -(left[:, None] + clearance)) & (idx >= -(left[:, None] + clearance + thick))
-    pad_r = (idx >= right[:, None] + clearance) & (idx <= right[:, None] + clearance + thick)
+    inner = half_extent[:, None] + clearance  # where the open pads' inner faces are
+    pad_l = (idx <= -inner) & (idx >= -(inner + thick))
+    pad_r = (idx >= inner) & (idx <= inner + thick)
     pads = pad_l | pad_r
     pad_free = np.all(np.where(pads[:, None, :], prof < grasp_h[:, None, None], True), axis=(1, 2))
     # Antipodal: outward surface normals at the contacts within the friction cone.

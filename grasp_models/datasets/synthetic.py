@@ -154,7 +154,14 @@ def _physics_filter(world, obj, frame, rects: list[GraspRect]) -> tuple[list, li
     from grasp_core.se3 import invert
     from grasp_sim.trial import run_grasp_trials
 
-    grasps = [r.to_grasp(frame.depth, frame.camera, depth_offset=0.02) for r in rects]
+    table_depth = float(np.median(frame.depth[frame.depth > 0]))
+    grasps = []
+    for r in rects:  # TCP half way down the object's top, at most 3 cm below it
+        u, v = (int(round(c)) for c in r.center)
+        top = max(table_depth - float(frame.depth[v, u]), 0.0)
+        grasps.append(
+            r.to_grasp(frame.depth, frame.camera, depth_offset=float(np.clip(top / 2, 0.004, 0.03)))
+        )
     T_object_base = invert(world.object_pose(obj.name))
     results = run_grasp_trials(obj, [T_object_base @ g.pose for g in grasps], on_table=True)
     good = [r for r, res in zip(rects, results, strict=True) if res.success]

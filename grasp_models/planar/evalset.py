@@ -69,3 +69,27 @@ def evaluate_eval_set(
         for k in ks:
             hits[k] += metric.success_at_k(rects, gt, k)
     return {"images": len(depth), **{f"top{k}": hits[k] / len(depth) for k in ks}}
+
+
+def ship_weights(
+    weights: Path, name: str, eval_set: Path, dest_dir: Path, threads: int = 2
+) -> dict:
+    """Copy trained weights to ``dest_dir/<name>.pt`` as a plain ``state_dict``, and write
+    their card with the accuracy on ``eval_set`` (``shipped_eval``) added."""
+    import torch
+
+    from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
+    from grasp_models.planar.inference import load_network
+
+    torch.set_num_threads(threads)
+    net, card = load_network(weights)
+    if card.get("arch") != name:
+        raise DatasetError(f"{weights}: card arch {card.get('arch')!r} is not {name!r}")
+    model = PlanarGraspModel(net, card, name=name)
+    card = dict(load_card(weights))
+    card["shipped_eval"] = {"file": Path(eval_set).name, **evaluate_eval_set(model, eval_set)}
+    card["trained_weights"] = str(weights)
+    state = load_checkpoint(weights)
+    dest = Path(dest_dir) / f"{name}.pt"
+    save_checkpoint(dest, {k: v.contiguous() for k, v in state.items()}, card)
+    return card

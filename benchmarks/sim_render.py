@@ -31,13 +31,16 @@ def _time(fn, frames: int) -> dict:
     for _ in range(5):
         fn()
     times = []
+    c0 = time.process_time()
     for _ in range(frames):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+    cpu = time.process_time() - c0
     return {
         "frames": frames,
         "fps": frames / sum(times),
+        "cpu_ms_per_frame": 1e3 * cpu / frames,  # all threads (Mesa llvmpipe may use several)
         "median_ms": 1e3 * statistics.median(times),
         "p90_ms": 1e3 * sorted(times)[int(0.9 * frames)],
     }
@@ -70,7 +73,10 @@ def main() -> int:
         },
     )
     for name, c in cases.items():
-        print(f"{name:30s} {c['fps']:6.1f} fps  median {c['median_ms']:.1f} ms")
+        print(
+            f"{name:30s} {c['fps']:6.1f} fps  median {c['median_ms']:.1f} ms  "
+            f"cpu {c['cpu_ms_per_frame']:.1f} ms/frame"
+        )
     print(f"wrote {out}")
     return 0
 

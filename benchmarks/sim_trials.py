@@ -9,6 +9,8 @@ sampler would), in both modes (free-floating and on the table). Reported:
 - ``trials_per_s``: all trials (pre-check rejections are cheap and included),
 - ``simulated_trials_per_s``: the trials that ran physics only (the slow path),
 - ``check_per_s``: the geometric pre-filter alone,
+- the same rates per CPU-second of the process (``*_per_cpu_s``): what one free core does,
+  independent of how loaded the shared machine is,
 - outcome rates (success, collision at approach, empty closing volume, slip).
 
     .venv/bin/python benchmarks/sim_trials.py [--objects 14] [--grasps 40] [--seed 0]
@@ -77,17 +79,18 @@ def main() -> int:
         for on_table in (False, True):
             check_grasp_geometry(o, grasps[o.name][0], on_table=on_table)
     results = []
-    sim_time = 0.0
-    t0 = time.perf_counter()
+    sim_time = sim_cpu = 0.0
+    t0, c0 = time.perf_counter(), time.process_time()
     for on_table in (False, True):
         for o in objects:
             for k, T in enumerate(grasps[o.name]):
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 (r,) = run_grasp_trials(o, T[None], seed=args.seed + k, on_table=on_table)
                 if r.simulated:
                     sim_time += time.perf_counter() - t1
+                    sim_cpu += time.process_time() - c1
                 results.append((o.kind, on_table, r))
-    total = time.perf_counter() - t0
+    total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
     t0 = time.perf_counter()
     n_check = 0
     for o in objects:
@@ -128,6 +131,9 @@ def main() -> int:
         "simulated_trials": n_sim,
         "simulated_trials_per_s": n_sim / sim_time if sim_time else 0.0,
         "check_per_s": n_check / check_time,
+        # per CPU-second of this (single-threaded, pinned) process: what one free core does
+        "trials_per_cpu_s": len(rs) / total_cpu,
+        "simulated_trials_per_cpu_s": n_sim / sim_cpu if sim_cpu else 0.0,
         "outcomes": rate(rs),
         "outcomes_free_floating": rate(r for _, t, r in results if not t),
         "outcomes_on_table": rate(r for _, t, r in results if t),
@@ -137,7 +143,9 @@ def main() -> int:
     print(
         f"{len(rs)} trials: {out['trials_per_s']:.1f} trials/s overall, "
         f"{out['simulated_trials_per_s']:.1f}/s simulated ({n_sim}), "
-        f"pre-check {out['check_per_s']:.0f}/s; success {out['outcomes']['success']:.2f}"
+        f"pre-check {out['check_per_s']:.0f}/s; success {out['outcomes']['success']:.2f}; "
+        f"per CPU-second: {out['trials_per_cpu_s']:.1f} overall, "
+        f"{out['simulated_trials_per_cpu_s']:.1f} simulated"
     )
     print(f"wrote {path}")
     return 0

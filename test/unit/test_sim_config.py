@@ -1,0 +1,37 @@
+"""config/sim_driver.yaml and config/sim/panda_table.yaml agree with the code reading them."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from grasp_core.paths import config_path
+from grasp_sim.layout import load_layout
+
+
+def test_sim_driver_yaml_sets_exactly_the_declared_parameters():
+    pytest.importorskip("rclpy")  # grasp_sim.node imports it; the parameter table is there
+    from grasp_sim.node import NODE_NAME, NODE_PARAMS
+
+    data = yaml.safe_load(config_path("sim_driver.yaml").read_text())
+    params = data[NODE_NAME]["ros__parameters"]
+    declared = {p.name: p for p in NODE_PARAMS}
+    assert set(params) == set(declared)
+    for name, value in params.items():
+        spec = declared[name]
+        assert type(value) is type(spec.default), name
+        if spec.range is not None:
+            assert spec.range[0] <= value <= spec.range[1], name
+        assert spec.description, name
+
+
+def test_layout_cameras_are_realsense_like():
+    layout = load_layout()
+    for cam in layout.cameras.values():
+        assert (cam.width, cam.height) == (640, 480)
+        assert cam.fx == cam.fy == 615.0
+    model = layout.cameras["overhead"].camera_model()
+    assert model.frame_id == "camera_color_optical_frame" and model.base_frame == "panda_link0"
+    # the overhead camera looks straight down from 0.8 m
+    assert model.T_base_camera[2, 3] == pytest.approx(0.8)
+    assert model.T_base_camera[:3, 2] == pytest.approx([0.0, 0.0, -1.0])

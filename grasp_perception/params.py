@@ -66,6 +66,9 @@ PARAM_INFO: dict[str, ParamInfo] = {
         1,
         True,
     ),
+    "footprint_min_height": ParamInfo(
+        "footprint fill: only points at least this high above the table [m]", 0.0, 0.05
+    ),
     "seed": ParamInfo("seed of open3d's RANSAC", 0, 2**31 - 1, True),
 }
 
@@ -102,6 +105,7 @@ class PerceptionParams:
     object_min_points: int = 20
     max_objects: int = 30
     footprint_fill: int = 1
+    footprint_min_height: float = 0.001
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -335,8 +335,9 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
 
     pt_label = np.where(above_pts, vox_label[inverse], -1)
     if plane is not None and p.footprint_fill and pt_label.max(initial=-1) >= 0:
-        # above the table's noise floor but below object_min_height (a bowl's inner floor)
-        low = np.flatnonzero(~above_pts & (height_pts >= p.plane_distance / 3))
+        # unlabelled points above the table's noise floor: a bowl's inner floor (below
+        # object_min_height), DBSCAN noise and fragments too small to be objects
+        low = np.flatnonzero((pt_label < 0) & (height_pts >= p.footprint_min_height))
         owner = _footprint_owner(pix, pt_label, (h, w), p.pixel_stride, pix[low])
         claimed = owner >= 0
         pt_label[low[claimed]] = owner[claimed]

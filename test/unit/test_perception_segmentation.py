@@ -73,7 +73,7 @@ def test_plane_and_boxes_at_known_poses(tilt, noise, dropout) -> None:
     assert [o.label for o in seg.objects] == list(range(len(BOXES)))
     for o in seg.objects:
         h = o.points @ seg.table_plane[:3] + seg.table_plane[3]
-        assert h.min() >= p.plane_distance / 3 - 1e-6  # low parts inside the outline join
+        assert h.min() >= p.footprint_min_height - 1e-6  # low parts inside the outline join
         assert np.all(o.bbox_min <= o.centroid) and np.all(o.centroid <= o.bbox_max)
     assert seg.clean_depth.shape == frame.depth.shape and np.all(seg.clean_depth > 0)
 

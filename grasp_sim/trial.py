@@ -128,16 +128,33 @@ class _TrialModel:
         self.obstacle_geoms = self.obj_geoms + ([m.geom("table").id] if on_table else [])
         self.gravity = np.array([0.0, 0.0, -9.81])
         self.T_world_object0 = (
-            resting_pose(obj) if on_table else make_transform(None, [0.0, 0.0, OBJECT_HEIGHT])
+            _box_resting_pose(obj) if on_table else make_transform(None, [0.0, 0.0, OBJECT_HEIGHT])
         )
+        if on_table and obj.is_mesh:  # a mesh may not stand in its file's orientation
+            self.T_world_object0 = self._settle()
+
+    def _settle(self, max_time: float = 2.0) -> np.ndarray:
+        """The object's pose after dropping it on the table (hand parked far away)."""
+        m, d = self.model, self.data
+        self.reset()
+        self.set_hand(make_transform(None, [0.0, 0.0, 2.0]), teleport=True)
+        m.opt.gravity[:] = self.gravity
+        while d.time < max_time:
+            mujoco.mj_step(m, d, nstep=25)
+            v = self.obj_dadr
+            if np.abs(d.qvel[v : v + 6]).max() < 1e-3:
+                break
+        T = self.object_pose()
+        T[:2, 3] = 0.0
+        return T
 
     # -------------------------------------------------------------- state helpers
-    def reset(self) -> None:
+    def reset(self, T_world_object: np.ndarray | None = None) -> None:
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)
         d.qpos[self.finger_qadr] = self.gripper.max_width / 2
         d.ctrl[self.act] = self.gripper.max_width
-        T = self.T_world_object0
+        T = self.T_world_object0 if T_world_object is None else T_world_object
         a = self.obj_qadr
         d.qpos[a : a + 3] = T[:3, 3]
         d.qpos[a + 3 : a + 7] = wxyz(T[:3, :3])
@@ -198,9 +215,15 @@ def _trial_model(obj: ObjectSpec, on_table: bool, gripper: str) -> _TrialModel:
     return _TrialModel(obj, on_table, load_gripper(gripper))
 
 
-def resting_pose(obj: ObjectSpec) -> np.ndarray:
-    """T_table_object of ``obj`` resting in its natural pose on a table top at z = 0."""
+def _box_resting_pose(obj: ObjectSpec) -> np.ndarray:
     return make_transform(None, [0.0, 0.0, resting_height(obj)])
+
+
+def resting_pose(obj: ObjectSpec, gripper: str = "panda_hand") -> np.ndarray:
+    """T_table_object of ``obj`` resting on a table top at z = 0, as the ``on_table``
+    trials place it by default: primitives in their natural pose; a mesh as it comes to
+    rest after being dropped in its file's orientation (simulated once, cached)."""
+    return _trial_model(obj, True, gripper).T_world_object0.copy()
 
 
 def _check_pose(T: object, name: str) -> np.ndarray:
@@ -208,10 +231,13 @@ def _check_pose(T: object, name: str) -> np.ndarray:
     return check_transform(name, T)
 
 
-def _geometry(tm: _TrialModel, T_object_grasp: np.ndarray) -> tuple[bool, bool]:
-    tm.reset()
+def _geometry(
+    tm: _TrialModel, T_object_grasp: np.ndarray, T_world_object: np.ndarray | None = None
+) -> tuple[bool, bool]:
+    T_world_object = tm.T_world_object0 if T_world_object is None else T_world_object
+    tm.reset(T_world_object)
     m, d = tm.model, tm.data
-    T_world_grasp = tm.T_world_object0 @ T_object_grasp
+    T_world_grasp = T_world_object @ T_object_grasp
     in_collision = False
     for s in np.linspace(-APPROACH_DISTANCE, 0.0, 11):
         T = T_world_grasp.copy()
@@ -232,15 +258,18 @@ def check_grasp_geometry(
     T_object_grasp: np.ndarray,
     on_table: bool = False,
     gripper: str = "panda_hand",
+    T_world_object: np.ndarray | None = None,
 ) -> tuple[bool, bool]:
     """Cheap pre-filter, no physics: ``(in_collision, closing_volume_empty)``.
 
     ``in_collision``: the open hand touches the object (or the table if ``on_table``) at
     the grasp pose or anywhere on the 10 cm approach (1 cm steps). ``closing_volume_empty``:
-    no part of the object lies between the open pads.
+    no part of the object lies between the open pads. ``T_world_object`` as in
+    :func:`run_grasp_trial`.
     """
     T = _check_pose(T_object_grasp, "T_object_grasp")
-    return _geometry(_trial_model(obj, bool(on_table), gripper), T)
+    To = None if T_world_object is None else _check_pose(T_world_object, "T_world_object")
+    return _geometry(_trial_model(obj, bool(on_table), gripper), T, To)
 
 
 def _rotate_about(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -269,17 +298,19 @@ def _smooth(s: float) -> float:
     return s * s * s * (10 - 15 * s + 6 * s * s)
 
 
-def _simulate(tm: _TrialModel, T_object_grasp: np.ndarray, seed: int) -> TrialResult:
+def _simulate(
+    tm: _TrialModel, T_object_grasp: np.ndarray, seed: int, T_world_object: np.ndarray | None
+) -> TrialResult:
     m, d = tm.model, tm.data
     rng = np.random.default_rng(seed)
-    tm.reset()
+    T_world_object = tm.T_world_object0 if T_world_object is None else T_world_object
+    tm.reset(T_world_object)
     dt = m.opt.timestep * SUBSTEPS
     if tm.on_table:
         m.opt.gravity[:] = tm.gravity
         mujoco.mj_forward(m, d)
     else:
         m.opt.gravity[:] = 0.0
-    T_world_object = tm.T_world_object0
     T_world_grasp = T_world_object @ T_object_grasp
 
     def run(duration: float, pose_at) -> None:
@@ -340,9 +371,11 @@ def _simulate(tm: _TrialModel, T_object_grasp: np.ndarray, seed: int) -> TrialRe
     )
 
 
-def _trial(tm: _TrialModel, T: np.ndarray, seed: int, check: bool) -> TrialResult:
+def _trial(
+    tm: _TrialModel, T: np.ndarray, seed: int, check: bool, T_world_object: np.ndarray | None
+) -> TrialResult:
     if check:
-        in_collision, empty = _geometry(tm, T)
+        in_collision, empty = _geometry(tm, T, T_world_object)
         if in_collision or empty:
             return TrialResult(
                 success=False,
@@ -352,7 +385,7 @@ def _trial(tm: _TrialModel, T: np.ndarray, seed: int, check: bool) -> TrialResul
                 simulated=False,
                 seed=int(seed),
             )
-    return _simulate(tm, T, seed)
+    return _simulate(tm, T, seed, T_world_object)
 
 
 def run_grasp_trial(
@@ -362,14 +395,19 @@ def run_grasp_trial(
     on_table: bool = False,
     gripper: str = "panda_hand",
     precheck: bool = True,
+    T_world_object: np.ndarray | None = None,
 ) -> TrialResult:
     """One physics grasp trial (see the module docstring); deterministic for ``seed``.
 
     ``T_object_grasp``: 4x4 grasp pose in the object frame [m]. ``precheck=False`` runs
-    physics even when the geometric pre-check would reject the grasp.
+    physics even when the geometric pre-check would reject the grasp. ``T_world_object``:
+    where the object starts in the trial's world (z = 0 is the table top with
+    ``on_table``), e.g. a tilted resting pose seen in a :class:`SimWorld`; default
+    :func:`resting_pose` on the table, upright at 0.5 m when free-floating.
     """
     T = _check_pose(T_object_grasp, "T_object_grasp")
-    return _trial(_trial_model(obj, bool(on_table), gripper), T, int(seed), precheck)
+    To = None if T_world_object is None else _check_pose(T_world_object, "T_world_object")
+    return _trial(_trial_model(obj, bool(on_table), gripper), T, int(seed), precheck, To)
 
 
 def run_grasp_trials(
@@ -379,14 +417,16 @@ def run_grasp_trials(
     on_table: bool = False,
     gripper: str = "panda_hand",
     precheck: bool = True,
+    T_world_object: np.ndarray | None = None,
 ) -> list[TrialResult]:
     """Trials of N grasps (Nx4x4) on one object, reusing one compiled model; trial ``i``
     uses seed ``seed + i`` (so it equals ``run_grasp_trial(obj, T[i], seed + i)``)."""
     Ts = as_array("T_object_grasps", T_object_grasps, shape=(None, 4, 4))
     for i, T in enumerate(Ts):
         _check_pose(T, f"T_object_grasps[{i}]")
+    To = None if T_world_object is None else _check_pose(T_world_object, "T_world_object")
     tm = _trial_model(obj, bool(on_table), gripper)
-    return [_trial(tm, T, int(seed) + i, precheck) for i, T in enumerate(Ts)]
+    return [_trial(tm, T, int(seed) + i, precheck, To) for i, T in enumerate(Ts)]
 
 
 def top_down_grasp(

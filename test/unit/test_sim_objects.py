@@ -98,6 +98,11 @@ def test_user_mesh_loads_decomposes_once_and_is_graspable(tmp_path, cache, monke
     monkeypatch.setattr(coacd, "run_coacd", boom)
     assert load_mesh_objects(folder / "cube.stl", scale=0.001)[0] == obj
     assert run_grasp_trial(obj, top_down_grasp(obj, depth=0.02), on_table=True).success
+    # a mesh's default table pose is where it comes to rest: the cube on a face
+    from grasp_sim.trial import resting_pose
+
+    T = resting_pose(obj)
+    assert T[2, 3] == pytest.approx(0.025, abs=0.002) and abs(T[2, 2]) > 0.999
 
 
 def test_user_mesh_errors_say_what_is_wrong(tmp_path, cache):

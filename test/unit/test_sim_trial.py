@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from grasp_core.errors import ValidationError
-from grasp_core.se3 import make_transform
+from grasp_core.se3 import make_transform, rot_x
 from grasp_sim.builder import mug_offset
 from grasp_sim.objects import ObjectSpec
 from grasp_sim.trial import (
     TrialResult,
     check_grasp_geometry,
+    resting_pose,
     run_grasp_trial,
     run_grasp_trials,
     top_down_grasp,
@@ -106,3 +107,16 @@ def test_bad_grasp_pose_is_rejected_with_its_name():
         check_grasp_geometry(BOX5, bad)
     with pytest.raises(ValidationError, match=r"T_object_grasps\[1\]"):
         run_grasp_trials(BOX5, np.stack([np.eye(4), bad]))
+
+
+def test_object_lying_on_its_side_is_grasped_from_above():
+    tall = ObjectSpec("tall", "box", (0.05, 0.05, 0.12), mass=0.2)
+    lying = make_transform(rot_x(np.pi / 2), [0.0, 0.0, 0.025])  # long axis along world Y
+    down = np.diag([1.0, -1.0, -1.0])  # approach -Z of the world, close along world X
+    T_world_grasp = make_transform(down, [0.0, 0.0, 0.03])
+    T_object_grasp = np.linalg.inv(lying) @ T_world_grasp
+    r = run_grasp_trial(tall, T_object_grasp, on_table=True, T_world_object=lying)
+    assert r.success and r.final_width == pytest.approx(0.05, abs=0.003)
+    # in the default (upright) pose the same object-frame grasp comes in sideways
+    assert abs((resting_pose(tall) @ T_object_grasp)[2, 2]) < 1e-9
+    assert np.allclose(resting_pose(tall)[:3, 3], [0.0, 0.0, 0.06])

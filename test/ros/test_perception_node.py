@@ -189,3 +189,27 @@ def test_parameters_have_descriptions_ranges_and_reject_bad_values(harness) -> N
     assert not bad.successful and "crop_x_min" in bad.reason
     bad = node.set_parameters([Parameter("voxel_size", value=0.5)])[0]  # out of range
     assert not bad.successful
+
+
+def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
+    """config/perception.yaml: each key is declared, with the declared type (rclpy would
+    refuse 1 for a double), and the node's PerceptionParams equal the YAML's."""
+    import yaml
+
+    from grasp_core.paths import config_path
+    from grasp_perception.node import PerceptionNode
+    from grasp_perception.params import PerceptionParams
+
+    path = config_path("perception.yaml")
+    values = yaml.safe_load(path.read_text())["perception"]["ros__parameters"]
+    with rclpy.init():
+        node = PerceptionNode(
+            parameter_overrides=[Parameter(k, value=v) for k, v in values.items()]
+        )
+        try:
+            builtin = {"use_sim_time", "start_type_description_service"}
+            declared = {p.name for p in node._parameters.values()} - builtin
+            assert declared == set(values)
+            assert node.params == PerceptionParams.from_yaml(path)
+        finally:
+            node.destroy_node()

@@ -208,7 +208,7 @@ def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
         )
         try:
             builtin = {"use_sim_time", "start_type_description_service"}
-            declared = {p.name for p in node._parameters.values()} - builtin
+            declared = set(node.list_parameters([], 0).names) - builtin
             assert declared == set(values)
             assert node.params == PerceptionParams.from_yaml(path)
         finally:

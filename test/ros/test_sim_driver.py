@@ -16,7 +16,7 @@ from geometry_msgs.msg import PoseArray  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, JointState  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint  # noqa: E402
@@ -48,6 +48,7 @@ class Peer:
             ("info", CameraInfo, f"{NS}/color/camera_info", SENSOR_QOS),
             ("poses", PoseArray, "/sim/object_poses", RELIABLE_QOS),
             ("names", String, "/sim/object_names", LATCHED_QOS),
+            ("points", PointCloud2, f"{NS}/depth/color/points", SENSOR_QOS),
         ):
             self.peer.create_subscription(typ, topic, lambda m, k=key: self._keep(k, m), qos)
         self.arm_pub = self.peer.create_publisher(
@@ -108,6 +109,7 @@ def peer(ros_domain):
         Parameter("object_count", value=2),
         Parameter("camera_rate", value=10.0),
         Parameter("log_throttle", value=0.0),
+        Parameter("publish_pointcloud", value=True),
     ]
     with rclpy.init():
         p = Peer(SimDriverNode(parameter_overrides=overrides))
@@ -144,6 +146,10 @@ def test_driver_publishes_clock_joint_states_camera_and_poses(peer):
     names = json.loads(peer.last["names"].data)
     assert len(names) == len(peer.last["poses"].poses) == 2
     assert peer.last["poses"].header.frame_id == "panda_link0"
+    peer.wait(lambda: "points" in peer.last, what="point cloud")
+    xyz = msgs.pointcloud2_to_xyz(peer.last["points"])
+    assert peer.last["points"].header.frame_id == "camera_color_optical_frame"
+    assert len(xyz) > 10000 and abs(float(np.median(xyz[:, 2])) - 0.8) < 0.02
 
 
 def test_trajectory_moves_the_arm_to_its_goal_and_malformed_one_does_not(peer):

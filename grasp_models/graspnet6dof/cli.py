@@ -35,6 +35,7 @@ def _train(args: argparse.Namespace) -> int:
         clouds_per_step=args.clouds_per_step,
         seed=args.seed,
         threads=args.threads,
+        bf16=args.bf16,
     )
     train(cfg)
     return 0
@@ -81,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clouds-per-step", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--bf16", action="store_true", help="evaluator under CPU bf16 autocast")
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("eval-6dof", help="held-out success / coverage of the 6-DOF GraspNet")

@@ -28,6 +28,9 @@ from grasp_models.graspnet6dof.vae import GraspSamplerVAE
 from grasp_models.registry import WEIGHTS_DIR
 
 NAME = "graspnet6dof"
+#: Evaluator precision during refinement: bf16 autocast (CPU with native bf16, ~2x faster
+#: than fp32 here) or fp32. Falls back to fp32 where bf16 is not supported.
+PRECISIONS = ("bf16", "fp32")
 SAMPLER_FILE = "graspnet6dof_vae.pt"
 EVALUATOR_FILE = "graspnet6dof_evaluator.pt"
 
@@ -44,6 +47,7 @@ class GraspNet6DofParams:
     max_rotation: float = 0.1
     step: float = 0.05
     nms_distance: float = 0.0
+    precision: str = "bf16"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -52,6 +56,7 @@ class GraspNet6DofParams:
         require_choice("graspnet6dof.method", self.method, METHODS)
         require_range("graspnet6dof.threshold", self.threshold, 0.0, 1.0)
         require_range("graspnet6dof.nms_distance", self.nms_distance, 0.0, 1.0)
+        require_choice("graspnet6dof.precision", self.precision, PRECISIONS)
 
     @classmethod
     def from_yaml(cls, path: str | Path | None = None) -> GraspNet6DofParams:
@@ -132,9 +137,13 @@ class GraspNet6Dof(GraspModel):
             z = torch.randn(p.num_samples, self.sampler.latent_size, generator=gen).to(self.device)
             T0 = self.sampler.decode_feature(feat, z)
             ctx = self.evaluator.encode_object(x)
-        T, s, hist = refine(self.evaluator, ctx, T0, p.refine_config(), gen)
+        cfg = replace(p.refine_config(), bf16=self._bf16(p))
+        T, s, hist = refine(self.evaluator, ctx, T0, cfg, gen)
         history = [(h[0].cpu().numpy(), h[1].cpu().numpy()) for h in hist] if keep_history else []
         return Proposals(T.cpu().numpy().astype(np.float64), s.cpu().numpy(), centroid, history)
+
+    def _bf16(self, p: GraspNet6DofParams) -> bool:
+        return p.precision == "bf16" and self.device == "cpu" and _cpu_bf16()
 
     def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
         if inp.object_points is None:
@@ -173,6 +182,12 @@ class GraspNet6Dof(GraspModel):
         """The same networks with some parameters changed."""
         self.params = replace(self.params, **changes)
         return self
+
+
+def _cpu_bf16() -> bool:
+    """Whether oneDNN has native bf16 kernels on this CPU."""
+    probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return bool(probe()) if probe is not None else False
 
 
 def _orthonormal(T: np.ndarray) -> np.ndarray:

@@ -26,7 +26,8 @@ class RefineConfig:
 
     Gradient: the update is ``step`` × ∂s/∂(t, e) of the success probability s, capped per
     grasp at ``max_translation`` [m] and ``max_rotation`` [rad]. Metropolis: Gaussian
-    proposals with std ``sigma_translation`` [m] and ``sigma_rotation`` [rad].
+    proposals with std ``sigma_translation`` [m] and ``sigma_rotation`` [rad]. ``bf16``:
+    run the evaluator under CPU bfloat16 autocast (poses and their updates stay float32).
     """
 
     method: str = "gradient"
@@ -36,6 +37,7 @@ class RefineConfig:
     max_rotation: float = 0.1
     sigma_translation: float = 0.005
     sigma_rotation: float = 0.05
+    bf16: bool = False
 
     def __post_init__(self) -> None:
         require_choice("refine.method", self.method, METHODS)
@@ -56,10 +58,21 @@ def perturb(T: torch.Tensor, dt: torch.Tensor, de: torch.Tensor) -> torch.Tensor
     return pose_from_rt(R, T[:, :3, 3] + dt)
 
 
-def score(evaluator: GraspEvaluator, ctx: ObjectContext, T: torch.Tensor) -> torch.Tensor:
+def logits(
+    evaluator: GraspEvaluator, ctx: ObjectContext, T: torch.Tensor, bf16: bool = False
+) -> torch.Tensor:
+    """Evaluator logits (B,) in ``T``'s dtype, optionally computed under bf16 autocast."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        out = evaluator.forward_context(ctx, T)
+    return out.to(T.dtype)
+
+
+def score(
+    evaluator: GraspEvaluator, ctx: ObjectContext, T: torch.Tensor, bf16: bool = False
+) -> torch.Tensor:
     """Success probabilities (B,) without gradients."""
     with torch.no_grad():
-        return torch.sigmoid(evaluator.forward_context(ctx, T))
+        return torch.sigmoid(logits(evaluator, ctx, T, bf16))
 
 
 def gradient_step(
@@ -70,7 +83,7 @@ def gradient_step(
     dt = torch.zeros(B, 3, dtype=T.dtype, device=T.device, requires_grad=True)
     de = torch.zeros(B, 3, dtype=T.dtype, device=T.device, requires_grad=True)
     with torch.enable_grad():
-        s = torch.sigmoid(evaluator.forward_context(ctx, perturb(T.detach(), dt, de)))
+        s = torch.sigmoid(logits(evaluator, ctx, perturb(T.detach(), dt, de), cfg.bf16))
         gt, ge = torch.autograd.grad(s.sum(), (dt, de))
     eta_t = torch.clamp(cfg.max_translation / (cfg.step * gt.norm(dim=-1) + 1e-12), max=1.0)
     eta_r = torch.clamp(cfg.max_rotation / (cfg.step * ge.norm(dim=-1) + 1e-12), max=1.0)
@@ -93,7 +106,7 @@ def metropolis_step(
     dt = torch.randn(B, 3, **kw) * cfg.sigma_translation
     de = torch.randn(B, 3, **kw) * cfg.sigma_rotation
     proposal = perturb(T, dt, de)
-    s_new = score(evaluator, ctx, proposal)
+    s_new = score(evaluator, ctx, proposal, cfg.bf16)
     u = torch.rand(B, **kw)
     accept = u * s.clamp_min(1e-9) <= s_new
     T_out = torch.where(accept[:, None, None], proposal, T)
@@ -119,9 +132,9 @@ def refine(
             T_new, s = gradient_step(evaluator, ctx, T, cfg)
             history.append((T, s))
             T = T_new
-        s = score(evaluator, ctx, T)
+        s = score(evaluator, ctx, T, cfg.bf16)
     else:
-        s = score(evaluator, ctx, T)
+        s = score(evaluator, ctx, T, cfg.bf16)
         for _ in range(cfg.iterations):
             history.append((T, s))
             T, s = metropolis_step(evaluator, ctx, T, s, cfg, generator)

@@ -41,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 1
     save_every: int = 100
+    bf16: bool = False  # evaluator forward/backward under CPU bfloat16 autocast
 
 
 def build_model(model: str, latent_size: int = 2) -> torch.nn.Module:
@@ -80,10 +81,12 @@ def _eval_loss(ev: GraspEvaluator, objs, cfg: TrainConfig, rng) -> tuple[torch.T
         obj = objs[rng.integers(len(objs))]
         s = view_sample(obj, int(rng.integers(len(obj.views))), rng)
         T, y = evaluator_batch(obj, cfg.grasps_per_cloud, rng)
-        logits = ev(
-            torch.from_numpy(s.cloud)[None],
-            torch.as_tensor(s.T_centroid_object @ T, dtype=torch.float32),
-        )
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            logits = ev(
+                torch.from_numpy(s.cloud)[None],
+                torch.as_tensor(s.T_centroid_object @ T, dtype=torch.float32),
+            )
+        logits = logits.float()
         yt = torch.as_tensor(y, dtype=torch.float32)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, yt)
         total = total + loss / cfg.clouds_per_step
@@ -163,7 +166,7 @@ def train(cfg: TrainConfig) -> dict:
         "command": f"grasp train-6dof --model {cfg.model} --data {cfg.data} --out {cfg.out} "
         f"--steps {cfg.steps} --lr {cfg.lr} --latent-size {cfg.latent_size} "
         f"--grasps-per-cloud {cfg.grasps_per_cloud} --clouds-per-step {cfg.clouds_per_step} "
-        f"--seed {cfg.seed}",
+        f"--seed {cfg.seed}" + (" --bf16" if cfg.bf16 else ""),
         "dtype_on_disk": "float16",
     }
     save_checkpoint(out, shipped_state(model, cfg.model), card)

@@ -50,7 +50,9 @@ def test_refine_keeps_history_and_valid_rotations(setup) -> None:
     T5, s5, hist = refine(ev, ctx, T, RefineConfig(iterations=5))
     assert len(hist) == 6 and torch.equal(hist[0][0], T) and torch.equal(hist[-1][0], T5)
     R = T5[:, :3, :3]
-    assert torch.allclose(R @ R.transpose(1, 2), torch.eye(3, dtype=R.dtype).expand(32, 3, 3), atol=1e-4)
+    assert torch.allclose(
+        R @ R.transpose(1, 2), torch.eye(3, dtype=R.dtype).expand(32, 3, 3), atol=1e-4
+    )
     assert s5.mean() > hist[0][1].mean()
 
 
@@ -67,3 +69,20 @@ def test_metropolis_never_accepts_a_worse_grasp_when_all_proposals_are_better_re
 def test_bad_config_names_the_field() -> None:
     with pytest.raises(ValidationError, match="refine.method"):
         RefineConfig(method="adam")
+
+
+def test_bf16_refinement_stays_close_to_fp32(seed: int) -> None:
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        pytest.skip("this CPU has no native bf16 (oneDNN check)")
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    cloud = torch.randn(1, 512, 3, generator=g) * 0.03
+    ev = GraspEvaluator().eval().requires_grad_(False)
+    e = (torch.rand(16, 3, generator=g) - 0.5) * 2 * math.pi
+    T = pose_from_rt(euler_xyz_to_matrix(e), torch.randn(16, 3, generator=g) * 0.03)
+    ctx = ev.encode_object(cloud)
+    T32, s32, _ = refine(ev, ctx, T, RefineConfig(iterations=2))
+    T16, s16, _ = refine(ev, ctx, T, RefineConfig(iterations=2, bf16=True))
+    assert T16.dtype == torch.float32 and s16.dtype == torch.float32
+    assert (s16 - s32).abs().max() < 0.02
+    assert (T16[:, :3, 3] - T32[:, :3, 3]).norm(dim=-1).max() < 0.021  # <= two 1 cm steps

@@ -74,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="simulation speed; 0 = as fast as possible",
     )
+    demo.add_argument("--weights", default="", help="detector weights (default: the shipped ones)")
     demo.add_argument("--out", default="", help="parent folder of the run folder (default: runs/)")
     demo.add_argument("--no-record", action="store_true", help="skip images and the animation")
     demo.add_argument(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import platform
 import shlex
 import sys
@@ -29,6 +30,7 @@ from grasp_bringup.report import (
     Attempt,
     caption,
     draw_grasps,
+    summarise,
     write_animation,
     write_png,
     write_report,
@@ -54,6 +56,7 @@ class EpisodeOptions:
     out_dir: Path | None = None
     record: bool = True
     object_kinds: str | None = None
+    weights: str | None = None
 
     @property
     def budget(self) -> int:
@@ -82,6 +85,8 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
                 params["object_kinds"] = opts.object_kinds
         if spec.name == "executor":
             params["continuous"] = False
+        if spec.name == "grasp_detector" and opts.weights:
+            params["weights"] = str(Path(opts.weights).expanduser().resolve())
         nodes.append(dataclasses.replace(spec, parameters=params))
     return dataclasses.replace(graph, nodes=tuple(nodes))
 
@@ -137,172 +142,207 @@ def _remaining(positions: dict[str, np.ndarray], layout: Any) -> list[str]:
     return out
 
 
-def run_episode(opts: EpisodeOptions, log: Log = print) -> dict[str, Any]:
-    """Run one episode through real ROS 2 topics; return its metrics (and write its run
-    folder when ``opts.out_dir`` is set)."""
-    import rclpy
+class PickSession:
+    """The running graph plus a monitor node: start it once, then run episodes, with
+    :meth:`reset` (``/sim/reset``: next seed's objects, arm home) in between."""
 
-    from grasp_bringup.demo_monitor import TERMINAL_STATES, DemoMonitor
-    from grasp_bringup.launcher import InProcessGraph
-    from grasp_sim.layout import load_layout
+    def __init__(self, opts: EpisodeOptions, log: Log = print) -> None:
+        self.opts, self.log = opts, log
+        self.images: list[str] = []
+        self.recorder: _Recorder | None = None
+        self.in_bin: set[str] = set()
 
-    layout = load_layout()
-    T_base_camera = layout.cameras["overhead"].camera_model().T_base_camera
-    graph = episode_graph(opts)
-    out_dir = Path(opts.out_dir) if opts.out_dir else None
-    images: list[str] = []
-    attempts: list[Attempt] = []
-    wall0 = time.monotonic()
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    recorder = None
-    n_objects = 0
-    try:
-        with InProcessGraph(graph, context=context, log=log) as running:
-            monitor = DemoMonitor(T_base_camera, context=context)
-            running.executor.add_node(monitor)
-            running.start()
-            log("[demo] waiting for the simulator, the camera and the first grasp candidates")
-            ready = monitor.wait_for(
-                lambda: (
-                    monitor.poses.value is not None
-                    and monitor.object_names
-                    and monitor.candidates.count > 0
-                    and monitor.status.state != ""
-                ),
-                opts.startup_timeout,
+    def __enter__(self) -> PickSession:
+        import rclpy
+        from rclpy.parameter import Parameter
+
+        from grasp_bringup.demo_monitor import DemoMonitor
+        from grasp_bringup.launcher import InProcessGraph
+        from grasp_sim.layout import load_layout
+
+        self.layout = load_layout()
+        T_base_camera = self.layout.cameras["overhead"].camera_model().T_base_camera
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        try:
+            self.running = InProcessGraph(
+                episode_graph(self.opts), context=self.context, log=self.log
             )
-            if not ready:
-                raise TimeoutError(
-                    f"graph not ready within {opts.startup_timeout:.0f} s: poses "
-                    f"{monitor.poses.count}, candidates {monitor.candidates.count}, "
-                    f"executor status {monitor.status.state!r}"
-                )
-            positions = monitor.object_positions()
-            n_objects = len(positions)
-            in_bin0 = {n for n, p in positions.items() if layout.in_bin(p)}
-            log(f"[demo] {n_objects} objects on the table: {', '.join(positions)}")
-            if out_dir is not None and opts.record:
-                recorder = _Recorder(monitor).start()
-            last_end = monitor.now()
-            for k in range(1, opts.budget + 1):
-                t_attempt = time.monotonic()
-                before = monitor.object_positions()
-                if not _remaining(before, layout):
-                    break
-                if recorder:
-                    recorder.text = f"attempt {k}/{opts.budget}"
-                fresh = monitor.wait_for(
-                    lambda t=last_end: (
-                        monitor.candidates.stamp > t and bool(monitor.candidates.value)
-                    ),
-                    60.0,
-                )
-                grasps = monitor.latest_grasps()
-                timings: dict[str, float] = {}
-                cand = monitor.candidates
-                if fresh:
-                    timings["detect"] = max(0.0, cand.received - cand.stamp)
-                if monitor.object_points.count:
-                    timings["perceive"] = max(
-                        0.0, monitor.object_points.received - monitor.object_points.stamp
-                    )
-                attempt = Attempt(k, "no_candidates", model=opts.model, candidates=len(grasps))
-                if fresh:
-                    attempt.grasp_quality = float(grasps[0].quality)
-                    if (
-                        out_dir is not None
-                        and opts.record
-                        and monitor.color.value is not None
-                        and monitor.camera
-                    ):
-                        name = f"attempt_{k:02d}.png"
-                        img = draw_grasps(monitor.color.value, grasps[:10], monitor.camera)
-                        write_png(
-                            out_dir / name,
-                            caption(img, f"attempt {k}: {len(grasps)} candidates ({opts.model})"),
-                        )
-                        images.append(name)
-                    if (
-                        out_dir is not None
-                        and opts.record
-                        and k == 1
-                        and monitor.quality_image.value is not None
-                    ):
-                        write_png(out_dir / "quality_map.png", monitor.quality_image.value)
-                        images.append("quality_map.png")
-                    n_status = len(monitor.status_history)
-                    accepted, text = monitor.request_pick()
-                    if not accepted:
-                        attempt.outcome, attempt.reason = "failed", text
-                    else:
-                        done = monitor.wait_for(
-                            lambda n=n_status: any(
-                                s.state in TERMINAL_STATES for s in monitor.status_history[n:]
-                            ),
-                            opts.attempt_timeout,
-                        )
-                        final = next(
-                            (
-                                s
-                                for s in monitor.status_history[n_status:]
-                                if s.state in TERMINAL_STATES
-                            ),
-                            monitor.status,
-                        )
-                        # let objects settle, then read the ground truth
-                        t_settle = monitor.now() + 1.0
-                        monitor.wait_for(lambda t=t_settle: monitor.poses.stamp > t, 15.0)
-                        after = monitor.object_positions()
-                        newly = [
-                            n for n, p in after.items() if layout.in_bin(p) and n not in in_bin0
-                        ]
-                        in_bin0 |= set(newly)
-                        moved = max(
-                            after,
-                            key=lambda n: np.linalg.norm(after[n] - before.get(n, after[n])),
-                            default="",
-                        )
-                        if newly:
-                            attempt.outcome, attempt.object = "placed", newly[0]
-                        elif not done:
-                            attempt.outcome, attempt.reason = (
-                                "failed",
-                                "executor did not finish in time",
-                            )
-                        elif final.state == "done":
-                            attempt.outcome, attempt.object = "dropped", moved
-                            attempt.reason = "not in the bin"
-                        else:
-                            attempt.outcome = "failed"
-                            attempt.reason = final.values.get("last_reason", final.message)
-                        for key, stage in (
-                            ("planning_time", "plan"),
-                            ("execution_time", "execute"),
-                        ):
-                            if key in final.values:
-                                timings[stage] = float(final.values[key])
-                        if "grasp_quality" in final.values:
-                            attempt.grasp_quality = float(final.values["grasp_quality"])
-                timings["attempt"] = time.monotonic() - t_attempt
-                attempt.timings = timings
-                attempts.append(attempt)
-                last_end = monitor.now()
-                log(
-                    f"[demo] attempt {k}: {attempt.outcome}"
-                    + (f" {attempt.object}" if attempt.object else "")
-                    + (f" ({attempt.reason})" if attempt.reason else "")
-                    + f" in {timings['attempt']:.1f} s"
-                )
-            if recorder:
-                recorder.stop()
-            running.executor.remove_node(monitor)
+            self.monitor = DemoMonitor(
+                T_base_camera,
+                context=self.context,
+                parameter_overrides=[
+                    Parameter("use_sim_time", value=self.running.graph.use_sim_time)
+                ],
+            )
+            self.running.executor.add_node(self.monitor)
+            self.running.start()
+            self.wait_ready(since=-1.0)
+        except BaseException:
+            self.__exit__()
+            raise
+        out = self.opts.out_dir
+        if out is not None and self.opts.record:
+            self.recorder = _Recorder(self.monitor).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import rclpy
+
+        if self.recorder:
+            self.recorder.stop()
+        running = getattr(self, "running", None)
+        if running is not None:
+            running.close()  # stops the executor thread before any node is destroyed
+        monitor = getattr(self, "monitor", None)
+        if monitor is not None:
             monitor.destroy_node()
-    finally:
-        rclpy.try_shutdown(context=context)
-    wall = time.monotonic() - wall0
-    meta = {
-        "run_id": out_dir.name if out_dir else "",
+        rclpy.try_shutdown(context=self.context)
+
+    def wait_ready(self, since: float) -> None:
+        """Wait for object poses and grasp candidates newer than
+        ``since`` (ROS time [s])."""
+        m = self.monitor
+        ready = m.wait_for(
+            lambda: (
+                m.poses.value is not None
+                and m.poses.stamp > since
+                and bool(m.object_names)
+                and m.candidates.count > 0
+                and m.candidates.stamp > since
+            ),
+            self.opts.startup_timeout,
+        )
+        if not ready:
+            raise TimeoutError(
+                f"graph not ready within {self.opts.startup_timeout:.0f} s: object poses "
+                f"{m.poses.count}, grasp candidates {m.candidates.count}"
+            )
+
+    def reset(self) -> None:
+        """New objects (the sim driver's next seed) and the arm home; waits until ready."""
+        from std_srvs.srv import Trigger
+
+        m = self.monitor
+        client = m.create_client(Trigger, "/sim/reset")
+        try:
+            if not client.wait_for_service(timeout_sec=10.0):
+                raise TimeoutError("/sim/reset is not available")
+            future = client.call_async(Trigger.Request())
+            deadline = time.monotonic() + 30.0
+            while not future.done() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            m.destroy_client(client)
+        self.wait_ready(since=m.now() + 0.5)
+
+    def episode(self, budget: int) -> tuple[list[Attempt], int]:
+        """Pick until the table is clear or ``budget`` attempts are spent; returns the
+        attempts and the number of objects that were on the table."""
+        from grasp_bringup.demo_monitor import TERMINAL_STATES
+
+        m, layout, opts = self.monitor, self.layout, self.opts
+        positions = m.object_positions()
+        self.in_bin = {n for n, p in positions.items() if layout.in_bin(p)}
+        n_objects = len(_remaining(positions, layout))
+        self.log(f"[demo] {n_objects} objects on the table: {', '.join(positions)}")
+        attempts: list[Attempt] = []
+        last_end = m.now()
+        for k in range(1, budget + 1):
+            t_attempt = time.monotonic()
+            before = m.object_positions()
+            if not _remaining(before, layout):
+                break
+            if self.recorder:
+                self.recorder.text = f"attempt {k}/{budget}"
+            fresh = m.wait_for(
+                lambda t=last_end: m.candidates.stamp > t and bool(m.candidates.value), 60.0
+            )
+            grasps = m.latest_grasps()
+            timings: dict[str, float] = {}
+            if fresh:
+                timings["detect"] = max(0.0, m.candidates.received - m.candidates.stamp)
+            if m.object_points.count:
+                timings["perceive"] = max(0.0, m.object_points.received - m.object_points.stamp)
+            attempt = Attempt(
+                k, "no_candidates", model=opts.model, candidates=len(grasps) if fresh else 0
+            )
+            if fresh:
+                attempt.grasp_quality = float(grasps[0].quality)
+                self._snapshot(k, grasps)
+                self._pick(attempt, before, timings, TERMINAL_STATES)
+            timings["attempt"] = time.monotonic() - t_attempt
+            attempt.timings = timings
+            attempts.append(attempt)
+            last_end = m.now()
+            self.log(
+                f"[demo] attempt {k}: {attempt.outcome}"
+                + (f" {attempt.object}" if attempt.object else "")
+                + (f" ({attempt.reason})" if attempt.reason else "")
+                + f" in {timings['attempt']:.1f} s"
+            )
+        return attempts, n_objects
+
+    def _snapshot(self, k: int, grasps: list) -> None:
+        m, out = self.monitor, self.opts.out_dir
+        if out is None or not self.opts.record or m.color.value is None or m.camera is None:
+            return
+        name = f"attempt_{len(self.images):02d}.png"
+        img = draw_grasps(m.color.value, grasps[:10], m.camera)
+        write_png(
+            out / name, caption(img, f"attempt {k}: {len(grasps)} candidates ({self.opts.model})")
+        )
+        self.images.append(name)
+        if "quality_map.png" not in self.images and m.quality_image.value is not None:
+            write_png(out / "quality_map.png", m.quality_image.value)
+            self.images.append("quality_map.png")
+
+    def _pick(
+        self, attempt: Attempt, before: dict, timings: dict, terminal: tuple[str, ...]
+    ) -> None:
+        m, layout = self.monitor, self.layout
+        n_status = len(m.status_history)
+        accepted, text = m.request_pick()
+        if not accepted:
+            attempt.outcome, attempt.reason = "failed", text
+            return
+        done = m.wait_for(
+            lambda: any(s.state in terminal for s in m.status_history[n_status:]),
+            self.opts.attempt_timeout,
+        )
+        # the executor repeats the terminal state with the result's values once it is stored
+        m.wait_for(lambda: any("last_result" in s.values for s in m.status_history[n_status:]), 5.0)
+        finals = [s for s in m.status_history[n_status:] if s.state in terminal]
+        final = next((s for s in reversed(finals) if "last_result" in s.values), None)
+        final = final or (finals[-1] if finals else m.status)
+        t_settle = m.now() + 1.0  # let objects settle, then read the ground truth
+        m.wait_for(lambda: m.poses.stamp > t_settle, 15.0)
+        after = m.object_positions()
+        newly = [n for n, p in after.items() if layout.in_bin(p) and n not in self.in_bin]
+        self.in_bin |= set(newly)
+        moved = max(
+            after, key=lambda n: np.linalg.norm(after[n] - before.get(n, after[n])), default=""
+        )
+        if newly:
+            attempt.outcome, attempt.object = "placed", newly[0]
+        elif not done:
+            attempt.outcome, attempt.reason = "failed", "executor did not finish in time"
+        elif final.state == "done":
+            attempt.outcome, attempt.object, attempt.reason = "dropped", moved, "not in the bin"
+        else:
+            attempt.outcome = "failed"
+            attempt.reason = final.values.get("last_reason", final.message)
+        for key, stage in (("planning_time", "plan"), ("execution_time", "execute")):
+            if key in final.values:
+                timings[stage] = float(final.values[key])
+        if "grasp_quality" in final.values:
+            attempt.grasp_quality = float(final.values["grasp_quality"])
+
+
+def run_meta(opts: EpisodeOptions, wall: float) -> dict[str, Any]:
+    """What a report says about how it was made."""
+    return {
+        "run_id": opts.out_dir.name if opts.out_dir else "",
         "model": opts.model,
         "object_set": opts.object_set,
         "objects_requested": opts.objects,
@@ -310,22 +350,31 @@ def run_episode(opts: EpisodeOptions, log: Log = print) -> dict[str, Any]:
         "max_attempts": opts.budget,
         "real_time_factor": opts.real_time_factor,
         "command": " ".join(shlex.quote(a) for a in sys.argv),
-        "machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip(),
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_time": wall,
     }
-    if out_dir is not None:
-        if recorder and recorder.frames:
-            write_animation(out_dir / "run.gif", recorder.frames, fps=4.0)
-            images.insert(0, "run.gif")
-        return write_report(out_dir, meta, attempts, n_objects, images)
-    from grasp_bringup.report import summarise
 
-    return {
-        "meta": meta,
-        "summary": summarise(attempts, n_objects),
-        "attempts": [dataclasses.asdict(a) for a in attempts],
-    }
+
+def run_episode(opts: EpisodeOptions, log: Log = print) -> dict[str, Any]:
+    """One episode through real ROS 2 topics; returns its metrics and writes its run
+    folder (report.md, metrics.json, images, run.gif) when ``opts.out_dir`` is set."""
+    wall0 = time.monotonic()
+    with PickSession(opts, log) as session:
+        attempts, n_objects = session.episode(opts.budget)
+        images = list(session.images)
+    out = opts.out_dir
+    meta = run_meta(opts, time.monotonic() - wall0)
+    if out is None:
+        return {
+            "meta": meta,
+            "summary": summarise(attempts, n_objects),
+            "attempts": [dataclasses.asdict(a) for a in attempts],
+        }
+    if session.recorder and session.recorder.frames:
+        write_animation(out / "run.gif", session.recorder.frames, fps=4.0)
+        images.insert(0, "run.gif")
+    return write_report(out, meta, attempts, n_objects, images)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -342,6 +391,7 @@ def run_demo(args: argparse.Namespace) -> int:
         real_time_factor=args.real_time_factor,
         out_dir=out,
         record=not args.no_record,
+        weights=args.weights or None,
     )
     print(
         f"[demo] {opts.objects} objects from {opts.object_set!r}, model {opts.model}, seed {opts.seed} -> {out}"

@@ -89,9 +89,13 @@ class InProcessGraph:
         return self
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=5.0)
+        """Stop spinning (waiting for running callbacks), then destroy the nodes."""
+        if not self.executor.shutdown(timeout_sec=30.0):
+            print("[launch] callbacks still running after 30 s; destroying the nodes anyway")
         if self._thread is not None:
             self._thread.join(timeout=10.0)
+        for node in list(self.executor.get_nodes()):
+            self.executor.remove_node(node)
         for node in self.nodes.values():
             node.destroy_node()
         self.nodes.clear()

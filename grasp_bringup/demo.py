@@ -310,11 +310,10 @@ class PickSession:
             lambda: any(s.state in terminal for s in m.status_history[n_status:]),
             self.opts.attempt_timeout,
         )
-        # the executor repeats the terminal state with the result's values once it is stored
-        m.wait_for(lambda: any("last_result" in s.values for s in m.status_history[n_status:]), 5.0)
+        # the executor repeats the terminal state once the result (times, reason) is stored
+        m.wait_for(lambda: sum(s.state in terminal for s in m.status_history[n_status:]) >= 2, 3.0)
         finals = [s for s in m.status_history[n_status:] if s.state in terminal]
-        final = next((s for s in reversed(finals) if "last_result" in s.values), None)
-        final = final or (finals[-1] if finals else m.status)
+        final = finals[-1] if finals else m.status
         t_settle = m.now() + 1.0  # let objects settle, then read the ground truth
         m.wait_for(lambda: m.poses.stamp > t_settle, 15.0)
         after = m.object_positions()

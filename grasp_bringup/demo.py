@@ -260,8 +260,12 @@ class PickSession:
             )
             grasps = m.latest_grasps()
             timings: dict[str, float] = {}
-            if fresh:
-                timings["detect"] = max(0.0, m.candidates.received - m.candidates.stamp)
+            if fresh:  # wall clock, camera frame published -> candidates received
+                timings["detect"] = (
+                    m.detect_latencies[-1]
+                    if m.detect_latencies
+                    else max(0.0, m.candidates.received - m.candidates.stamp)
+                )
             if m.object_points.count:
                 timings["perceive"] = max(0.0, m.object_points.received - m.object_points.stamp)
             attempt = Attempt(

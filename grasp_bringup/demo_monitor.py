@@ -59,6 +59,10 @@ class DemoMonitor(Node):
         self.color = Latest()
         self.quality_image = Latest()
         self.camera: CameraModel | None = None
+        #: wall-clock arrival of recent camera frames by stamp, and the wall-clock latency
+        #: camera frame -> grasp candidates of every candidate message [s]
+        self._frame_wall: dict[float, float] = {}
+        self.detect_latencies: list[float] = []
         self.object_names: list[str] = []
         group = ReentrantCallbackGroup()
         sub = self.create_subscription
@@ -133,7 +137,12 @@ class DemoMonitor(Node):
             grasps, _ = msgs.pointcloud2_to_grasps(msg)
         except GraspBringupError:
             return
-        self._store(self.candidates, grasps, msgs.stamp_to_sec(msg.header.stamp))
+        stamp = msgs.stamp_to_sec(msg.header.stamp)
+        with self._cond:
+            seen = self._frame_wall.get(round(stamp, 6))
+            if seen is not None:
+                self.detect_latencies.append(time.monotonic() - seen)
+        self._store(self.candidates, grasps, stamp)
 
     def _on_points(self, msg: PointCloud2) -> None:
         self._store(self.object_points, msg.width * msg.height, msgs.stamp_to_sec(msg.header.stamp))
@@ -147,6 +156,11 @@ class DemoMonitor(Node):
             self.object_names = list(json.loads(msg.data))
 
     def _on_color(self, msg: Image) -> None:
+        stamp = msgs.stamp_to_sec(msg.header.stamp)
+        with self._cond:
+            self._frame_wall[round(stamp, 6)] = time.monotonic()
+            while len(self._frame_wall) > 200:
+                self._frame_wall.pop(next(iter(self._frame_wall)))
         try:
             rgb = msgs.color_msg_to_rgb(msg)
         except GraspBringupError:

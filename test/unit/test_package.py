@@ -61,6 +61,16 @@ def test_python_packages_of_the_design_exist():
         assert (ROOT / pkg / "py.typed").is_file(), pkg
 
 
+def test_every_console_script_points_at_a_main():
+    scripts = console_scripts()
+    assert {"grasp", "sim_driver", "perception", "grasp_detector", "executor"} <= set(scripts)
+    for name, target in scripts.items():
+        module, func = target.split(":")
+        if importlib.util.find_spec(module) is None:
+            pytest.fail(f"console_script {name!r} names missing module {module!r}")
+        assert callable(getattr(importlib.import_module(module), func)), target
+
+
 def test_grasp_cli_runs():
     out = subprocess.run(
         [sys.executable, "-m", "grasp_bringup.cli", "info"],

@@ -90,3 +90,58 @@ def test_node_command_passes_name_and_params(tmp_path):
         "--params-file",
         str(tmp_path / "p.yaml"),
     ]
+
+
+def test_launch_processes_mode_runs_each_node_and_stops_on_ctrl_c(tmp_path, ros_domain):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from std_msgs.msg import String
+
+    graph = tmp_path / "test_graph.yaml"
+    write_graph(tmp_path)
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(Path(__file__).parent) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grasp_bringup.cli",
+            "launch",
+            str(graph),
+            "word:=separate",
+            "--processes",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    heard: list[str] = []
+    try:
+        node = rclpy.create_node("probe", context=context)
+        node.create_subscription(String, "/chatter", lambda m: heard.append(m.data), 10)
+        executor = rclpy.executors.SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        deadline = time.monotonic() + 30
+        while not heard and time.monotonic() < deadline and proc.poll() is None:
+            executor.spin_once(timeout_sec=0.1)
+        assert heard and heard[0] == "separate", (
+            proc.stdout.read() if proc.poll() is not None else heard
+        )
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        out = proc.stdout.read()
+        assert "[launch] talker:" in out and "[launch] listener:" in out
+        executor.shutdown()
+        node.destroy_node()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rclpy.shutdown(context=context)

@@ -59,7 +59,7 @@ HAND_TOPIC = "/panda_hand_controller/joint_trajectory"
 #: Pacing: sleep only when this far ahead of real time [s] (fewer, longer sleeps), and
 #: forget a lag larger than MAX_DEBT [s] (catching it up would race the clock).
 MIN_SLEEP = 0.002
-MAX_DEBT = 1.0
+MAX_DEBT = 2.0
 
 NODE_PARAMS = [
     ParamSpec(
@@ -197,6 +197,7 @@ class SimDriverNode(Node):
         self.create_service(Trigger, "/sim/reset", self._on_reset, callback_group=self._group)
         self.rejected = 0
         self.measured_rtf = 0.0
+        self.dropped_lag_s = 0.0  # wall time [s] the pacing gave up catching up on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sim_driver_physics", daemon=True)
         self._thread.start()
@@ -266,6 +267,7 @@ class SimDriverNode(Node):
                 if ahead > MIN_SLEEP:
                     self._stop.wait(ahead)
                 elif ahead < -MAX_DEBT:  # hopelessly behind: drop the debt instead of racing
+                    self.dropped_lag_s += -ahead
                     wall0, sim0 = now, t
 
     def _publish_joints(self) -> None:

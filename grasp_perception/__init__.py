@@ -23,8 +23,10 @@ Public API (stable; see docs/perception.md). Submodules are imported on demand, 
   ``clean_depth``, ``warnings``, ``object_points()``, ``label_image()``);
   ``PerceptionParams`` is re-exported there.
 - :mod:`grasp_perception.scene` — ``collision_scene(seg) -> CollisionScene`` (frozen:
-  ``objects: tuple[CollisionObject(name, vertices, faces)]``, ``table_plane``,
-  ``table_height``, ``table_min``/``table_max``), ``convex_hull(points)``.
+  ``objects: tuple[CollisionObject(name, vertices, faces)]`` (a tuple, not a list, so the
+  value stays immutable), ``table_plane``, ``table_height``, ``table_min``/``table_max``,
+  ``skipped``), ``collision_scene_from_cloud(points, labels, table_height)`` (from
+  ``/perception/object_points``), ``convex_hull(points)``.
 - :mod:`grasp_perception.synthetic` — ray-cast table + boxes scenes with ground truth.
 - :mod:`grasp_perception.errors` — ``PerceptionError`` and subclasses.
 - :mod:`grasp_perception.node` — ``PerceptionNode`` (console script ``perception``).

@@ -11,10 +11,13 @@ The camera mount comes from the ``camera_position`` / ``camera_orientation`` par
 (no tf2 wheel; a static mount). Bad input (undecodable messages, all-invalid depth, no
 table, no object) gives one throttled warning per cause and empty-but-valid clouds.
 Parameters: ``config/perception.yaml``; library ones may be changed at run time.
+Frames are processed newest-first: if segmentation falls behind the camera, the frames in
+between are skipped (``frames_skipped``) rather than queued.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -105,6 +108,15 @@ class PerceptionNode(Node):
             callback_group=self._group,
         )
         self.frames_processed = 0
+        self.frames_skipped = 0
+        # Segmentation runs in its own group on the newest frame only, so a slow frame
+        # never builds a backlog: the camera callbacks keep replacing the pending frame.
+        self._pending: RGBDFrame | None = None
+        self._pending_lock = threading.Lock()
+        self._process_group = MutuallyExclusiveCallbackGroup()
+        self._wake = self.create_guard_condition(
+            self._process_pending, callback_group=self._process_group
+        )
         self.last_segmentation = None
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.get_logger().info(
@@ -140,6 +152,20 @@ class PerceptionNode(Node):
 
     # -- processing ---------------------------------------------------------------------
     def _on_frame(self, frame: RGBDFrame) -> None:
+        with self._pending_lock:
+            if self._pending is not None:
+                self.frames_skipped += 1
+            self._pending = frame
+        self._wake.trigger()
+
+    def _process_pending(self) -> None:
+        with self._pending_lock:
+            frame, self._pending = self._pending, None
+        if frame is not None:
+            self.process(frame)
+
+    def process(self, frame: RGBDFrame) -> None:
+        """Segment one frame and publish depth, scene and object clouds."""
         try:
             seg = segment(frame, self.params)
         except (ValidationError, ValueError, RuntimeError) as exc:  # open3d raises RuntimeError

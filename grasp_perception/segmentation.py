@@ -345,9 +345,11 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
         table_pts = pts[(np.abs(height_pts) <= p.plane_distance) & ~above_pts]
     scene_pts = pts[above_pts]
     objects = []
-    order = np.argsort(pt_label, kind="stable")
-    bounds = np.searchsorted(pt_label[order], np.arange(pt_label.max(initial=-1) + 2))
-    for k in range(int(pt_label.max(initial=-1)) + 1):
+    labelled = np.flatnonzero(pt_label >= 0)
+    order = labelled[np.argsort(pt_label[labelled], kind="stable")]
+    n_obj = int(pt_label.max(initial=-1)) + 1
+    bounds = np.searchsorted(pt_label[order], np.arange(n_obj + 1))
+    for k in range(n_obj):
         idx = order[bounds[k] : bounds[k + 1]]
         objects.append(ObjectCluster(k, pts[idx], pix[idx], (h, w), p.pixel_stride))
     if not objects:

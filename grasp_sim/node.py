@@ -253,7 +253,8 @@ class SimDriverNode(Node):
                 due = dict.fromkeys(periods, 0.0)
             for key, period in periods.items():
                 if period is not None and t + 1e-9 >= due[key]:
-                    due[key] = t + period
+                    # keep the phase so the average rate is exact despite 4 ms chunks
+                    due[key] = due[key] + period if due[key] + period > t else t + period
                     getattr(self, f"_publish_{key}")()
             now = time.monotonic()
             if now - win_wall >= 1.0:

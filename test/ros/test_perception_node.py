@@ -213,3 +213,61 @@ def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
             assert node.params == PerceptionParams.from_yaml(path)
         finally:
             node.destroy_node()
+
+
+def test_ros_camera_pairs_colour_and_depth_by_stamp(ros_domain, sim_scene) -> None:
+    """RosCameraSource in pull mode: pairs within slop, 16UC1 and 32FC1 depth, drops others."""
+    from grasp_bringup.ros_camera import RosCameraSource
+
+    frame, _, _ = sim_scene
+    cam, fid = frame.camera, frame.frame_id
+    with rclpy.init():
+        node = rclpy.create_node("ros_camera_test")
+        errors: list[str] = []
+        src = RosCameraSource(
+            node,
+            T_base_camera=cam.T_base_camera,
+            slop=0.01,
+            require_color=True,
+            on_error=lambda key, reason, stamp: errors.append(key),
+        )
+        pub_c = node.create_publisher(Image, COLOR_TOPIC, SENSOR_QOS)
+        pub_d = node.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
+        pub_i = node.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        thread = threading.Thread(target=executor.spin, daemon=True)
+        thread.start()
+        try:
+
+            def send(t_color: float, t_depth: float, encoding: str = "16UC1") -> None:
+                pub_i.publish(msgs.model_to_camera_info(cam, t_depth))
+                time.sleep(0.05)
+                pub_c.publish(msgs.numpy_to_image(frame.color, "rgb8", t_color, fid))
+                depth = depth_m_to_mm(frame.depth) if encoding == "16UC1" else frame.depth
+                pub_d.publish(msgs.numpy_to_image(depth, encoding, t_depth, fid))
+
+            got = None
+            for _ in range(40):  # discovery: re-send until the first pair arrives
+                send(1.0, 1.004, "32FC1")
+                got = src.read(timeout=0.25)
+                if got is not None:
+                    break
+            assert got is not None and got.stamp == pytest.approx(1.004)
+            np.testing.assert_array_equal(got.depth, frame.depth)  # 32FC1: exact
+            np.testing.assert_array_equal(got.color, frame.color)
+            np.testing.assert_allclose(got.camera.T_base_camera, cam.T_base_camera)
+            while src.read(timeout=0.3) is not None:  # drain the re-sends
+                pass
+            send(2.0, 2.05)  # 50 ms apart > slop: no frame
+            assert src.read(timeout=0.5) is None
+            send(3.0, 3.0)
+            got = src.read(timeout=2.0)
+            assert got is not None and got.stamp == pytest.approx(3.0)
+            np.testing.assert_allclose(got.depth, frame.depth, atol=0.0005 + 1e-6)  # mm
+            assert errors == []
+        finally:
+            executor.shutdown()
+            thread.join(timeout=5)
+            src.close()
+            node.destroy_node()

@@ -10,7 +10,8 @@ resulting pair masks are cached per (allowed, ignored) set.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import coal
@@ -117,6 +118,7 @@ class PlanningScene:
         self.robot = robot
         self.padding = require_range("padding", padding, 0.0, 0.1)
         self._objects: dict[str, SceneObject] = {}
+        self._carried: dict[str, tuple[int, np.ndarray]] = {}
         self._lock = threading.RLock()
         self._dirty = True
         # robot self-collision pairs minus the SRDF's disabled ones
@@ -207,11 +209,46 @@ class PlanningScene:
 
     # ---- collision model ----------------------------------------------------------------
 
+    @contextmanager
+    def carrying(self, name: str, q_grasp: np.ndarray) -> Iterator[None]:
+        """Within the block, object ``name`` moves with the hand as it was at ``q_grasp``
+        [rad] and is checked against every other obstacle (not against the robot, which
+        holds it); afterwards it is back where it was."""
+        q = self.robot.check_q(q_grasp, "q_grasp")
+        with self._lock:
+            if name not in self._objects:
+                raise SceneError(
+                    f"cannot carry {name!r}: not in the scene ({', '.join(self._objects) or 'empty'})"
+                )
+            jid = self.robot._tcp_joint
+            pin.forwardKinematics(self.robot.model, self._data, q)
+            T_base_joint = self._data.oMi[jid].homogeneous
+            T_joint_object = np.linalg.inv(T_base_joint) @ self._objects[name].T_base_object
+            self._carried[name] = (jid, T_joint_object)
+            self._dirty = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._carried.pop(name, None)
+                self._dirty = True
+
     def _rebuild(self) -> None:
         gm = self._robot_geom.clone()
         gm.removeAllCollisionPairs()
         self._obj_geom: dict[int, str] = {}
+        carried: dict[int, str] = {}
+        for name, (jid, T) in self._carried.items():
+            o = self._objects[name]
+            gid = gm.addGeometryObject(
+                pin.GeometryObject(
+                    f"carried/{name}", jid, pin.SE3(T[:3, :3], T[:3, 3]), o.geometry()
+                )
+            )
+            carried[gid] = name
         for name, o in self._objects.items():
+            if name in self._carried:
+                continue
             gid = gm.addGeometryObject(
                 pin.GeometryObject(
                     f"scene/{name}",
@@ -228,6 +265,8 @@ class PlanningScene:
         for gid, name in self._obj_geom.items():
             for r in self._moving:
                 pairs.append((r, gid, self._geom_link[r], name))
+            for c, cname in carried.items():
+                pairs.append((c, gid, cname, name))
         for a, b, _, _ in pairs:
             gm.addCollisionPair(pin.CollisionPair(a, b))
         self._pairs = pairs
@@ -244,7 +283,7 @@ class PlanningScene:
             for k, (_a, b, la, lb) in enumerate(self._pairs):
                 if b in self._obj_geom:
                     gd.collisionRequests[k].security_margin = self.padding
-                    if lb in ignore or (la, lb) in allowed:
+                    if lb in ignore or la in ignore or (la, lb) in allowed:
                         gd.deactivateCollisionPair(k)
             self._masks[key] = gd
         return gd

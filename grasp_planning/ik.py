@@ -203,7 +203,7 @@ def reach_batch(
     seed: int = 0,
     pregrasp_distance: float = PREGRASP_DISTANCE,
     lift_height: float = LIFT_HEIGHT,
-    max_joint_jump: float = 1.0,
+    max_joint_jump: float = 0.6,
     max_iter: int = 30,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Grasp, pre-grasp and lift IK for N grasp poses (N,4,4) at once.

@@ -10,6 +10,7 @@ state to reach its goal within a timeout; :meth:`PickAndPlace.stop` halts at onc
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 import time
@@ -185,20 +186,27 @@ def plan_pick(
     grasp_traj = step(PickState.APPROACH, lambda: planner.timed(W_approach))
     segs.append(Segment(PickState.CLOSE, width=0.0))
     q_grasp = grasp_traj.end
+    hang = 0.0
+    if target is not None:
+        hang = max(0.0, float(ranked.T_base_tcp[2, 3] - scene.objects[target].aabb_min[2]))
+    # lift straight up by the lift height, or higher: to the transport height at which the
+    # object is released over the bin, so the move there is level and short
     T_lift = robot.fk(ranked.q_lift)
+    T_lift[2, 3] = max(T_lift[2, 3], place_position(layout, params.place_clearance + hang)[2])
     lift_traj = step(
         PickState.LIFT,
         lambda: planner.cartesian_trajectory(q_grasp, T_lift, ignore=ignore),
     )
-    hang = 0.0
-    if target is not None:
-        hang = max(0.0, float(ranked.T_base_tcp[2, 3] - scene.objects[target].aabb_min[2]))
-    q_place = place_configuration(
-        robot, scene, layout, lift_traj.end, hang, params.place_clearance, target
-    )
-    place_traj = step(
-        PickState.PLACE, lambda: planner.joint_trajectory(lift_traj.end, q_place, ignore=ignore)
-    )
+    # the transport to the bin is checked with the target attached to the hand
+    carry = scene.carrying(target, q_grasp) if target is not None else contextlib.nullcontext()
+    with carry:
+        try:
+            q_place = place_configuration(
+                robot, scene, layout, lift_traj.end, hang, params.place_clearance, None
+            )
+        except MotionPlanningError as exc:
+            raise MotionPlanningError(f"place: {exc}") from exc
+        place_traj = step(PickState.PLACE, lambda: planner.joint_trajectory(lift_traj.end, q_place))
     segs.append(Segment(PickState.RELEASE, width=width_open))
     T_retreat = robot.fk(place_traj.end)
     T_retreat[2, 3] += params.retreat_distance
@@ -345,8 +353,8 @@ class PickAndPlace:
                 else:
                     self.io.send_gripper(float(seg.width), self.params.gripper_time)
                     self._wait(self.params.gripper_time)
-                if seg.state is PickState.CLOSE:
-                    self._verify_hold(plan)
+                if seg.state in (PickState.CLOSE, PickState.LIFT):
+                    self._verify_hold(plan)  # after closing, and again once lifted
         except _Halt as h:
             res = PickResult(
                 False, h.state, h.reason, plan.grasp, planning_time, self.io.now() - t0, details

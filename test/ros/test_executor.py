@@ -8,6 +8,7 @@ grasp_sim's driver node (physics) belong here once that node lands.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -216,3 +217,198 @@ def test_malformed_candidates_are_dropped_without_motion(harness: Harness) -> No
     res = harness.call(harness.pick)
     assert not res.success and "candidates" in res.message
     assert harness.ctrl.arm_msgs == []
+
+
+# --------------------------------------------------------------------------------------
+# With grasp_sim's driver node (MuJoCo physics, ros2_control-like trajectory topics).
+
+
+class SimHarness(Harness):
+    """Executor + sim driver (one box on the table) + a peer recording poses/status."""
+
+    def __init__(self, executor_overrides: list[Parameter], sim_overrides: list[Parameter]) -> None:
+        from grasp_planning.node import ExecutorNode
+        from grasp_sim.node import SimDriverNode
+
+        self.sim = SimDriverNode(parameter_overrides=sim_overrides)
+        self.node = ExecutorNode(parameter_overrides=executor_overrides)
+        self.peer = rclpy.create_node("executor_sim_test_peer")
+        self.cand_pub = self.peer.create_publisher(PointCloud2, "/grasp_candidates", RELIABLE_QOS)
+        self.obj_pub = self.peer.create_publisher(
+            PointCloud2, "/perception/object_points", RELIABLE_QOS
+        )
+        self.status: list[DiagnosticStatus] = []
+        self.poses: list = []
+        self.joints: list[JointState] = []
+        self.arm_msgs: list[JointTrajectory] = []
+        from geometry_msgs.msg import PoseArray
+
+        self.peer.create_subscription(
+            DiagnosticStatus, "/executor/status", self.status.append, RELIABLE_QOS
+        )
+        self.peer.create_subscription(
+            PoseArray, "/sim/object_poses", self.poses.append, RELIABLE_QOS
+        )
+        self.peer.create_subscription(JointState, "/joint_states", self.joints.append, RELIABLE_QOS)
+        self.peer.create_subscription(
+            JointTrajectory,
+            "/panda_arm_controller/joint_trajectory",
+            self.arm_msgs.append,
+            RELIABLE_QOS,
+        )
+        self.pick = self.peer.create_client(Trigger, "/executor/pick")
+        self.stop = self.peer.create_client(Trigger, "/executor/stop")
+        self.executor = MultiThreadedExecutor(num_threads=5)
+        for n in (self.sim, self.node, self.peer):
+            self.executor.add_node(n)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+        assert self.pick.wait_for_service(10.0) and self.stop.wait_for_service(10.0)
+        deadline = time.monotonic() + 30
+        while (not self.poses or not self.joints) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.poses and self.joints, "no poses / joint states from the sim driver"
+
+    def arm_q(self) -> np.ndarray:
+        js = self.joints[-1]
+        return np.array([js.position[list(js.name).index(n)] for n in ARM])
+
+    def box_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        from grasp_core.se3 import quat_to_matrix
+
+        p = self.poses[-1].poses[0]
+        pos = np.array([p.position.x, p.position.y, p.position.z])
+        R = quat_to_matrix(
+            np.array([p.orientation.x, p.orientation.y, p.orientation.z, p.orientation.w])
+        )
+        return pos, R
+
+    def close(self) -> None:
+        super().close()
+        self.sim.destroy_node()
+
+
+@pytest.fixture
+def sim(ros_domain):
+    pytest.importorskip("mujoco")
+    executor_overrides = [
+        Parameter("use_sim_time", value=True),
+        Parameter("velocity_scaling", value=0.3),
+        Parameter("acceleration_scaling", value=0.3),
+        Parameter("gripper_time", value=1.5),
+        Parameter("backend", value="embedded"),
+    ]
+    sim_overrides = [
+        Parameter("real_time_factor", value=0.0),  # as fast as this machine allows
+        Parameter("camera_rate", value=0.0),
+        Parameter("object_count", value=1),
+        Parameter("object_kinds", value="box"),
+        Parameter("object_seed", value=0),
+        Parameter("depth_noise", value=False),
+    ]
+    with rclpy.init():
+        h = SimHarness(executor_overrides, sim_overrides)
+        try:
+            yield h
+        finally:
+            h.close()
+
+
+def _publish_box_points(h: SimHarness) -> None:
+    """What perception would report: points on the box's top and sides, label 0."""
+    from grasp_sim.objects import object_set
+
+    spec = object_set("test", seed=0, count=1, kinds=["box"])[0]
+    pos, R = h.box_pose()
+    g = np.linspace(-0.5, 0.5, 6)
+    local = np.array(
+        [[x, y, z] for x in g for y in g for z in g if max(abs(x), abs(y), abs(z)) == 0.5]
+    )
+    pts = (local * np.array(spec.size)) @ R.T + pos
+    h.obj_pub.publish(
+        msgs.points_to_pointcloud2(pts, "panda_link0", label=np.zeros(len(pts), np.uint32))
+    )
+
+
+def _box_grasp(h: SimHarness) -> Grasp:
+    """Top-down grasp across the box's narrow horizontal side, TCP 3 cm below its top."""
+    from grasp_sim.objects import object_set
+
+    spec = object_set("test", seed=0, count=1, kinds=["box"])[0]
+    pos, R = h.box_pose()
+    sx, sy, sz = spec.size
+    x_axis = R[:, 0] if sx <= sy else R[:, 1]  # close across the narrow side
+    x_axis = np.array([x_axis[0], x_axis[1], 0.0]) / np.linalg.norm(x_axis[:2])
+    z_axis = np.array([0.0, 0.0, -1.0])
+    T = make_transform(
+        np.column_stack([x_axis, np.cross(z_axis, x_axis), z_axis]),
+        pos + np.array([0.0, 0.0, sz / 2 - 0.03]),
+    )
+    return Grasp(pose=T, width=min(sx, sy), quality=0.9)
+
+
+@pytest.mark.slow
+def test_sim_pick_on_a_known_box_lifts_it(sim: SimHarness) -> None:
+    time.sleep(1.0)  # let the box settle
+    z0 = sim.box_pose()[0][2]
+    for _ in range(5):
+        _publish_box_points(sim)
+        time.sleep(0.1)
+    assert "object_0" in sim.node.scene.objects
+    res = sim.start_pick([_box_grasp(sim)], timeout=20)
+    assert res.success, res.message
+    sim.wait_state(("lift",), timeout=120)
+    end = sim.wait_state(("done", "failed", "stopped"), timeout=180)
+    time.sleep(1.0)
+    zs = [p.poses[0].position.z for p in sim.poses]
+    if os.environ.get("EXECUTOR_TEST_DEBUG"):
+        for p in sim.poses[::3]:
+            q = p.poses[0].position
+            print(
+                "POSE",
+                msgs.stamp_to_sec(p.header.stamp),
+                round(q.x, 3),
+                round(q.y, 3),
+                round(q.z, 3),
+            )
+        for st in sim.status:
+            print("STATUS", st.message)
+        for m in sim.arm_msgs:
+            pos = np.array([p.positions for p in m.points])
+            t = m.points[-1].time_from_start
+            print("ARM", len(m.points), t.sec + 1e-9 * t.nanosec, pos[0].round(2), pos[-1].round(2))
+    # The hand rises >= 10 cm with the box. MuJoCo contacts sometimes eject the box later
+    # in the transport (seen in ~1 of 5 runs: the box leaves at metres per second), so only
+    # the lift itself is asserted; the bin drop is reported, not asserted.
+    assert max(zs) > z0 + 0.04, f"box rose only {max(zs) - z0:.3f} m"
+    assert "done" in end.message, end.message
+
+
+@pytest.mark.slow
+def test_sim_stop_mid_motion_halts_the_arm(sim: SimHarness) -> None:
+    res = sim.start_pick([_box_grasp(sim)], timeout=20)
+    assert res.success, res.message
+    sim.wait_state(("pregrasp",), timeout=60)
+    start = sim.arm_q()
+    deadline = time.monotonic() + 30
+    while np.abs(sim.arm_q() - start).max() < 0.05 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sim.call(sim.stop).success
+    sim.wait_state(("stopped",), timeout=20)
+    time.sleep(0.5)
+    q1 = sim.arm_q()
+    time.sleep(1.0)
+    assert np.abs(sim.arm_q() - q1).max() < 5e-3
+    assert np.abs(q1 - np.array(HOME)).max() > 0.04  # it moved before halting
+
+
+@pytest.mark.slow
+def test_sim_unreachable_candidates_produce_no_motion(sim: SimHarness) -> None:
+    q0 = sim.arm_q()
+    res = sim.start_pick([_top_grasp(1.4, 0.0, 0.05), _top_grasp(0.5, 0.0, -0.2)], timeout=20)
+    assert res.success, res.message
+    failed = sim.wait_state(("failed", "done"), timeout=60)
+    assert "no feasible grasp" in failed.message
+    time.sleep(0.5)
+    assert sim.arm_msgs == []
+    assert np.abs(sim.arm_q() - q0).max() < 5e-3

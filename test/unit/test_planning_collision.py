@@ -112,3 +112,22 @@ def test_broad_phase_agrees_with_every_pair(
     slow = np.array([bool(scene.colliding_pairs(q)) for q in Q])  # checks every pair
     assert 0.05 < fast.mean() < 0.95
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_carried_object_moves_with_the_hand(panda: RobotModel, scene: PlanningScene) -> None:
+    q_grasp = _q_at(panda, [0.5, 0.0, 0.05])
+    T = panda.fk(q_grasp)
+    # a 6 cm cube held 4 cm below the TCP... and a thin wall the hand alone clears
+    scene.add_box("cube", (0.06, 0.06, 0.06), make_transform(t=T[:3, 3] - np.array([0, 0, 0.04])))
+    q_up = _q_at(panda, [0.5, 0.0, 0.25])
+    T_up = panda.fk(q_up)
+    scene.add_box(
+        "shelf", (0.3, 0.3, 0.01), make_transform(t=T_up[:3, 3] - np.array([0, 0, 0.065]))
+    )
+    assert not scene.in_collision(q_up, ignore=["cube"])  # the arm alone is clear
+    with scene.carrying("cube", q_grasp):
+        assert scene.in_collision(q_up)  # the carried cube hits the shelf below the hand
+        assert not scene.in_collision(q_up, ignore=["shelf"])
+        assert not scene.in_collision(q_grasp, ignore=["table", "shelf"])  # not vs the fingers
+    assert not scene.in_collision(q_up, ignore=["cube"])
+    assert scene.objects["cube"].center[2] == pytest.approx(T[2, 3] - 0.04)

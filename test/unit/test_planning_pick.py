@@ -105,6 +105,7 @@ def test_pick_runs_every_stage_and_ends_home(panda: RobotModel, setup) -> None:
         PickState.CLOSE,
         PickState.VERIFY,
         PickState.LIFT,
+        PickState.VERIFY,
         PickState.PLACE,
         PickState.RELEASE,
         PickState.RETREAT,
@@ -159,3 +160,20 @@ def test_unreachable_candidates_produce_no_motion(panda: RobotModel, setup) -> N
     result = PickAndPlace(backend, arm.io()).pick(far)
     assert not result.success and "no feasible grasp" in result.reason
     assert arm.sent == []
+
+
+def test_object_lost_during_lift_stops_the_pick(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda)
+    io = arm.io()
+
+    def on_state(state: PickState, text: str) -> None:
+        arm.states.append(state)
+        if state is PickState.LIFT:
+            arm.object_width = 0.0  # it slips out: the fingers close fully
+            arm.width = 0.0
+
+    io.on_state = on_state
+    result = PickAndPlace(backend, io).pick(grasps)
+    assert result.state is PickState.FAILED and "grasp empty" in result.reason
+    assert PickState.PLACE not in arm.states

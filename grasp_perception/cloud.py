@@ -141,11 +141,21 @@ def voxel_downsample(points: np.ndarray, voxel_size: float) -> tuple[np.ndarray,
     keys = ((points - column_min(points)) * points.dtype.type(1.0 / voxel_size)).astype(np.int64)
     dims = column_max(keys) + 1
     key = (keys[:, 0] * dims[1] + keys[:, 1]) * dims[2] + keys[:, 2]
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    # np.unique(return_inverse=True) without its extra passes: sort, mark key changes,
+    # number the runs (voxels are numbered in key order, as np.unique would)
+    order = np.argsort(key)
+    sorted_key = key[order]
+    step = np.empty(len(key), dtype=np.int64)
+    step[0] = 0
+    np.not_equal(sorted_key[1:], sorted_key[:-1], out=step[1:])
+    run = np.cumsum(step)
+    inverse = np.empty(len(key), dtype=np.int64)
+    inverse[order] = run
+    counts = np.bincount(run)
     centroids = np.empty((len(counts), 3))
     for axis in range(3):
         centroids[:, axis] = np.bincount(inverse, weights=points[:, axis]) / counts
-    return centroids, inverse.astype(np.int64)
+    return centroids, inverse
 
 
 def voxel_downsample_o3d(points: np.ndarray, voxel_size: float) -> np.ndarray:

@@ -184,3 +184,20 @@ def test_merge_nested_joins_parts_inside_an_outline_only() -> None:
     labels = np.concatenate([np.full(m.sum(), k) for k, m in enumerate((cap, shoulder, other))])
     np.testing.assert_array_equal(_merge_nested(pix, labels, (h, w), 1, 3), [1, 1, 2])
     np.testing.assert_array_equal(_merge_nested(pix, labels, (h, w), 2, 3), [1, 1, 2])
+
+
+def test_voxel_downsample_matches_a_reference(rng) -> None:
+    from grasp_perception.cloud import voxel_downsample, voxel_downsample_o3d
+
+    pts = rng.uniform(-0.1, 0.1, (5000, 3)).astype(np.float32)
+    cent, inv = voxel_downsample(pts, 0.02)
+    keys = np.floor((pts - pts.min(axis=0)) / np.float32(0.02)).astype(np.int64)
+    _, ref_inv = np.unique(keys, axis=0, return_inverse=True)
+    # same partition of the points into voxels, centroids are the member means
+    assert len(cent) == ref_inv.max() + 1
+    pairs = set(zip(inv.tolist(), ref_inv.ravel().tolist(), strict=True))
+    assert len(pairs) == len(cent)
+    for k in (0, len(cent) // 2, len(cent) - 1):
+        np.testing.assert_allclose(cent[k], pts[inv == k].mean(axis=0), atol=1e-6)
+    # open3d anchors its grid differently; it occupies a similar number of voxels
+    assert 0.5 * len(cent) < len(voxel_downsample_o3d(pts, 0.02)) < 2 * len(cent)

@@ -192,11 +192,16 @@ def plan_pick(
     # lift straight up by the lift height, or higher: to the transport height at which the
     # object is released over the bin, so the move there is level and short
     T_lift = robot.fk(ranked.q_lift)
-    T_lift[2, 3] = max(T_lift[2, 3], place_position(layout, params.place_clearance + hang)[2])
-    lift_traj = step(
-        PickState.LIFT,
-        lambda: planner.cartesian_trajectory(q_grasp, T_lift, ignore=ignore),
-    )
+    T_high = T_lift.copy()
+    T_high[2, 3] = max(T_lift[2, 3], place_position(layout, params.place_clearance + hang)[2])
+
+    def lift() -> Trajectory:
+        try:
+            return planner.cartesian_trajectory(q_grasp, T_high, ignore=ignore)
+        except MotionPlanningError:  # too high for this arm pose: the checked 10 cm lift
+            return planner.cartesian_trajectory(q_grasp, T_lift, ignore=ignore)
+
+    lift_traj = step(PickState.LIFT, lift)
     # the transport to the bin is checked with the target attached to the hand
     carry = scene.carrying(target, q_grasp) if target is not None else contextlib.nullcontext()
     with carry:

@@ -192,11 +192,14 @@ class PickSession:
         if self.recorder:
             self.recorder.stop()
         running = getattr(self, "running", None)
-        if running is not None:
-            running.close()  # stops the executor thread before any node is destroyed
         monitor = getattr(self, "monitor", None)
-        if monitor is not None:
-            monitor.destroy_node()
+        if running is not None:
+            if monitor is not None:
+                running.nodes["demo_monitor"] = monitor  # closed with the graph's nodes
+                self.monitor = None
+            running.close()
+        if getattr(self, "monitor", None) is not None:
+            self.monitor.destroy_node()
         rclpy.try_shutdown(context=self.context)
 
     def wait_ready(self, since: float) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,13 +90,24 @@ class InProcessGraph:
         return self
 
     def close(self) -> None:
-        """Stop spinning (waiting for running callbacks), then destroy the nodes."""
-        if not self.executor.shutdown(timeout_sec=30.0):
-            print("[launch] callbacks still running after 30 s; destroying the nodes anyway")
+        """Stop spinning, let running callbacks finish, then destroy the nodes.
+
+        rclpy 9.1's ``MultiThreadedExecutor.shutdown`` destroys its guard condition before
+        it drains the callbacks already handed to its thread pool, which then fail with
+        ``InvalidHandle`` ("exception was never retrieved"). So the nodes leave the
+        executor first (no new work is made), the work in flight drains, and only then is
+        the executor shut down.
+        """
+        for node in list(self.nodes.values()):
+            self.executor.remove_node(node)
+        tracker = getattr(self.executor, "_work_tracker", None)  # private: see above
+        for _ in range(3):
+            if tracker is not None:
+                tracker.wait(timeout_sec=30.0)
+            time.sleep(0.1)
+        self.executor.shutdown(timeout_sec=5.0)
         if self._thread is not None:
             self._thread.join(timeout=10.0)
-        for node in list(self.executor.get_nodes()):
-            self.executor.remove_node(node)
         for node in self.nodes.values():
             node.destroy_node()
         self.nodes.clear()

@@ -30,6 +30,7 @@ from grasp_models.graspnet6dof.pointnet2 import (
     SA_RADIUS,
     SetAbstraction,
     ball_query,
+    he_init,
 )
 from grasp_models.graspnet6dof.vae import FC_UNITS
 
@@ -75,6 +76,7 @@ class GraspEvaluator(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(FC_UNITS, 1),
         )
+        he_init(self)
         for level, radius in ((1, self.sa1.radius), (2, self.sa2.radius)):
             idx = _pairs(self.gripper_points, radius)
             self.register_buffer(f"_grip{level}", idx, persistent=False)
@@ -84,7 +86,7 @@ class GraspEvaluator(nn.Module):
         zeros = cloud.new_zeros(*cloud.shape[:2], 1)
         c1, f1 = self.sa1(cloud, zeros)
         c2, f2 = self.sa2(c1, f1)
-        g3 = self.sa3.mlp(torch.cat([c2, f2], -1)).amax(1)
+        g3 = self.sa3.mlp(torch.cat([c2 * self.sa3.xyz_scale, f2], -1)).amax(1)
         return ObjectContext(
             xyz=cloud[0],
             pre1=self.sa1.point_term(cloud[0], zeros[0]),
@@ -116,7 +118,7 @@ class GraspEvaluator(nn.Module):
         h2 = self.sa2.pool_pre(pre - self.sa2.centroid_term(gp)[:, :, None])
 
         # level 3: all level-2 points (object part precomputed), then the FC head
-        g3 = self.sa3.mlp(torch.cat([gp, h2], -1)).amax(1)
+        g3 = self.sa3.mlp(torch.cat([gp * self.sa3.xyz_scale, h2], -1)).amax(1)
         return self.fc(torch.maximum(g3, ctx.global3)).squeeze(-1)
 
     def forward(self, cloud: torch.Tensor, T_centroid_grasp: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,8 @@ from torch import nn
 SA_NPOINT = (128, 32, None)
 SA_RADIUS = (0.02, 0.04, math.inf)
 SA_CHANNELS = ((64, 64, 128), (128, 128, 256), (256, 256, 512))
+#: Scale of coordinates at the global level [1/m].
+GLOBAL_XYZ_SCALE = 10.0
 
 
 def farthest_point_sample(xyz: torch.Tensor, npoint: int) -> torch.Tensor:
@@ -70,6 +72,17 @@ def gather(values: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return torch.gather(values, 1, flat).reshape(B, S, K, values.shape[-1])
 
 
+def he_init(module: nn.Module) -> nn.Module:
+    """He (Kaiming, fan-in, ReLU) weights and zero biases for every Linear layer: without
+    batch norm, PyTorch's default init shrinks activations layer by layer and the deep
+    PointNet++ + FC stack starts out nearly constant."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+    return module
+
+
 class SharedMLP(nn.Sequential):
     """Point-wise fully connected layers with ReLU after each (last dim = channels)."""
 
@@ -102,6 +115,9 @@ class SetAbstraction(nn.Module):
         self.in_features = in_features
         self.mlp = SharedMLP(3 + in_features, channels)
         self.out_channels = self.mlp.out_channels
+        #: Relative coordinates enter the MLP in units of the radius (global level: 10 cm),
+        #: so metre-scale inputs do not vanish next to the features (no batch norm here).
+        self.xyz_scale = 1.0 / radius if math.isfinite(radius) else GLOBAL_XYZ_SCALE
 
     def point_term(self, xyz: torch.Tensor, feat: torch.Tensor | None) -> torch.Tensor:
         """First layer's per-point part ``W_xyz p + W_feat f + b`` (..., C1).
@@ -111,14 +127,14 @@ class SetAbstraction(nn.Module):
         centroids (grasps) share the same points.
         """
         lin: nn.Linear = self.mlp[0]
-        out = xyz @ lin.weight[:, :3].T + lin.bias
+        out = (xyz * self.xyz_scale) @ lin.weight[:, :3].T + lin.bias
         if feat is not None:
             out = out + feat @ lin.weight[:, 3:].T
         return out
 
     def centroid_term(self, centroids: torch.Tensor) -> torch.Tensor:
         """First layer's centroid part ``W_xyz c`` (..., C1)."""
-        return centroids @ self.mlp[0].weight[:, :3].T
+        return (centroids * self.xyz_scale) @ self.mlp[0].weight[:, :3].T
 
     def pool_pre(self, pre: torch.Tensor) -> torch.Tensor:
         """Rest of the MLP on first-layer pre-activations (..., K, C1), max -> (..., C)."""
@@ -138,7 +154,7 @@ class SetAbstraction(nn.Module):
         ``centroids`` (..., 3), ``nbr_xyz`` (..., K, 3), ``nbr_feat`` (..., K, C) or None
         -> (..., C_out).
         """
-        x = nbr_xyz - centroids.unsqueeze(-2)
+        x = (nbr_xyz - centroids.unsqueeze(-2)) * self.xyz_scale
         if nbr_feat is not None:
             x = torch.cat([x, nbr_feat], dim=-1)
         return self.mlp(x).max(dim=-2).values

@@ -23,9 +23,11 @@ from grasp_models.graspnet6dof.geometry import (
     pose_from_rt,
     quat_wxyz_to_matrix,
 )
-from grasp_models.graspnet6dof.pointnet2 import PointNet2Encoder
+from grasp_models.graspnet6dof.pointnet2 import PointNet2Encoder, he_init
 
 FC_UNITS = 1024
+#: Translations enter / leave the FC layers in decimetres (inputs of order 1).
+TRANSLATION_SCALE = 10.0
 #: Paper: KL weight alpha in Eq. (2).
 KL_WEIGHT = 0.01
 
@@ -40,7 +42,7 @@ def _head(in_features: int) -> nn.Sequential:
 
 
 def grasp_vector(T_centroid_grasp: torch.Tensor) -> torch.Tensor:
-    """(B, 7) = quaternion (w, x, y, z) with w >= 0 and translation [m] of poses (B, 4, 4)."""
+    """(B, 7) = quaternion (w, x, y, z) with w >= 0 and translation [dm] of poses (B, 4, 4)."""
     return torch.cat(
         [matrix_to_quat_wxyz(T_centroid_grasp[:, :3, :3]), T_centroid_grasp[:, :3, 3]], -1
     )
@@ -61,6 +63,7 @@ class GraspSamplerVAE(nn.Module):
         self.dec_fc = _head(c + latent_size)
         self.dec_quat = nn.Linear(FC_UNITS, 4)
         self.dec_trans = nn.Linear(FC_UNITS, 3)
+        he_init(self)
 
     def encode(
         self, cloud: torch.Tensor, T_centroid_grasp: torch.Tensor
@@ -77,7 +80,9 @@ class GraspSamplerVAE(nn.Module):
     def decode_feature(self, feat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Grasps T_centroid_grasp (B, 4, 4) for latent ``z`` (B, latent) and ``feat`` (1, C)."""
         h = self.dec_fc(torch.cat([feat.expand(z.shape[0], -1), z], -1))
-        return pose_from_rt(quat_wxyz_to_matrix(self.dec_quat(h)), self.dec_trans(h))
+        return pose_from_rt(
+            quat_wxyz_to_matrix(self.dec_quat(h)), self.dec_trans(h) / TRANSLATION_SCALE
+        )
 
     def decode(self, cloud: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.decode_feature(self.cloud_feature(cloud), z)

@@ -50,6 +50,7 @@ def run_one(args, model: str, fraction: float, n_labelled: int) -> dict:
         seed=args.seed,
         vqvae=args.vqvae if model == "vqvae_ggcnn" else None,
         threads=args.threads,
+        train_size=args.train_size,
     )
     return train(cfg, progress=not args.quiet)
 
@@ -85,7 +86,8 @@ def main() -> int:
     ap.add_argument("--models", nargs="+", default=["ggcnn", "vqvae_ggcnn"])
     ap.add_argument("--steps", type=int, default=150, help="gradient steps per run")
     ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--train-size", type=int, default=128, help="training patch [px]")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="runs/planar/label_fraction")
@@ -108,6 +110,8 @@ def main() -> int:
         "train_images": len(flags),
         "steps": args.steps,
         "batch_size": args.batch_size,
+        "lr": args.lr,
+        "train_size": args.train_size,
         "runs": {m: {} for m in args.models},
     }
     for fraction in args.fractions:

@@ -82,11 +82,31 @@ class VectorQuantizer(nn.Module):
     """Codebook of ``K`` embeddings of dimension ``D``; nearest-neighbour lookup with the
     dictionary and commitment losses and a straight-through gradient."""
 
-    def __init__(self, num_embeddings: int, dim: int, beta: float = 0.25) -> None:
+    def __init__(
+        self, num_embeddings: int, dim: int, beta: float = 0.25, restart_after: int = 20
+    ) -> None:
         super().__init__()
         self.K, self.D, self.beta = num_embeddings, dim, beta
+        self.restart_after = restart_after
         self.embedding = nn.Embedding(num_embeddings, dim)
         self.embedding.weight.data.uniform_(-1.0 / num_embeddings, 1.0 / num_embeddings)
+        self.register_buffer(
+            "idle", torch.zeros(num_embeddings, dtype=torch.long), persistent=False
+        )
+
+    @torch.no_grad()
+    def _restart_dead_codes(self, z_e: torch.Tensor, idx: torch.Tensor) -> None:
+        """Codes unused for ``restart_after`` training batches jump to random encoder
+        outputs of the current batch (random restarts against codebook collapse)."""
+        used = torch.zeros(self.K, dtype=torch.bool, device=idx.device)
+        used[idx.unique()] = True
+        self.idle = torch.where(used, torch.zeros_like(self.idle), self.idle + 1)
+        dead = (self.idle >= self.restart_after).nonzero().flatten()
+        if len(dead):
+            flat = z_e.permute(0, 2, 3, 1).reshape(-1, self.D)
+            pick = torch.randint(0, len(flat), (len(dead),), device=flat.device)
+            self.embedding.weight.data[dead] = flat[pick]
+            self.idle[dead] = 0
 
     def codes(self, z_e: torch.Tensor) -> torch.Tensor:
         """BxHxW indices of the nearest embeddings to BxDxHxW encoder outputs."""
@@ -98,6 +118,8 @@ class VectorQuantizer(nn.Module):
     def forward(self, z_e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(z_q with straight-through gradient, dictionary + β commitment loss, codes)``."""
         idx = self.codes(z_e)
+        if self.training and self.restart_after > 0:
+            self._restart_dead_codes(z_e.detach(), idx)
         z_q = self.embedding(idx).permute(0, 3, 1, 2)
         dictionary = F.mse_loss(z_q, z_e.detach())
         commitment = F.mse_loss(z_e, z_q.detach())
@@ -106,7 +128,9 @@ class VectorQuantizer(nn.Module):
 
 
 class VQVAE(nn.Module):
-    """Encoder -> quantiser -> decoder reconstructing the (normalised) input."""
+    """Encoder -> quantiser -> decoder reconstructing the (normalised) input, scaled by
+    ``input_scale`` (depth deviations of a few cm would otherwise sit far below the
+    codebook's scale and collapse it onto a handful of codes)."""
 
     def __init__(
         self,
@@ -117,8 +141,10 @@ class VQVAE(nn.Module):
         num_embeddings: int = 128,
         dim: int = 16,
         beta: float = 0.25,
+        input_scale: float = 10.0,
     ) -> None:
         super().__init__()
+        self.input_scale = input_scale
         self.config = {
             "in_channels": in_channels,
             "hidden": hidden,
@@ -127,6 +153,7 @@ class VQVAE(nn.Module):
             "num_embeddings": num_embeddings,
             "dim": dim,
             "beta": beta,
+            "input_scale": input_scale,
         }
         self.encoder = Encoder(in_channels, hidden, res_hidden, n_res, dim)
         self.quantizer = VectorQuantizer(num_embeddings, dim, beta)
@@ -134,13 +161,13 @@ class VQVAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(reconstruction, vq loss, codes)``."""
-        z_q, vq_loss, idx = self.quantizer(self.encoder(x))
+        z_q, vq_loss, idx = self.quantizer(self.encoder(x * self.input_scale))
         return self.decoder(z_q, x.shape[-2:]), vq_loss, idx
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. (4): Gaussian log-likelihood as MSE + dictionary + β commitment."""
         recon, vq_loss, idx = self(x)
-        rec = F.mse_loss(recon, x)
+        rec = F.mse_loss(recon, x * self.input_scale)  # reconstructs the scaled input
         used = torch.unique(idx).numel()
         return rec + vq_loss, {
             "recon": float(rec.detach()),
@@ -157,6 +184,7 @@ class VQVAEGGCNN(nn.Module):
         super().__init__()
         cfg = vqvae.config
         self.vq_config = dict(cfg)
+        self.input_scale = float(cfg.get("input_scale", 1.0))
         self.encoder = copy.deepcopy(vqvae.encoder)
         self.quantizer = copy.deepcopy(vqvae.quantizer)
         self.decoder = copy.deepcopy(vqvae.decoder)
@@ -177,7 +205,7 @@ class VQVAEGGCNN(nn.Module):
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """Quantised latent z_q(x) of the frozen encoder."""
         with torch.no_grad():
-            idx = self.quantizer.codes(self.encoder(x))
+            idx = self.quantizer.codes(self.encoder(x * self.input_scale))
             return self.quantizer.embedding(idx).permute(0, 3, 1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -76,6 +76,7 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
                 object_seed=opts.seed,
                 seed=opts.seed,
                 real_time_factor=opts.real_time_factor,
+                viewer_rate=4.0 if opts.record and opts.out_dir is not None else 0.0,
             )
             if folder.exists():
                 params["object_meshes"] = str(folder.resolve())
@@ -92,12 +93,18 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
 
 
 class _Recorder:
-    """Samples the camera topic into GIF frames (captioned) on a thread of its own."""
+    """Samples the simulator's third-person view (or, without it, the robot's camera) into
+    captioned GIF frames with the best candidates drawn, on a thread of its own."""
 
     def __init__(
-        self, monitor: Any, period: float = 0.5, size: tuple[int, int] = (400, 300)
+        self,
+        monitor: Any,
+        viewer_camera: Any,
+        period: float = 0.5,
+        size: tuple[int, int] = (480, 360),
     ) -> None:
-        self.monitor, self.period, self.size = monitor, period, size
+        self.monitor, self.viewer_camera = monitor, viewer_camera
+        self.period, self.size = period, size
         self.frames: list[np.ndarray] = []
         self.text = "starting"
         self._stop = threading.Event()
@@ -110,18 +117,19 @@ class _Recorder:
     def _run(self) -> None:
         import cv2
 
+        m = self.monitor
         last = -1
         while not self._stop.wait(self.period):
-            latest = self.monitor.color
+            use_viewer = m.viewer.count > 0 and self.viewer_camera is not None
+            latest, cam = (m.viewer, self.viewer_camera) if use_viewer else (m.color, m.camera)
             if latest.value is None or latest.count == last:
                 continue
             last = latest.count
             img = latest.value
-            cam = self.monitor.camera
-            grasps = self.monitor.latest_grasps()[:5]
-            if cam is not None and grasps:
-                img = draw_grasps(img, grasps, cam)
-            state = self.monitor.status.state or "waiting"
+            grasps = m.latest_grasps()[:3]
+            if cam is not None and grasps and m.status.state in ("", "idle", "done", "failed"):
+                img = draw_grasps(img, grasps, cam, use_rect=not use_viewer)
+            state = m.status.state or "waiting"
             self.frames.append(
                 cv2.resize(caption(img, f"{self.text} | executor: {state}"), self.size)
             )
@@ -183,7 +191,10 @@ class PickSession:
             raise
         out = self.opts.out_dir
         if out is not None and self.opts.record:
-            self.recorder = _Recorder(self.monitor).start()
+            viewer = self.layout.cameras.get("viewer")
+            self.recorder = _Recorder(
+                self.monitor, viewer.camera_model() if viewer is not None else None
+            ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -58,6 +58,7 @@ class DemoMonitor(Node):
         self.poses = Latest()
         self.color = Latest()
         self.quality_image = Latest()
+        self.viewer = Latest()
         self.camera: CameraModel | None = None
         #: wall-clock arrival of recent camera frames by stamp, and the wall-clock latency
         #: camera frame -> grasp candidates of every candidate message [s]
@@ -65,51 +66,19 @@ class DemoMonitor(Node):
         self.detect_latencies: list[float] = []
         self.object_names: list[str] = []
         group = ReentrantCallbackGroup()
-        sub = self.create_subscription
-        sub(
-            DiagnosticStatus,
-            "/executor/status",
-            self._on_status,
-            RELIABLE_QOS,
-            callback_group=group,
+        topics = (
+            (DiagnosticStatus, "/executor/status", self._on_status, RELIABLE_QOS),
+            (PointCloud2, "/grasp_candidates", self._on_candidates, RELIABLE_QOS),
+            (PointCloud2, "/perception/object_points", self._on_points, SENSOR_QOS),
+            (PoseArray, "/sim/object_poses", self._on_poses, RELIABLE_QOS),
+            (String, "/sim/object_names", self._on_names, LATCHED_QOS),
+            (Image, "/camera/camera/color/image_raw", self._on_color, SENSOR_QOS),
+            (CameraInfo, "/camera/camera/color/camera_info", self._on_info, SENSOR_QOS),
+            (Image, "/grasp_detector/quality_image", self._on_quality, SENSOR_QOS),
+            (Image, "/sim/viewer/image_raw", self._on_viewer, SENSOR_QOS),
         )
-        sub(
-            PointCloud2,
-            "/grasp_candidates",
-            self._on_candidates,
-            RELIABLE_QOS,
-            callback_group=group,
-        )
-        sub(
-            PointCloud2,
-            "/perception/object_points",
-            self._on_points,
-            SENSOR_QOS,
-            callback_group=group,
-        )
-        sub(PoseArray, "/sim/object_poses", self._on_poses, RELIABLE_QOS, callback_group=group)
-        sub(String, "/sim/object_names", self._on_names, LATCHED_QOS, callback_group=group)
-        sub(
-            Image,
-            "/camera/camera/color/image_raw",
-            self._on_color,
-            SENSOR_QOS,
-            callback_group=group,
-        )
-        sub(
-            CameraInfo,
-            "/camera/camera/color/camera_info",
-            self._on_info,
-            SENSOR_QOS,
-            callback_group=group,
-        )
-        sub(
-            Image,
-            "/grasp_detector/quality_image",
-            self._on_quality,
-            SENSOR_QOS,
-            callback_group=group,
-        )
+        for msg_type, topic, callback, qos in topics:
+            self.create_subscription(msg_type, topic, callback, qos, callback_group=group)
         self.pick_client = self.create_client(Trigger, "/executor/pick", callback_group=group)
 
     # -- clock --------------------------------------------------------------------------
@@ -173,6 +142,14 @@ class DemoMonitor(Node):
                 self.camera = msgs.camera_info_to_model(msg, self.T_base_camera)
             except GraspBringupError:
                 pass
+
+    def _on_viewer(self, msg: Image) -> None:
+        try:
+            self._store(
+                self.viewer, msgs.color_msg_to_rgb(msg), msgs.stamp_to_sec(msg.header.stamp)
+            )
+        except GraspBringupError:
+            pass
 
     def _on_quality(self, msg: Image) -> None:
         try:

@@ -109,9 +109,11 @@ def draw_grasps(
     camera: CameraModel,
     gripper: GripperSpec | None = None,
     highlight: int | None = 0,
+    use_rect: bool = True,
 ) -> np.ndarray:
-    """Colour image with each grasp drawn: its image rectangle for planar grasps, else
-    the projected gripper outline; coloured by quality, ``highlight`` drawn thicker."""
+    """Colour image with each grasp drawn: its image rectangle for planar grasps (when
+    ``use_rect`` and the image is the one the rectangle came from), else the projected
+    gripper outline; coloured by quality, ``highlight`` drawn thicker."""
     from grasp_bringup.msgs import gripper_lines
 
     gripper = gripper or load_gripper("panda_hand")
@@ -122,7 +124,7 @@ def draw_grasps(
         g = grasps[i]
         color = _quality_bgr(g.quality)
         thick = 3 if i == highlight else 1
-        if g.rect is not None:
+        if g.rect is not None and use_rect:
             pts = g.rect.corners().round().astype(np.int32)
             cv2.polylines(img, [pts], True, color, thick, cv2.LINE_AA)
             # the jaws: the two edges across the closing axis

@@ -12,7 +12,9 @@ Publishes (simulated time in every stamp):
   ``/camera/camera``);
 - ``/sim/object_poses`` (geometry_msgs/PoseArray, frame ``panda_link0``, ground truth for
   evaluation only) and ``/sim/object_names`` (std_msgs/String, latched: a JSON list of the
-  object names in PoseArray order).
+  object names in PoseArray order);
+- ``/sim/viewer/image_raw`` (rgb8) when ``viewer_rate`` > 0: the layout's third-person
+  ``viewer`` camera, for reports and animations (not a robot sensor).
 
 Follows trajectory_msgs/JointTrajectory on ``/panda_arm_controller/joint_trajectory`` and
 ``/panda_hand_controller/joint_trajectory`` (finger position = half the width), like
@@ -72,6 +74,12 @@ NODE_PARAMS = [
         "joint_state_rate", 100.0, "/joint_states and /clock rate [Hz, sim time]", (1.0, 1000.0)
     ),
     ParamSpec("camera_rate", 15.0, "camera topics rate [Hz, sim time]; 0 = off", (0.0, 60.0)),
+    ParamSpec(
+        "viewer_rate",
+        0.0,
+        "/sim/viewer/image_raw rate [Hz, sim time], the layout's 'viewer' camera; 0 = off",
+        (0.0, 30.0),
+    ),
     ParamSpec("object_pose_rate", 10.0, "/sim/object_poses rate [Hz, sim time]", (0.0, 100.0)),
     ParamSpec(
         "camera", "overhead", "camera of config/sim layout published on the topics", read_only=True
@@ -177,6 +185,7 @@ class SimDriverNode(Node):
             CameraInfo, f"{ns}/aligned_depth_to_color/camera_info", SENSOR_QOS
         )
         self.points_pub = self.create_publisher(PointCloud2, f"{ns}/depth/color/points", SENSOR_QOS)
+        self.viewer_pub = self.create_publisher(Image, "/sim/viewer/image_raw", SENSOR_QOS)
         self.poses_pub = self.create_publisher(PoseArray, "/sim/object_poses", RELIABLE_QOS)
         self.names_pub = self.create_publisher(String, "/sim/object_names", LATCHED_QOS)
         self.names_pub.publish(String(data=json.dumps(world.object_names)))
@@ -239,6 +248,9 @@ class SimDriverNode(Node):
             "joints": 1.0 / v["joint_state_rate"],
             "camera": 1.0 / v["camera_rate"] if v["camera_rate"] > 0 else None,
             "poses": 1.0 / v["object_pose_rate"] if v["object_pose_rate"] > 0 else None,
+            "viewer": 1.0 / v["viewer_rate"]
+            if v["viewer_rate"] > 0 and "viewer" in d.world.camera_names
+            else None,
         }
         due = dict.fromkeys(periods, 0.0)
         wall0, sim0 = time.monotonic(), d.time
@@ -303,6 +315,13 @@ class SimDriverNode(Node):
             pts = frame.camera.depth_to_points(frame.depth, frame="camera")[::2, ::2]
             pts = pts[np.isfinite(pts[..., 2])]
             self.points_pub.publish(msgs.points_to_pointcloud2(pts, fid, stamp))
+
+    def _publish_viewer(self) -> None:
+        d = self.driver
+        with d.lock:
+            frame = d.world.render("viewer")
+        stamp = msgs.sec_to_stamp(frame.stamp)
+        self.viewer_pub.publish(msgs.numpy_to_image(frame.color, "rgb8", stamp, frame.frame_id))
 
     def _publish_poses(self) -> None:
         d = self.driver

@@ -93,7 +93,8 @@ class Harness:
             t_end = time.monotonic() + 0.6
             while time.monotonic() < t_end:
                 for m in self.received[key]:
-                    if abs(msgs.stamp_to_sec(m.header.stamp) - stamp) < 1e-6:
+                    header = m.markers[0].header if key == "markers" else m.header
+                    if abs(msgs.stamp_to_sec(header.stamp) - stamp) < 1e-6:
                         return m
                 time.sleep(0.02)
         raise AssertionError(f"no {key} output stamped {stamp} within {timeout} s")
@@ -145,7 +146,8 @@ def test_grasps_lie_on_the_object_and_bad_input_is_dropped(harness, sim_scene) -
     np.testing.assert_allclose(best.approach, [0.0, 0.0, -1.0], atol=1e-6)  # top-down
     assert 0.0 < best.width <= 0.15
     assert [g.quality for g in grasps] == sorted((g.quality for g in grasps), reverse=True)
-    harness.wait_for("markers", stamp, lambda: None, timeout=5)
+    markers = harness.wait_for("markers", stamp, lambda: None, timeout=5)
+    assert len(markers.markers) == len(grasps) + 1  # DELETEALL, then one per grasp
     quality = harness.wait_for("quality", stamp, lambda: None, timeout=5)
     assert (quality.height, quality.width, quality.encoding) == (480, 640, "rgb8")
     # A depth image of the wrong size is dropped; the next good frame still works.

@@ -79,9 +79,10 @@ def test_vqvae_then_vqvae_ggcnn(tmp_path: Path) -> None:
     data = tiny_dataset(tmp_path / "data", n=6)
     common = dict(data=str(data), batch_size=3, size=64, test_fraction=0.2, seed=0, threads=1)
     vq_out = tmp_path / "vqvae.pt"
-    train(TrainConfig(model="vqvae", out=str(vq_out), epochs=4, lr=2e-3, **common), progress=False)
+    vq_cfg = TrainConfig(model="vqvae", out=str(vq_out), epochs=8, lr=1e-3, augment=False, **common)
+    train(vq_cfg, progress=False)
     losses = read_losses(vq_out.with_suffix(".run"))
-    assert losses[-1] < losses[0]
+    assert np.mean(losses[-2:]) < 0.7 * np.mean(losses[:2]), losses
     assert "vq_config" in load_card(vq_out)
     out = tmp_path / "vqvae_ggcnn.pt"
     train(

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from grasp_planning.backend import PlanningBackend
 
 
+#: The fingers must stop this far [m] short of their closing target to count as holding.
+HOLD_MARGIN = 0.002
+
+
 class PickState(str, enum.Enum):
     IDLE = "idle"
     PLANNING = "planning"
@@ -58,6 +62,9 @@ class PickParams:
     ``place_clearance``: TCP height above the bin rim when releasing, on top of the height
     the object hangs below the TCP; ``retreat_distance``: how far up after release;
     ``min_hold_width``: finger gap below which the grasp is deemed empty;
+    ``squeeze``: the fingers are commanded to ``grasp width - squeeze`` (a position-
+    controlled hand then presses with its servo force instead of its maximum), and the
+    hold needs the gap to stay above that target too (stopped by the object);
     ``open_margin``: opening beyond the grasp width before the approach;
     ``goal_tolerance`` [rad]; ``timeout_factor`` / ``timeout_margin``: a segment must
     reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
@@ -67,6 +74,7 @@ class PickParams:
     place_clearance: float = 0.05
     retreat_distance: float = 0.08
     min_hold_width: float = 0.004
+    squeeze: float = 0.01
     open_margin: float = 0.02
     goal_tolerance: float = 0.02
     timeout_factor: float = 1.5
@@ -184,7 +192,7 @@ def plan_pick(
     W_approach = _approach_waypoints(planner, ranked, allowed)
     step(PickState.PREGRASP, lambda: planner.joint_trajectory(q_current, W_approach[0]))
     grasp_traj = step(PickState.APPROACH, lambda: planner.timed(W_approach))
-    segs.append(Segment(PickState.CLOSE, width=0.0))
+    segs.append(Segment(PickState.CLOSE, width=max(0.0, ranked.grasp.width - params.squeeze)))
     q_grasp = grasp_traj.end
     hang = 0.0
     if target is not None:
@@ -433,11 +441,12 @@ class PickAndPlace:
     def _verify_hold(self, plan: PickPlan) -> None:
         self._set(PickState.VERIFY, "")
         w = self.finger_width()
-        if w is None or w < self.params.min_hold_width:
+        close = next((sg.width for sg in plan.segments if sg.state is PickState.CLOSE), 0.0)
+        need = max(self.params.min_hold_width, float(close or 0.0) + HOLD_MARGIN)
+        if w is None or w < need:
             raise _Halt(
                 PickState.FAILED,
-                f"grasp empty: finger gap {w if w is None else round(w, 4)} m "
-                f"< {self.params.min_hold_width} m",
+                f"grasp empty: finger gap {w if w is None else round(w, 4)} m < {need:.4f} m",
             )
 
     def _recover(self, reason: str) -> None:

@@ -8,7 +8,6 @@ grasp_sim's driver node (physics) belong here once that node lands.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -349,39 +348,36 @@ def _box_grasp(h: SimHarness) -> Grasp:
 
 @pytest.mark.slow
 def test_sim_pick_on_a_known_box_lifts_it(sim: SimHarness) -> None:
+    """Up to 3 attempts, as the closed loop would retry: in MuJoCo about 1 pick in 5 ends
+    "grasp empty" (the executor detects it by the finger gap, recovers home and reports);
+    one must lift the box and finish in the bin."""
+    from grasp_planning.world import load_cell_layout
+
     time.sleep(1.0)  # let the box settle
     z0 = sim.box_pose()[0][2]
-    for _ in range(5):
-        _publish_box_points(sim)
-        time.sleep(0.1)
-    assert "object_0" in sim.node.scene.objects
-    res = sim.start_pick([_box_grasp(sim)], timeout=20)
-    assert res.success, res.message
-    sim.wait_state(("lift",), timeout=120)
-    end = sim.wait_state(("done", "failed", "stopped"), timeout=180)
-    time.sleep(1.0)
-    zs = [p.poses[0].position.z for p in sim.poses]
-    if os.environ.get("EXECUTOR_TEST_DEBUG"):
-        for p in sim.poses[::3]:
-            q = p.poses[0].position
-            print(
-                "POSE",
-                msgs.stamp_to_sec(p.header.stamp),
-                round(q.x, 3),
-                round(q.y, 3),
-                round(q.z, 3),
-            )
-        for st in sim.status:
-            print("STATUS", st.message)
-        for m in sim.arm_msgs:
-            pos = np.array([p.positions for p in m.points])
-            t = m.points[-1].time_from_start
-            print("ARM", len(m.points), t.sec + 1e-9 * t.nanosec, pos[0].round(2), pos[-1].round(2))
-    # The hand rises >= 10 cm with the box. MuJoCo contacts sometimes eject the box later
-    # in the transport (seen in ~1 of 5 runs: the box leaves at metres per second), so only
-    # the lift itself is asserted; the bin drop is reported, not asserted.
-    assert max(zs) > z0 + 0.04, f"box rose only {max(zs) - z0:.3f} m"
-    assert "done" in end.message, end.message
+    messages = []
+    for _attempt in range(3):
+        for _ in range(5):
+            _publish_box_points(sim)
+            time.sleep(0.1)
+        assert "object_0" in sim.node.scene.objects
+        sim.status.clear()
+        n_poses = len(sim.poses)
+        res = sim.start_pick([_box_grasp(sim)], timeout=20)
+        assert res.success, res.message
+        end = sim.wait_state(("done", "failed", "stopped"), timeout=180)
+        messages.append(end.message)
+        time.sleep(1.0)
+        zs = [p.poses[0].position.z for p in sim.poses[n_poses:]]
+        if "done" in end.message:
+            break
+        assert "grasp empty" in end.message, end.message  # the only failure tolerated
+    assert "done" in messages[-1], messages
+    assert max(zs) > z0 + 0.08, f"box rose only {max(zs) - z0:.3f} m"
+    final = sim.box_pose()[0]
+    lay = load_cell_layout()
+    inner = np.array(lay.bin_size[:2]) / 2 + 0.01  # resting against a wall is inside
+    assert np.all(np.abs(final[:2] - np.array(lay.bin_center[:2])) < inner), final
 
 
 @pytest.mark.slow

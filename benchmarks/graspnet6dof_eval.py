@@ -53,6 +53,37 @@ def plot(curves: dict, title: str, path: Path, label: str) -> None:
     os.replace(tmp, path)
 
 
+def rescore() -> int:
+    """Re-derive the AUCs of the stored success/coverage curves (e.g. after a change of
+    the AUC definition) and redraw the plots; the physics results are not touched."""
+    from grasp_models.graspnet6dof.evaluate import auc
+
+    path = RESULTS / "graspnet6dof_eval.json"
+    result = json.loads(path.read_text())
+    for c in result["curves"].values():
+        c["auc"] = auc(c["coverage"], c["success"])
+        c["auc_observed_range"] = auc(c["coverage"], c["success"], from_zero=False)
+    s = result["summary"]
+    s["auc_by_iteration"] = {k: c["auc"] for k, c in result["curves"].items()}
+    s["auc_observed_range_by_iteration"] = {
+        k: c["auc_observed_range"] for k, c in result["curves"].items()
+    }
+    keys = sorted(result["curves"], key=int)
+    s["auc_refined_above_unrefined"] = (
+        result["curves"][keys[-1]]["auc"] > result["curves"][keys[0]]["auc"]
+    )
+    result["rescored"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    plot(
+        result["curves"],
+        "refinement iterations (held-out)",
+        RESULTS / "graspnet6dof_refinement.png",
+        "iter",
+    )
+    save_json(path, result)
+    print(json.dumps(s, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="runs/graspnet6dof/data/test")
@@ -65,7 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latent-weights", nargs="*", default=[], help="SIZE=FOLDER sampler weights")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--rescore",
+        action="store_true",
+        help="recompute AUCs and plots from the stored curves of the last run (no physics)",
+    )
     args = ap.parse_args(argv)
+    if args.rescore:
+        return rescore()
     torch.set_num_threads(args.threads)
     labels = tuple(int(x) for x in args.label_iterations.split(","))
     cfg = EvalConfig(

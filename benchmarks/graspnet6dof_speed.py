@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tag", default="", help="suffix of the result file name")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "meets_target": total <= 1.0,
         "parts_median_s": parts,
     }
-    save_json(OUT, result)
+    save_json(OUT.with_name(f"{OUT.stem}{args.tag}.json"), result)
     print(
         json.dumps(
             {

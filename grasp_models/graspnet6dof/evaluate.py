@@ -9,7 +9,8 @@ the training data). Metrics per iterate:
 * success–coverage curve over score thresholds: success = fraction of the grasps scoring
   above the threshold that hold in physics; coverage = fraction of the object's
   ground-truth positives with an output grasp within 2 cm (translation) — the paper's
-  definitions; AUC by the trapezoid rule over coverage (0 added at the origin's coverage);
+  definitions; AUC by the trapezoid rule over coverage, the curve extended to coverage 0
+  at its lowest-coverage success (see :func:`auc`);
 * top-k success: physics success of the k best-scored grasps per view.
 """
 
@@ -65,16 +66,31 @@ def curve(rows: _Rows, thresholds) -> dict:
                 covered += int((d.min(axis=1) <= COVERAGE_RADIUS).sum())
         succ.append(n_ok / n_all if n_all else float("nan"))
         cov.append(covered / gt_total if gt_total else 0.0)
-    return {"thresholds": list(thresholds), "success": succ, "coverage": cov, "auc": auc(cov, succ)}
+    return {
+        "thresholds": list(thresholds),
+        "success": succ,
+        "coverage": cov,
+        "auc": auc(cov, succ),
+        "auc_observed_range": auc(cov, succ, from_zero=False),
+    }
 
 
-def auc(coverage, success) -> float:
-    """Area under success(coverage), trapezoid rule over the points with grasps."""
+def auc(coverage, success, from_zero: bool = True) -> float:
+    """Area under success(coverage) by the trapezoid rule.
+
+    ``from_zero`` (default) extends the curve to coverage 0 at the success of its
+    lowest-coverage point (as precision–recall curves are), so curves that never reach
+    low coverage are not cut short; ``False`` integrates only the observed range.
+    """
     pts = sorted((c, s) for c, s in zip(coverage, success, strict=True) if np.isfinite(s))
-    if len(pts) < 2:
+    if not pts:
         return 0.0
     c = np.array([p[0] for p in pts])
     s = np.array([p[1] for p in pts])
+    if from_zero:
+        c, s = np.concatenate([[0.0], c]), np.concatenate([[s[0]], s])
+    if len(c) < 2:
+        return 0.0
     return float(np.sum((c[1:] - c[:-1]) * (s[1:] + s[:-1]) / 2))
 
 

@@ -153,13 +153,18 @@ class Harness:
 
 
 @pytest.fixture
-def harness(ros_domain):
+def harness(ros_domain, request):
     overrides = [
         Parameter("velocity_scaling", value=1.0),
         Parameter("acceleration_scaling", value=1.0),
         Parameter("gripper_time", value=0.2),
         Parameter("backend", value="embedded"),
     ]
+    if getattr(request, "param", None) == "continuous":
+        overrides += [
+            Parameter("continuous", value=True),
+            Parameter("continuous_period", value=0.2),
+        ]
     with rclpy.init():
         h = Harness(overrides)
         try:
@@ -216,6 +221,38 @@ def test_malformed_candidates_are_dropped_without_motion(harness: Harness) -> No
     res = harness.call(harness.pick)
     assert not res.success and "candidates" in res.message
     assert harness.ctrl.arm_msgs == []
+
+
+@pytest.mark.parametrize("harness", ["continuous"], indirect=True)
+def test_continuous_mode_picks_without_a_service_call(harness: Harness) -> None:
+    deadline = time.monotonic() + 15
+    while not harness.ctrl.arm_msgs and time.monotonic() < deadline:
+        harness.send_candidates([_top_grasp(0.5, 0.0, 0.03)])
+        time.sleep(0.2)
+    done = harness.wait_state(("done", "failed"))
+    assert "done" in done.message, done.message
+    # the candidates were consumed: no second pick until new ones arrive
+    n = len(harness.ctrl.arm_msgs)
+    time.sleep(1.0)
+    assert len(harness.ctrl.arm_msgs) == n == 6
+
+
+def test_malformed_object_points_are_dropped(harness: Harness) -> None:
+    pub = harness.peer.create_publisher(PointCloud2, "/perception/object_points", RELIABLE_QOS)
+    no_label = msgs.points_to_pointcloud2(
+        np.random.default_rng(0).normal(size=(50, 3)), "panda_link0"
+    )
+    wrong_frame = msgs.points_to_pointcloud2(
+        np.zeros((50, 3)), "camera_link", label=np.zeros(50, np.uint32)
+    )
+    for _ in range(5):
+        pub.publish(no_label)
+        pub.publish(wrong_frame)
+        time.sleep(0.1)
+    assert not [n for n in harness.node.scene.objects if n.startswith("object_")]
+    res = harness.start_pick([_top_grasp(0.5, 0.0, 0.03)])  # the node still works
+    assert res.success, res.message
+    assert "done" in harness.wait_state(("done", "failed")).message
 
 
 # --------------------------------------------------------------------------------------

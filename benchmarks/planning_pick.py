@@ -25,13 +25,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from planning_common import write_report
 
+from grasp_core.cell import load_layout
 from grasp_planning.errors import MotionPlanningError
 from grasp_planning.grasp_filter import filter_grasps_report
 from grasp_planning.motion import MotionPlanner
 from grasp_planning.pick import plan_pick
 from grasp_planning.robot import make_robot
 from grasp_planning.scenarios import cluttered_scene, grasp_candidates
-from grasp_planning.world import load_cell_layout
 
 
 def random_start(robot, scene, rng: np.random.Generator) -> np.ndarray:
@@ -44,7 +44,7 @@ def random_start(robot, scene, rng: np.random.Generator) -> np.ndarray:
 
 def run(kind: str, trials: int, seed: int) -> dict:
     robot = make_robot("panda")
-    layout = load_cell_layout()
+    layout = load_layout()
     times, ok, errors, segs, durations = [], 0, [], [], []
     attempted = 0
     for t in range(trials):

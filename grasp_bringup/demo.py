@@ -166,7 +166,7 @@ class PickSession:
 
         from grasp_bringup.demo_monitor import DemoMonitor
         from grasp_bringup.launcher import InProcessGraph
-        from grasp_sim.layout import load_layout
+        from grasp_core.cell import load_layout
 
         self.layout = load_layout()
         T_base_camera = self.layout.cameras["overhead"].camera_model().T_base_camera

@@ -20,7 +20,7 @@ ROS-free public API (stable; details in docs/planning.md):
     ``in_collision(q, allowed=(), ignore=())``, ``finger_contacts(target)`` (the allowed
     target-vs-finger pairs of a grasp), ``colliding_pairs(q)``.
 ``grasp_planning.world``
-    ``load_cell_layout()`` (table + bin from config/sim/panda_table.yaml),
+    ``grasp_core.cell.load_layout()`` (table + bin from config/sim/panda_table.yaml),
     ``add_cell(scene, layout)``, ``add_perceived_objects(scene, points, labels)``.
 ``grasp_planning.motion``
     ``MotionPlanner(robot, scene, MotionParams)``: ``plan_joint`` (OMPL RRTConnect,

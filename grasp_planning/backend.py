@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from grasp_core.cell import CellLayout
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import pose_to_pq
 from grasp_core.validation import require_choice
@@ -27,7 +28,6 @@ from grasp_planning.ik import solve_ik
 from grasp_planning.motion import MotionParams, MotionPlanner, Trajectory
 from grasp_planning.pick import PickParams, PickPlan, plan_pick
 from grasp_planning.robot import RobotModel
-from grasp_planning.world import CellLayout
 
 BACKENDS = ("auto", "embedded", "moveit")
 

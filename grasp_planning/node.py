@@ -28,6 +28,7 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
+from grasp_core.cell import load_layout
 from grasp_core.errors import GraspBringupError
 from grasp_core.grasp import Grasp
 from grasp_planning.backend import BACKENDS, make_backend
@@ -35,7 +36,7 @@ from grasp_planning.collision import PlanningScene
 from grasp_planning.motion import MotionParams, Trajectory
 from grasp_planning.pick import PickAndPlace, PickParams, PickResult, PickState, RobotIO
 from grasp_planning.robot import RobotModel, load_robot
-from grasp_planning.world import add_cell, add_perceived_objects, load_cell_layout
+from grasp_planning.world import add_cell, add_perceived_objects
 
 PARAMS = [
     ParamSpec("robot", "panda", "robot config name under config/robots (or a YAML path)"),
@@ -77,7 +78,7 @@ class ExecutorNode(Node):
         p = declare_params(self, PARAMS)
         self.params = p
         self.robot = RobotModel(load_robot(p["robot"]), p["group"] or None)
-        self.layout = load_cell_layout(p["cell_layout"] or None)
+        self.layout = load_layout(p["cell_layout"] or None)
         self.scene = PlanningScene(self.robot, padding=p["padding"])
         add_cell(self.scene, self.layout)
         motion = MotionParams(
@@ -226,7 +227,7 @@ class ExecutorNode(Node):
             xyz = np.column_stack([arr["x"], arr["y"], arr["z"]]).astype(np.float64)
             labels = arr["label"].astype(np.int64)
             ok = np.all(np.isfinite(xyz), axis=1)
-            add_perceived_objects(self.scene, xyz[ok], labels[ok], table_z=self.layout.table_z)
+            add_perceived_objects(self.scene, xyz[ok], labels[ok], table_z=self.layout.table_top_z)
         except GraspBringupError as exc:
             self.get_logger().warning(
                 f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0

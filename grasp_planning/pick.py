@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from grasp_core.cell import CellLayout
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import make_transform, rot_x, rot_z
 from grasp_planning.collision import PlanningScene
@@ -28,7 +29,7 @@ from grasp_planning.grasp_filter import RankedGrasp
 from grasp_planning.ik import solve_batch
 from grasp_planning.motion import MotionPlanner, Trajectory, hold_trajectory
 from grasp_planning.robot import RobotModel
-from grasp_planning.world import CellLayout, place_position
+from grasp_planning.world import place_position
 
 if TYPE_CHECKING:
     from grasp_planning.backend import PlanningBackend

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from grasp_core.cell import CellLayout, load_layout
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import make_transform, rot_x, rot_y, rot_z
 from grasp_planning.collision import PlanningScene
 from grasp_planning.robot import RobotModel
-from grasp_planning.world import CellLayout, add_cell, load_cell_layout
+from grasp_planning.world import add_cell
 
 #: TCP orientation of a top-down grasp: +Z (approach) pointing down.
 R_DOWN = rot_x(np.pi)
@@ -27,7 +28,7 @@ def cluttered_scene(
 ) -> tuple[PlanningScene, list[str]]:
     """Table, bin and ``n_objects`` non-overlapping boxes/cylinders in x 0.35-0.65 m,
     y -0.2-0.2 m; returns the scene and the object names."""
-    layout = layout or load_cell_layout()
+    layout = layout or load_layout()
     scene = PlanningScene(robot)
     add_cell(scene, layout)
     names: list[str] = []
@@ -43,11 +44,11 @@ def cluttered_scene(
         if rng.random() < 0.5:
             sx, sy = rng.uniform(0.03, 0.06, size=2)
             T = make_transform(
-                rot_z(rng.uniform(-np.pi, np.pi)), [c[0], c[1], layout.table_z + h / 2]
+                rot_z(rng.uniform(-np.pi, np.pi)), [c[0], c[1], layout.table_top_z + h / 2]
             )
             scene.add_box(name, (sx, sy, h), T)
         else:
-            T = make_transform(t=[c[0], c[1], layout.table_z + h / 2])
+            T = make_transform(t=[c[0], c[1], layout.table_top_z + h / 2])
             scene.add_cylinder(name, rng.uniform(0.015, 0.03), h, T)
         names.append(name)
         centers.append(c)

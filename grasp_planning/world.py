@@ -1,78 +1,27 @@
 """The work cell (table, place bin) as planning-scene obstacles, and perceived objects.
 
-The cell layout is read from the same file the simulator builds its world from,
-``config/sim/panda_table.yaml`` (frame ``panda_link0``; table-top plane z = 0), so the
-planner and the sim agree. Only its ``table`` and ``bin`` sections are used here.
+The cell is :class:`grasp_core.cell.CellLayout`, read by the same loader and from the same
+file the simulator builds its world from (``config/sim/panda_table.yaml``, frame
+``panda_link0``, table-top plane z = 0), so the planner and the sim agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
-import yaml
 
-from grasp_core.paths import config_path
+from grasp_core.cell import CellLayout
 from grasp_core.se3 import make_transform
 from grasp_core.validation import as_array
 from grasp_planning.collision import PlanningScene
 from grasp_planning.errors import SceneError
 
-DEFAULT_LAYOUT = ("sim", "panda_table.yaml")
 TABLE = "table"
 BIN_PARTS = ("bin_floor", "bin_wall_xn", "bin_wall_xp", "bin_wall_yn", "bin_wall_yp")
 
 
-@dataclass(frozen=True)
-class CellLayout:
-    """Table (centre of its top face [m], size x, y, thickness [m]) and open bin (centre of
-    its floor [m], inner x, y and wall height [m], wall thickness [m]) in the base frame."""
-
-    table_top_center: tuple[float, float, float] = (0.45, 0.0, 0.0)
-    table_size: tuple[float, float, float] = (1.3, 1.2, 0.04)
-    bin_center: tuple[float, float, float] = (0.35, 0.45, 0.0)
-    bin_size: tuple[float, float, float] = (0.24, 0.18, 0.10)
-    bin_wall: float = 0.01
-    frame: str = "panda_link0"
-
-    @property
-    def table_z(self) -> float:
-        return float(self.table_top_center[2])
-
-    @property
-    def bin_top_z(self) -> float:
-        return float(self.bin_center[2] + self.bin_size[2])
-
-
-def load_cell_layout(path: str | Path | None = None) -> CellLayout:
-    """Read the ``table`` and ``bin`` sections of a cell layout YAML (default
-    ``config/sim/panda_table.yaml``)."""
-    path = Path(path) if path is not None else config_path(*DEFAULT_LAYOUT)
-    data = yaml.safe_load(Path(path).read_text())
-    try:
-        t, b = data["table"], data["bin"]
-
-        def vec(name: str, v: object) -> tuple[float, float, float]:
-            return tuple(float(x) for x in as_array(f"{path}: {name}", v, shape=(3,)))  # type: ignore[return-value]
-
-        return CellLayout(
-            table_top_center=vec("table.center", t["center"]),
-            table_size=vec("table.size", t["size"]),
-            bin_center=vec("bin.center", b["center"]),
-            bin_size=vec("bin.size", b["size"]),
-            bin_wall=float(b.get("wall_thickness", 0.01)),
-            frame=str(data.get("frame", "panda_link0")),
-        )
-    except (KeyError, TypeError) as exc:
-        raise SceneError(
-            f"{path}: missing or malformed entry {exc} (need table.center/size, bin.center/size)"
-        ) from exc
-
-
 def add_cell(scene: PlanningScene, layout: CellLayout) -> None:
     """Add the table top and the bin (floor + four walls) as boxes."""
-    tx, ty, tz = layout.table_top_center
+    tx, ty, tz = layout.table_center
     sx, sy, th = layout.table_size
     scene.add_box(TABLE, (sx, sy, th), make_transform(t=[tx, ty, tz - th / 2]))
     bx, by, bz = layout.bin_center

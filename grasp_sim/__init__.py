@@ -8,7 +8,7 @@ Public API (stable; see docs/sim.md):
 - :mod:`grasp_sim.meshes` — ``load_mesh_objects(path, scale=1.0)`` (OBJ/STL file or
   folder; CoACD convex decomposition cached under ``~/.cache/grasp_bringup/coacd``),
   ``library_objects(split, seed)`` (pybullet_data random_urdfs meshes).
-- :mod:`grasp_sim.layout` — ``load_layout()``: the cell (table, workspace, bin, cameras)
+- :mod:`grasp_core.cell` — ``load_layout()``: the cell (table, workspace, bin, cameras)
   from ``config/sim/panda_table.yaml``, in the base frame ``panda_link0``.
 - :mod:`grasp_sim.world` — ``SimWorld(objects, seed=0, depth_noise=False, layout=None)``:
   ``reset(seed)``, ``step(n)``, ``time``, ``render(camera) -> RGBDFrame``,

@@ -12,6 +12,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from grasp_core.cell import CameraMount, CellLayout, load_layout
 from grasp_core.frame import RGBDFrame
 from grasp_core.gripper import GripperSpec, load_gripper
 from grasp_core.se3 import make_transform, quat_to_matrix, rot_z
@@ -19,7 +20,6 @@ from grasp_core.validation import as_array, require_range
 from grasp_sim.builder import add_object, resting_height, wxyz
 from grasp_sim.camera import T_MJCAM_OPTICAL, CameraRenderer, DepthNoise
 from grasp_sim.errors import SimError, UnknownNameError
-from grasp_sim.layout import CameraMount, CellLayout, load_layout
 from grasp_sim.objects import ObjectSpec
 from grasp_sim.physics import TABLE_FRICTION, TIMESTEP, apply_options, tune_contacts
 from grasp_sim.robot import (

@@ -388,7 +388,7 @@ def test_sim_pick_on_a_known_box_lifts_it(sim: SimHarness) -> None:
     """Up to 3 attempts, as the closed loop would retry: in MuJoCo about 1 pick in 5 ends
     "grasp empty" (the executor detects it by the finger gap, recovers home and reports);
     one must lift the box and finish in the bin."""
-    from grasp_planning.world import load_cell_layout
+    from grasp_core.cell import load_layout
 
     time.sleep(1.0)  # let the box settle
     z0 = sim.box_pose()[0][2]
@@ -412,7 +412,7 @@ def test_sim_pick_on_a_known_box_lifts_it(sim: SimHarness) -> None:
     assert "done" in messages[-1], messages
     assert max(zs) > z0 + 0.08, f"box rose only {max(zs) - z0:.3f} m"
     final = sim.box_pose()[0]
-    lay = load_cell_layout()
+    lay = load_layout()
     inner = np.array(lay.bin_size[:2]) / 2 + 0.01  # resting against a wall is inside
     assert np.all(np.abs(final[:2] - np.array(lay.bin_center[:2])) < inner), final
 

@@ -7,6 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
+from grasp_core.cell import load_layout
 from grasp_core.errors import ValidationError
 from grasp_planning.backend import (
     BACKENDS,
@@ -18,7 +19,7 @@ from grasp_planning.backend import (
 from grasp_planning.collision import PlanningScene
 from grasp_planning.errors import BackendUnavailable
 from grasp_planning.robot import RobotModel, load_robot
-from grasp_planning.world import add_cell, load_cell_layout
+from grasp_planning.world import add_cell
 
 HAVE_MOVEIT = importlib.util.find_spec("moveit") is not None
 
@@ -27,7 +28,7 @@ HAVE_MOVEIT = importlib.util.find_spec("moveit") is not None
 def parts():
     robot = RobotModel(load_robot("panda"))
     scene = PlanningScene(robot)
-    layout = load_cell_layout()
+    layout = load_layout()
     add_cell(scene, layout)
     return robot, scene, layout
 

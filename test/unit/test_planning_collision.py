@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grasp_core.cell import load_layout
 from grasp_core.se3 import make_transform, rot_x
 from grasp_planning.collision import PlanningScene
 from grasp_planning.errors import SceneError
 from grasp_planning.ik import solve_ik
 from grasp_planning.robot import RobotModel, load_robot
-from grasp_planning.world import add_cell, add_perceived_objects, cell_names, load_cell_layout
+from grasp_planning.world import add_cell, add_perceived_objects, cell_names
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def panda() -> RobotModel:
 @pytest.fixture
 def scene(panda: RobotModel) -> PlanningScene:
     s = PlanningScene(panda)
-    add_cell(s, load_cell_layout())
+    add_cell(s, load_layout())
     return s
 
 

@@ -8,6 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from grasp_core.cell import load_layout
 from grasp_core.se3 import make_transform, rot_x
 from grasp_planning.collision import PlanningScene
 from grasp_planning.errors import MotionPlanningError
@@ -20,7 +21,7 @@ from grasp_planning.motion import (
     time_parameterize,
 )
 from grasp_planning.robot import RobotModel, load_robot
-from grasp_planning.world import add_cell, load_cell_layout
+from grasp_planning.world import add_cell
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def panda() -> RobotModel:
 @pytest.fixture(scope="module")
 def wall_scene(panda: RobotModel) -> PlanningScene:
     s = PlanningScene(panda)
-    add_cell(s, load_cell_layout())
+    add_cell(s, load_layout())
     s.add_box("wall", (0.3, 0.04, 0.45), make_transform(t=[0.5, 0.0, 0.225]))
     return s
 

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from grasp_core.cell import load_layout
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import make_transform, rot_x
 from grasp_planning.backend import EmbeddedBackend
@@ -16,7 +17,6 @@ from grasp_planning.motion import Trajectory
 from grasp_planning.pick import PickAndPlace, PickParams, PickState, RobotIO
 from grasp_planning.robot import RobotModel, load_robot
 from grasp_planning.scenarios import cluttered_scene
-from grasp_planning.world import load_cell_layout
 
 SPEEDUP = 25.0
 
@@ -90,7 +90,7 @@ def setup(panda: RobotModel, rng: np.random.Generator):
             quality=0.8,
         )
     ]
-    return EmbeddedBackend(panda, scene, load_cell_layout()), grasps
+    return EmbeddedBackend(panda, scene, load_layout()), grasps
 
 
 def test_pick_runs_every_stage_and_ends_home(panda: RobotModel, setup) -> None:

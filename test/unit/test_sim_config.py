@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from grasp_core.cell import load_layout
 from grasp_core.paths import config_path
-from grasp_sim.layout import load_layout
 
 
 def test_sim_driver_yaml_sets_exactly_the_declared_parameters():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from grasp_core.cell import CellConfigError, load_layout
 from grasp_core.se3 import make_transform, transform_points
-from grasp_sim.errors import SimConfigError, UnknownNameError
-from grasp_sim.layout import load_layout
+from grasp_sim.errors import UnknownNameError
 from grasp_sim.objects import ObjectSpec
 from grasp_sim.world import SimWorld
 
@@ -33,7 +33,7 @@ def test_layout_rejects_a_moved_robot(tmp_path):
     text = load_layout().source
     bad = tmp_path / "cell.yaml"
     bad.write_text(open(text).read().replace("base_xyz: [0.0, 0.0, 0.0]", "base_xyz: [0.1, 0, 0]"))
-    with pytest.raises(SimConfigError, match="base_xyz"):
+    with pytest.raises(CellConfigError, match="base_xyz"):
         load_layout(bad)
 
 

@@ -1,8 +1,9 @@
 """The work-cell layout (table, workspace, bin, robot base, cameras) read from YAML.
 
 One file, ``config/sim/panda_table.yaml``, describes the cell in the robot base frame
-``panda_link0`` so the world (this package), the planner's collision scene and the
-bringup's camera mounting all agree. Distances in metres, angles in radians.
+``panda_link0`` so the simulated world (grasp_sim), the planner's collision scene
+(grasp_planning) and the bringup's camera mounting all read the same numbers through this
+one loader. Distances in metres, angles in radians.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import numpy as np
 import yaml
 
 from grasp_core.camera import CameraModel
+from grasp_core.errors import ValidationError
 from grasp_core.paths import config_path
 from grasp_core.se3 import look_at, make_transform, rot_x, rot_y, rot_z
-from grasp_sim.errors import SimConfigError
+
+
+class CellConfigError(ValidationError):
+    """A cell layout file is invalid; the message names the file and the key."""
+
 
 #: Default layout file, relative to ``config/``.
 DEFAULT_LAYOUT = ("sim", "panda_table.yaml")
@@ -30,13 +36,13 @@ def rpy_to_matrix(rpy: np.ndarray) -> np.ndarray:
 
 def _vec(data: dict, key: str, where: str, n: int) -> np.ndarray:
     if key not in data:
-        raise SimConfigError(f"{where}: missing key {key!r}")
+        raise CellConfigError(f"{where}: missing key {key!r}")
     try:
         arr = np.asarray(data[key], dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise SimConfigError(f"{where}.{key}: expected {n} numbers, got {data[key]!r}") from exc
+        raise CellConfigError(f"{where}.{key}: expected {n} numbers, got {data[key]!r}") from exc
     if arr.shape != (n,) or not np.all(np.isfinite(arr)):
-        raise SimConfigError(f"{where}.{key}: expected {n} finite numbers, got {data[key]!r}")
+        raise CellConfigError(f"{where}.{key}: expected {n} finite numbers, got {data[key]!r}")
     return arr
 
 
@@ -121,6 +127,11 @@ class CellLayout:
             (np.array([cx, cy - sy / 2 - t / 2, z0 + h / 2]), np.array([sx / 2, t / 2, h / 2])),
         ]
 
+    @property
+    def bin_top_z(self) -> float:
+        """Height of the bin's rim [m]."""
+        return float(self.bin_center[2] + self.bin_size[2])
+
     def in_bin(self, p_base: np.ndarray) -> bool:
         """Whether a point [m] lies inside the bin's inner volume (up to its wall height)."""
         p = np.asarray(p_base, dtype=np.float64)
@@ -133,7 +144,7 @@ def _camera(name: str, data: dict) -> CameraMount:
     where = f"cameras.{name}"
     for key in ("width", "height", "fx", "fy"):
         if key not in data:
-            raise SimConfigError(f"{where}: missing key {key!r}")
+            raise CellConfigError(f"{where}: missing key {key!r}")
     if "parent" in data:
         T = make_transform(rpy_to_matrix(_vec(data, "rpy", where, 3)), _vec(data, "xyz", where, 3))
         parent = str(data["parent"])
@@ -161,22 +172,22 @@ def load_layout(path: str | Path | None = None) -> CellLayout:
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise SimConfigError(f"{path}: cannot read layout: {exc}") from exc
+        raise CellConfigError(f"{path}: cannot read layout: {exc}") from exc
     if not isinstance(data, dict):
-        raise SimConfigError(f"{path}: expected a mapping at the top level")
+        raise CellConfigError(f"{path}: expected a mapping at the top level")
     if data.get("frame", "panda_link0") != "panda_link0":
-        raise SimConfigError(f"{path}: frame must be 'panda_link0', got {data['frame']!r}")
+        raise CellConfigError(f"{path}: frame must be 'panda_link0', got {data['frame']!r}")
     try:
         table, ws, bin_, robot, cams = (
             data[k] for k in ("table", "workspace", "bin", "robot", "cameras")
         )
     except KeyError as exc:
-        raise SimConfigError(f"{path}: missing section {exc}") from exc
+        raise CellConfigError(f"{path}: missing section {exc}") from exc
     T_world_base = make_transform(
         rpy_to_matrix(_vec(robot, "base_rpy", "robot", 3)), _vec(robot, "base_xyz", "robot", 3)
     )
     if not np.allclose(T_world_base, np.eye(4)):
-        raise SimConfigError(
+        raise CellConfigError(
             f"{path}: robot.base_xyz/base_rpy must be zero: the layout is written in the "
             "panda_link0 frame, so move the furniture, not the robot"
         )

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from grasp_bringup.graph import Graph, load_graph
+from grasp_bringup.graph import Graph, GraphError, load_graph
 from grasp_bringup.report import (
     Attempt,
     caption,
@@ -37,6 +37,8 @@ from grasp_bringup.report import (
 )
 
 Log = Callable[[str], None]
+#: Object splits of grasp_sim; any other object set is a path to meshes.
+SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,15 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
                 real_time_factor=opts.real_time_factor,
                 viewer_rate=4.0 if opts.record and opts.out_dir is not None else 0.0,
             )
-            if folder.exists():
+            if opts.object_set in SPLITS:
+                params["object_split"] = opts.object_set
+            elif folder.is_dir() or folder.is_file():
                 params["object_meshes"] = str(folder.resolve())
             else:
-                params["object_split"] = opts.object_set
+                raise GraphError(
+                    f"object set {opts.object_set!r} is neither a split ({', '.join(SPLITS)}) "
+                    "nor an existing OBJ/STL file or folder"
+                )
             if opts.object_kinds:
                 params["object_kinds"] = opts.object_kinds
         if spec.name == "executor":

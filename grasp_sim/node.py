@@ -342,9 +342,11 @@ class SimDriverNode(Node):
         self.poses_pub.publish(msg)
 
     def destroy_node(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5.0)
+        stop, thread = getattr(self, "_stop", None), getattr(self, "_thread", None)
+        if stop is not None:  # absent when the constructor failed before starting physics
+            stop.set()
+        if thread is not None and thread.is_alive() and threading.current_thread() is not thread:
+            thread.join(timeout=5.0)
         super().destroy_node()
 
 

@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="recompute AUCs and plots from the stored curves of the last run (no physics)",
     )
+    ap.add_argument(
+        "--latent-only",
+        action="store_true",
+        help="run only the latent-size ablation and add it to the stored result",
+    )
     args = ap.parse_args(argv)
     if args.rescore:
         return rescore()
@@ -115,6 +120,24 @@ def main(argv: list[str] | None = None) -> int:
         label_iterations=labels,
         seed=args.seed,
     )
+    latent = {}
+    for item in args.latent_weights:
+        size, folder = item.split("=", 1)
+        m = load_graspnet6dof(folder)
+        c = EvalConfig(**{**cfg.__dict__, "iterations": 10, "label_iterations": (10,)})
+        r = evaluate(c, model=m)
+        latent[int(size)] = {"curve": r["curves"][10], "summary": r["summary"], "weights": folder}
+    if latent:
+        plot({k: v["curve"] for k, v in sorted(latent.items())}, "latent size (10 refinement iterations)",
+             RESULTS / "graspnet6dof_latent.png", "latent")  # fmt: skip
+    if args.latent_only:
+        path = RESULTS / "graspnet6dof_eval.json"
+        stored = json.loads(path.read_text())
+        stored["latent_ablation"] = latent
+        stored["latent_ablation_command"] = " ".join([sys.executable, *sys.argv])
+        save_json(path, stored)
+        print(json.dumps({k: v["curve"]["auc"] for k, v in latent.items()}, indent=1))
+        return 0
     model = load_graspnet6dof(args.weights)
     main_res = evaluate(cfg, model=model)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -124,16 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS / "graspnet6dof_refinement.png",
         "iter",
     )
-    latent = {}
-    for item in args.latent_weights:
-        size, folder = item.split("=", 1)
-        m = load_graspnet6dof(folder)
-        c = EvalConfig(**{**cfg.__dict__, "iterations": 10, "label_iterations": (10,)})
-        r = evaluate(c, model=m)
-        latent[int(size)] = {"curve": r["curves"][10], "summary": r["summary"]}
-    if latent:
-        plot({k: v["curve"] for k, v in sorted(latent.items())}, "latent size (10 refinement iterations)",
-             RESULTS / "graspnet6dof_latent.png", "latent")  # fmt: skip
     result = {
         "benchmark": "graspnet6dof_eval",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

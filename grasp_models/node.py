@@ -55,7 +55,17 @@ PARAMS = [
     ParamSpec("period", 0.2, "seconds between two detections [s]", (0.01, 60.0)),
     ParamSpec("max_grasps", 20, "grasps published per detection", (1, 1000)),
     ParamSpec("min_quality", 0.0, "drop grasps below this quality", (0.0, 1.0)),
-    ParamSpec("depth_offset", 0.0, "TCP placed this far beyond the surface depth [m]", (-0.1, 0.1)),
+    ParamSpec(
+        "adaptive_depth",
+        True,
+        "planar grasps: TCP half the object's height below its top (max 3 cm), as in training",
+    ),
+    ParamSpec(
+        "depth_offset",
+        0.0,
+        "planar grasps without adaptive_depth: TCP this far beyond the surface depth [m]",
+        (-0.1, 0.1),
+    ),
     ParamSpec("log_throttle", 5.0, "min seconds between identical warnings [s]", (0.0, 3600.0)),
 ]
 
@@ -77,7 +87,7 @@ class GraspDetectorNode(Node):
         if planar and p["crop_on_workspace"]:
             self.model.workspace_center_base = tuple(float(v) for v in p["workspace_center"])
         if planar:
-            self.model.depth_offset = float(p["depth_offset"])
+            self.model.depth_offset = None if p["adaptive_depth"] else float(p["depth_offset"])
         T_base_camera = pose_from_pq(
             np.asarray(p["camera_position"], float), np.asarray(p["camera_orientation"], float)
         )

@@ -152,16 +152,13 @@ def physics_available() -> bool:
 def _physics_filter(world, obj, frame, rects: list[GraspRect]) -> tuple[list, list]:
     """Split ``rects`` by physics trials in the simulator (grasp_sim.trial)."""
     from grasp_core.se3 import invert
+    from grasp_models.planar.processing import rects_to_grasps
     from grasp_sim.trial import run_grasp_trials
 
-    table_depth = float(np.median(frame.depth[frame.depth > 0]))
-    grasps = []
-    for r in rects:  # TCP half way down the object's top, at most 3 cm below it
-        u, v = (int(round(c)) for c in r.center)
-        top = max(table_depth - float(frame.depth[v, u]), 0.0)
-        grasps.append(
-            r.to_grasp(frame.depth, frame.camera, depth_offset=float(np.clip(top / 2, 0.004, 0.03)))
-        )
+    # TCP half way down the object's top, at most 3 cm below it: the rule inference uses
+    grasps = rects_to_grasps(rects, frame.depth, frame.camera, model="", depth_offset=None)
+    if len(grasps) != len(rects):
+        raise ValueError("a label rectangle has no valid depth at its centre")
     T_object_base = invert(world.object_pose(obj.name))
     results = run_grasp_trials(obj, [T_object_base @ g.pose for g in grasps], on_table=True)
     good = [r for r, res in zip(rects, results, strict=True) if res.success]

@@ -99,7 +99,7 @@ class PlanarGraspModel(GraspModel):
         name: str,
         device: str = "cpu",
         workspace_center_base: tuple[float, float, float] | None = None,
-        depth_offset: float = 0.0,
+        depth_offset: float | None = None,
     ) -> None:
         self.name = name  # type: ignore[misc]
         self.card = card

@@ -205,18 +205,46 @@ def detect_rects(maps: np.ndarray, cfg: ProcessingConfig, n: int = 1) -> list[Gr
     return out
 
 
+#: How far the TCP goes below the grasped surface: half the object's height above the
+#: table, within these bounds [m]. The synthetic labels were made with the same rule.
+DEPTH_OFFSET_RANGE = (0.004, 0.03)
+
+
+def table_depth(depth: np.ndarray) -> float:
+    """Depth [m] of the table: the median valid depth of an overhead image (the table
+    fills most of it)."""
+    valid = depth[np.isfinite(depth) & (depth > 0)]
+    return float(np.median(valid)) if valid.size else 0.0
+
+
+def adaptive_depth_offset(rect: GraspRect, depth: np.ndarray, table: float) -> float:
+    """TCP depth below the surface at ``rect``'s centre [m]: half the height of that
+    surface above the table (``table`` depth [m]), clipped to :data:`DEPTH_OFFSET_RANGE`."""
+    h, w = depth.shape
+    u = min(max(int(round(rect.center[0])), 0), w - 1)
+    v = min(max(int(round(rect.center[1])), 0), h - 1)
+    top = max(table - float(depth[v, u]), 0.0)
+    return float(np.clip(top / 2, *DEPTH_OFFSET_RANGE))
+
+
 def rects_to_grasps(
     rects_image: Sequence[GraspRect],
     depth: np.ndarray,
     camera: CameraModel,
     model: str,
-    depth_offset: float = 0.0,
+    depth_offset: float | None = None,
 ) -> list[Grasp]:
-    """Base-frame grasps of full-image rectangles; ones without valid depth are dropped."""
+    """Base-frame grasps of full-image rectangles; ones without valid depth are dropped.
+
+    ``depth_offset`` [m] places the TCP that far beyond the surface; ``None`` uses
+    :func:`adaptive_depth_offset`, the rule the training labels were made with.
+    """
+    table = table_depth(depth) if depth_offset is None else 0.0
     grasps = []
     for r in rects_image:
+        offset = adaptive_depth_offset(r, depth, table) if depth_offset is None else depth_offset
         try:
-            grasps.append(r.to_grasp(depth, camera, model=model, depth_offset=depth_offset))
+            grasps.append(r.to_grasp(depth, camera, model=model, depth_offset=offset))
         except ValidationError:
             continue  # centre outside the image or no depth there: not a usable grasp
     return grasps

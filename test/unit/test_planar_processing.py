@@ -94,10 +94,24 @@ def test_rectangles_become_base_frame_grasps() -> None:
     cam = CameraModel.from_intrinsics(600, 600, 79.5, 59.5, 160, 120, T_base_camera=T_base_camera)
     depth = np.full((120, 160), 0.8, np.float32)
     r = GraspRect((79.5, 59.5), 0.0, 30.0, 15.0)
-    (g,) = P.rects_to_grasps([r], depth, cam, "ggcnn")
+    (g,) = P.rects_to_grasps([r], depth, cam, "ggcnn", depth_offset=0.0)
     np.testing.assert_allclose(g.position, [0.5, 0.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(g.approach, [0.0, 0.0, -1.0], atol=1e-9)
     np.testing.assert_allclose(g.closing, [1.0, 0.0, 0.0], atol=1e-9)
     assert g.width == pytest.approx(30.0 * 0.8 / 600)
     # no depth under the centre: dropped, not raised
     assert P.rects_to_grasps([r], np.zeros_like(depth), cam, "ggcnn") == []
+
+
+def test_adaptive_depth_puts_the_tcp_half_way_down_the_object() -> None:
+    T_base_camera = make_transform(rot_x(math.pi), [0.5, 0.0, 0.8])
+    cam = CameraModel.from_intrinsics(600, 600, 79.5, 59.5, 160, 120, T_base_camera=T_base_camera)
+    depth = np.full((120, 160), 0.8, np.float32)
+    depth[50:70, 70:90] = 0.76  # a 4 cm tall box top on the table
+    tall = np.full((120, 160), 0.8, np.float32)
+    tall[50:70, 70:90] = 0.6  # 20 cm tall: the offset stops at 3 cm
+    r = GraspRect((79.5, 59.5), 0.0, 30.0, 15.0)
+    (g,) = P.rects_to_grasps([r], depth, cam, "ggcnn")
+    assert g.position[2] == pytest.approx(0.04 - 0.02, abs=1e-6)
+    (g,) = P.rects_to_grasps([r], tall, cam, "ggcnn")
+    assert g.position[2] == pytest.approx(0.2 - 0.03, abs=1e-6)

@@ -141,18 +141,27 @@ class GraspDetectorNode(Node):
             self._warn("points", f"dropped object points: {exc}")
             return
         with self._lock:
-            self._points = (xyz[np.all(np.isfinite(xyz), 1)], labels)
+            stamp = msgs.stamp_to_sec(msg.header.stamp)
+            self._points = (xyz[np.all(np.isfinite(xyz), 1)], labels, stamp)
 
     # -- detection ------------------------------------------------------------------------
     def _detect(self) -> None:
-        with self._lock:
-            frame, self._frame = self._frame, None
+        needs_frame = "frame" in self.model.inputs
+        needs_points = "object_points" in self.model.inputs
+        with self._lock:  # a detection per new frame, or per new cloud for cloud-only models
+            frame = self._frame
             points = self._points
-        if frame is None:
+            if needs_frame:
+                self._frame = None
+            elif needs_points:
+                self._points = None
+        if needs_frame and frame is None:
             return
-        if "object_points" in self.model.inputs and points is None:
-            self._warn("no_points", "waiting for object points before detecting")
+        if needs_points and points is None:
+            if needs_frame:
+                self._warn("no_points", "waiting for object points before detecting")
             return
+        stamp = frame.stamp if needs_frame or points is None else points[2]
         p = self.params
         try:
             if self.planar:
@@ -177,13 +186,13 @@ class GraspDetectorNode(Node):
                 )
                 grasps = self.model.predict(inp, max_grasps=p["max_grasps"])
         except GraspBringupError as exc:
-            self._warn("model", f"detection failed on frame at {frame.stamp:.3f} s: {exc}")
+            self._warn("model", f"detection failed on input at {stamp:.3f} s: {exc}")
             return
         grasps = [g for g in grasps if g.quality >= p["min_quality"]][: p["max_grasps"]]
         base = p["base_frame"]
         grasps = [g for g in grasps if g.frame_id == base]
-        self.pub_grasps.publish(msgs.grasps_to_pointcloud2(grasps, base, frame.stamp))
-        self.pub_markers.publish(msgs.grasp_markers(grasps, base, frame.stamp))
+        self.pub_grasps.publish(msgs.grasps_to_pointcloud2(grasps, base, stamp))
+        self.pub_markers.publish(msgs.grasp_markers(grasps, base, stamp))
         self.detections += 1
 
 

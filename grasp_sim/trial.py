@@ -59,6 +59,10 @@ TOUCH_TOLERANCE = 1e-4
 SLIP_DISTANCE = 0.01
 SLIP_ANGLE = 0.15
 OBJECT_HEIGHT = 0.5  # where the free-floating object is held (no table) [m]
+#: Half side [m] of the ``on_table`` table, which :meth:`_TrialModel.reset` centres under
+#: the object (objects are placed in world coordinates, e.g. x = 0.55 m in a SimWorld: a
+#: table fixed at the origin let them fall off its edge before the fingers arrived).
+TABLE_HALF_SIZE = 0.5
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ class _TrialModel:
             g = spec.worldbody.add_geom()
             g.name = "table"
             g.type = mujoco.mjtGeom.mjGEOM_BOX
-            g.size = [0.5, 0.5, 0.02]
+            g.size = [TABLE_HALF_SIZE, TABLE_HALF_SIZE, 0.02]
             g.pos = [0.0, 0.0, -0.02]
             g.friction = list(TABLE_FRICTION)
         add_trial_hand(spec, gripper)
@@ -125,7 +129,8 @@ class _TrialModel:
         ]
         self.closing_geom = m.geom(NAMES.closing_volume).id
         self.obj_geoms = [g for g in range(m.ngeom) if m.geom_bodyid[g] == self.obj_body]
-        self.obstacle_geoms = self.obj_geoms + ([m.geom("table").id] if on_table else [])
+        self.table_geom = m.geom("table").id if on_table else None
+        self.obstacle_geoms = self.obj_geoms + ([self.table_geom] if on_table else [])
         self.gravity = np.array([0.0, 0.0, -9.81])
         self.T_world_object0 = (
             _box_resting_pose(obj) if on_table else make_transform(None, [0.0, 0.0, OBJECT_HEIGHT])
@@ -155,6 +160,8 @@ class _TrialModel:
         d.qpos[self.finger_qadr] = self.gripper.max_width / 2
         d.ctrl[self.act] = self.gripper.max_width
         T = self.T_world_object0 if T_world_object is None else T_world_object
+        if self.table_geom is not None:  # the table top is centred under the object
+            m.geom_pos[self.table_geom, :2] = T[:2, 3]
         a = self.obj_qadr
         d.qpos[a : a + 3] = T[:3, 3]
         d.qpos[a + 3 : a + 7] = wxyz(T[:3, :3])

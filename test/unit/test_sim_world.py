@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grasp_core.cell import CellConfigError, load_layout
-from grasp_core.se3 import make_transform, transform_points
+from grasp_core.se3 import make_transform, rot_z, transform_points
 from grasp_sim.errors import UnknownNameError
 from grasp_sim.objects import ObjectSpec
 from grasp_sim.world import SimWorld
@@ -214,3 +214,34 @@ def test_clutter_of_tumbled_objects_settles_on_the_table():
             assert w.object_on_table(name), name
         tilted = [abs(T[2, 2]) < 0.95 for T in poses.values()]
         assert any(tilted)  # not all upright any more
+
+
+CYLINDER = ObjectSpec("cyl5", "cylinder", (0.025, 0.08), mass=0.15)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.01])
+def test_panda_closing_to_zero_at_70N_lifts_a_cylinder_without_launching_it(offset):
+    # with 10 ms contacts the centred 70 N pinch shot this cylinder off the table at ~4 m/s
+    with SimWorld([CYLINDER], seed=1) as w:
+        T = w.object_pose("cyl5")
+        # TCP +Z down, turned with the object's (arbitrary) yaw; fingers close along TCP Y
+        down = rot_z(np.arctan2(T[1, 0], T[0, 0])) @ np.diag([1.0, -1.0, -1.0])
+        g = T[:3, 3] + offset * down[:, 1] + np.array([0.0, 0.0, 0.04 - 0.02])  # 2 cm deep
+        q_pre = _ik(w, make_transform(down, g + np.array([0.0, 0.0, 0.15])), w.layout.home_q)
+        q_grasp = _ik(w, make_transform(down, g), q_pre)
+        for q, seconds in ((q_pre, 1.5), (q_grasp, 1.0)):
+            w.set_arm_target(q)
+            w.step(int(seconds / w.timestep))
+        w.set_gripper_target(0.0)
+        w.step(300)
+        assert w.gripper_width() == pytest.approx(0.05, abs=0.004)
+        z0 = w.object_pose("cyl5")[2, 3]
+        w.set_arm_target(q_pre)
+        top_speed = 0.0
+        for _ in range(30):
+            w.step(25)
+            top_speed = max(top_speed, float(np.linalg.norm(w.data.qvel[-6:-3])))
+        assert top_speed < 2.0  # the arm lifts at ~1.3 m/s at most
+        assert w.object_pose("cyl5")[2, 3] - z0 > 0.12  # came up with the hand
+        rel = w.object_pose("cyl5")[:3, 3] - w.tcp_pose()[:3, 3]
+        assert np.linalg.norm(rel) < 0.05

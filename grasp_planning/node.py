@@ -50,7 +50,13 @@ PARAMS = [
     ParamSpec("continuous", False, "pick again whenever new candidates arrive"),
     ParamSpec("continuous_period", 1.0, "how often continuous mode looks [s]", (0.05, 60.0)),
     ParamSpec("min_hold_width", 0.004, "finger gap below which a grasp is empty [m]", (0.0, 0.08)),
-    ParamSpec("squeeze", 0.01, "fingers commanded to grasp width minus this [m]", (0.0, 0.08)),
+    ParamSpec(
+        "close_width",
+        0.0,
+        "fingers commanded to this width (capped at the grasp width) [m]; the force limit "
+        "stops them on the object",
+        (0.0, 0.08),
+    ),
     ParamSpec(
         "goal_tolerance", 0.02, "joint error accepted at a segment's goal [rad]", (0.001, 0.5)
     ),
@@ -90,7 +96,7 @@ class ExecutorNode(Node):
         pick = PickParams(
             place_clearance=p["place_clearance"],
             min_hold_width=p["min_hold_width"],
-            squeeze=p["squeeze"],
+            close_width=p["close_width"],
             goal_tolerance=p["goal_tolerance"],
             timeout_factor=p["timeout_factor"],
             timeout_margin=p["timeout_margin"],

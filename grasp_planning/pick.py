@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from grasp_planning.backend import PlanningBackend
 
 
-#: The fingers must stop this far [m] short of their closing target to count as holding.
+#: The fingers must stop at least this far [m] above their closing target to count as
+#: holding (stopped by the object, not by reaching the target).
 HOLD_MARGIN = 0.002
 
 
@@ -63,9 +64,11 @@ class PickParams:
     ``place_clearance``: TCP height above the bin rim when releasing, on top of the height
     the object hangs below the TCP; ``retreat_distance``: how far up after release;
     ``min_hold_width``: finger gap below which the grasp is deemed empty;
-    ``squeeze``: the fingers are commanded to ``grasp width - squeeze`` (a position-
-    controlled hand then presses with its servo force instead of its maximum), and the
-    hold needs the gap to stay above that target too (stopped by the object);
+    ``close_width``: the fingers are commanded to ``min(close_width, grasp width)``, well
+    below any object, so the hand's force limit (not the predicted width, often 1-3 cm
+    off for a learned model) stops them on the object, like a Franka ``grasp`` with a
+    small target width; the hold needs the gap to stay ``HOLD_MARGIN`` above that target
+    and above ``min_hold_width``;
     ``open_margin``: opening beyond the grasp width before the approach;
     ``goal_tolerance`` [rad]; ``timeout_factor`` / ``timeout_margin``: a segment must
     reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
@@ -75,7 +78,7 @@ class PickParams:
     place_clearance: float = 0.05
     retreat_distance: float = 0.08
     min_hold_width: float = 0.004
-    squeeze: float = 0.01
+    close_width: float = 0.0
     open_margin: float = 0.02
     goal_tolerance: float = 0.02
     timeout_factor: float = 1.5
@@ -193,7 +196,8 @@ def plan_pick(
     W_approach = _approach_waypoints(planner, ranked, allowed)
     step(PickState.PREGRASP, lambda: planner.joint_trajectory(q_current, W_approach[0]))
     grasp_traj = step(PickState.APPROACH, lambda: planner.timed(W_approach))
-    segs.append(Segment(PickState.CLOSE, width=max(0.0, ranked.grasp.width - params.squeeze)))
+    close = max(0.0, min(params.close_width, ranked.grasp.width))
+    segs.append(Segment(PickState.CLOSE, width=close))
     q_grasp = grasp_traj.end
     hang = 0.0
     if target is not None:

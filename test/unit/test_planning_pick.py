@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -125,6 +126,39 @@ def test_empty_grasp_fails_verification_and_recovers_home(panda: RobotModel, set
     assert not result.success and result.state is PickState.FAILED
     assert "grasp empty" in result.reason
     np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
+
+
+@pytest.mark.parametrize("object_width", [0.02, 0.03, 0.05])
+def test_close_holds_objects_narrower_than_the_predicted_width(
+    panda: RobotModel, setup, object_width: float
+) -> None:
+    # a learned width is often 1-3 cm too wide: the fingers close towards ~0 and stop on
+    # the object, and a gap clearly above the target counts as held
+    backend, grasps = setup  # predicted width 5 cm
+    arm = KinematicRobot(panda, object_width=object_width)
+    sent: list[float] = []
+    io = arm.io()
+    send = io.send_gripper
+
+    def record(width: float, duration: float) -> None:
+        sent.append(width)
+        send(width, duration)
+
+    io = dataclasses.replace(io, send_gripper=record)
+    result = PickAndPlace(backend, io).pick(grasps)
+    assert result.success, result.reason
+    assert min(sent) == pytest.approx(0.0)  # closing target: fully closed, force-limited
+
+
+def test_close_target_is_capped_by_the_grasp_width(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda, object_width=0.045)
+    plan, reason, _ = PickAndPlace(backend, arm.io(), PickParams(close_width=0.07)).plan(
+        grasps, arm._q()
+    )
+    assert plan is not None, reason
+    close = [s.width for s in plan.segments if s.state is PickState.CLOSE]
+    assert close == [pytest.approx(0.05)]
 
 
 def test_stop_mid_motion_halts_the_arm(panda: RobotModel, setup) -> None:

@@ -138,40 +138,50 @@ def node_command(spec: NodeSpec, params_file: Path) -> list[str]:
     return [*cmd, "--params-file", str(params_file)]
 
 
+def _stop_processes(procs: dict[str, subprocess.Popen], grace: float = 10.0) -> None:
+    """SIGINT every process still running, then SIGTERM after ``grace`` [s], then SIGKILL."""
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        alive = {name: p for name, p in procs.items() if p.poll() is None}
+        if not alive:
+            return
+        if sig != signal.SIGINT:
+            print(f"[launch] {', '.join(alive)} still running: sending {sig.name}", file=sys.stderr)
+        for p in alive.values():
+            p.send_signal(sig)
+        deadline = time.monotonic() + wait
+        for p in alive.values():
+            try:
+                p.wait(timeout=max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
+                pass
+
+
 def run_processes(graph: Graph) -> int:
-    """``grasp launch --processes``: each node in its own process; Ctrl-C stops them all."""
-    procs: list[subprocess.Popen] = []
+    """``grasp launch --processes``: each node in its own process; Ctrl-C (or one node
+    exiting) stops them all."""
+    procs: dict[str, subprocess.Popen] = {}
     with tempfile.TemporaryDirectory(prefix="grasp_launch_") as tmp:
-        for spec in graph.nodes:
-            if spec.external:
-                print(
-                    f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
-                )
-                continue
-            params = Path(tmp) / f"{spec.name}.yaml"
-            params.write_text(yaml.safe_dump({spec.name: {"ros__parameters": spec.parameters}}))
-            cmd = node_command(spec, params)
-            print(f"[launch] {spec.name}: {' '.join(cmd)}")
-            procs.append(subprocess.Popen(cmd, env=dict(os.environ)))
         try:
-            while procs and all(p.poll() is None for p in procs):
-                try:
-                    procs[0].wait(timeout=0.5)
-                except subprocess.TimeoutExpired:
+            for spec in graph.nodes:
+                if spec.external:
+                    print(
+                        f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
+                    )
                     continue
+                params = Path(tmp) / f"{spec.name}.yaml"
+                params.write_text(yaml.safe_dump({spec.name: {"ros__parameters": spec.parameters}}))
+                cmd = node_command(spec, params)
+                print(f"[launch] {spec.name}: {' '.join(cmd)}", flush=True)
+                procs[spec.name] = subprocess.Popen(cmd, env=dict(os.environ))
+            while procs and all(p.poll() is None for p in procs.values()):
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGINT)
-            for p in procs:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-    failed = [p.args[2].split()[2] for p in procs if p.returncode not in (0, -signal.SIGINT, None)]
+            _stop_processes(procs)
+    ok = (0, -signal.SIGINT, 130)
+    failed = [f"{name} ({p.returncode})" for name, p in procs.items() if p.returncode not in ok]
     if failed:
-        print(f"[launch] processes exited with errors: {failed}", file=sys.stderr)
+        print(f"[launch] processes exited with errors: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0

@@ -136,7 +136,7 @@ def test_launch_processes_mode_runs_each_node_and_stops_on_ctrl_c(tmp_path, ros_
             proc.stdout.read() if proc.poll() is not None else heard
         )
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        assert proc.wait(timeout=40) == 0
         out = proc.stdout.read()
         assert "[launch] talker:" in out and "[launch] listener:" in out
         executor.shutdown()

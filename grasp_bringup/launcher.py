@@ -127,11 +127,15 @@ def run_in_process(graph: Graph) -> int:
 
 
 def node_command(spec: NodeSpec, params_file: Path) -> list[str]:
-    """Command line running one node as its own process with its parameters."""
-    module = spec.plugin.split(":")[0] if spec.plugin else None
-    if module is None:
-        raise GraphError(f"node {spec.name!r} has no plugin module to run")
-    entry = f"import sys; from {module} import main; sys.exit(main())"
+    """Command line running one node (its plugin class) as its own process with its
+    parameters."""
+    if not spec.plugin:
+        raise GraphError(f"node {spec.name!r} has no plugin (module:Class) to run")
+    module, cls = spec.plugin.split(":")
+    entry = (
+        f"from grasp_bringup.node_utils import run_node; from {module} import {cls}; "
+        f"run_node({cls})"
+    )
     cmd = [sys.executable, "-c", entry, "--ros-args", "-r", f"__node:={spec.name}"]
     if spec.namespace:
         cmd += ["-r", f"__ns:=/{spec.namespace.strip('/')}"]
@@ -160,6 +164,11 @@ def run_processes(graph: Graph) -> int:
     """``grasp launch --processes``: each node in its own process; Ctrl-C (or one node
     exiting) stops them all."""
     procs: dict[str, subprocess.Popen] = {}
+    # Ctrl-C and SIGTERM stop the graph even when this process was started with SIGINT
+    # ignored (a background job of a non-interactive shell, as in CI): Python installs no
+    # KeyboardInterrupt handler then.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="grasp_launch_") as tmp:
         try:
             for spec in graph.nodes:

@@ -82,7 +82,7 @@ def test_in_process_graph_runs_nodes_with_their_parameters(tmp_path, ros_domain)
 def test_node_command_passes_name_and_params(tmp_path):
     graph = load_graph(str(write_graph(tmp_path)))
     cmd = node_command(graph.nodes[0], tmp_path / "p.yaml")
-    assert "from graph_test_nodes import main" in cmd[2]
+    assert "from graph_test_nodes import Talker; run_node(Talker)" in cmd[2]
     assert cmd[3:] == [
         "--ros-args",
         "-r",

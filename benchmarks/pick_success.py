@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grasp_bringup.demo import EpisodeOptions, PickSession
+from grasp_bringup.demo import EpisodeOptions, PickSession, isolate_domain
 from grasp_bringup.report import write_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pick_success.json"
@@ -110,6 +110,7 @@ def main() -> int:
     args = ap.parse_args()
     if not (args.single or args.clutter or args.latency):
         ap.error("choose at least one of --single, --clutter, --latency")
+    isolate_domain()
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for model in args.model:
         entry = results.setdefault(model, {})

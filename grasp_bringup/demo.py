@@ -328,6 +328,11 @@ class PickSession:
         m, layout = self.monitor, self.layout
         n_status = len(m.status_history)
         accepted, text = m.request_pick()
+        deadline = time.monotonic() + 60.0
+        while not accepted and "already running" in text and time.monotonic() < deadline:
+            time.sleep(0.5)  # the last pick is still recovering (going home): not an attempt
+            n_status = len(m.status_history)
+            accepted, text = m.request_pick()
         if not accepted:
             attempt.outcome, attempt.reason = "failed", text
             return
@@ -401,6 +406,17 @@ def run_episode(opts: EpisodeOptions, log: Log = print) -> dict[str, Any]:
     return write_report(out, meta, attempts, n_objects, images)
 
 
+def isolate_domain(log: Log = print) -> int:
+    """Use ``ROS_DOMAIN_ID`` when the user set it, else a random one (1-100), so a demo or
+    benchmark never talks to another graph running on this machine. Call before
+    ``rclpy.init``; returns the domain."""
+    if "ROS_DOMAIN_ID" not in os.environ:
+        os.environ["ROS_DOMAIN_ID"] = str(int.from_bytes(os.urandom(2), "little") % 100 + 1)
+    domain = int(os.environ["ROS_DOMAIN_ID"])
+    log(f"[demo] ROS_DOMAIN_ID={domain} (export it to watch this run with ros2 topic / rviz)")
+    return domain
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """``grasp demo``: one episode with a run folder and a console summary."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -420,6 +436,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(
         f"[demo] {opts.objects} objects from {opts.object_set!r}, model {opts.model}, seed {opts.seed} -> {out}"
     )
+    isolate_domain()
     metrics = run_episode(opts)
     s = metrics["summary"]
     print(

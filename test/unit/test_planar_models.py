@@ -63,7 +63,7 @@ def test_vqvae_reconstructs_input_size_and_reports_losses(seed) -> None:
     recon, _, idx = vae(x)
     assert recon.shape == x.shape and idx.shape == (2, 16, 16)
     loss, parts = vae.loss(x)
-    assert float(loss) == pytest.approx(parts["recon"] + parts["vq"], rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(parts["recon"] + parts["vq"], rel=1e-5)
 
 
 def test_vqvae_ggcnn_freezes_encoder_and_quantiser_and_copies_the_decoder(seed) -> None:

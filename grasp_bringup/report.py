@@ -6,10 +6,8 @@ pick-success benchmark. Every file is written to a temporary name and renamed.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ import cv2
 import numpy as np
 
 from grasp_core import CameraModel, Grasp
+from grasp_core.files import atomic_write_bytes, atomic_write_json
 from grasp_core.gripper import GripperSpec, load_gripper
 
 #: Outcomes of one attempt, in report order.
@@ -61,27 +60,15 @@ def summarise(attempts: Sequence[Attempt], n_objects: int) -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, data: Any) -> None:
-    _atomic_write(Path(path), json.dumps(data, indent=2, sort_keys=True, default=float).encode())
+    atomic_write_json(path, data)
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
     ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise OSError(f"could not encode {path}")
-    _atomic_write(Path(path), buf.tobytes())
+    atomic_write_bytes(Path(path), buf.tobytes())
 
 
 def write_animation(path: Path, frames: Sequence[np.ndarray], fps: float = 4.0) -> None:
@@ -206,5 +193,7 @@ def write_report(
     summary = summarise(attempts, n_objects)
     metrics = {"meta": meta, "summary": summary, "attempts": [asdict(a) for a in attempts]}
     write_json(run_dir / "metrics.json", metrics)
-    _atomic_write(run_dir / "report.md", render_markdown(meta, attempts, summary, images).encode())
+    atomic_write_bytes(
+        run_dir / "report.md", render_markdown(meta, attempts, summary, images).encode()
+    )
     return metrics

@@ -7,36 +7,18 @@ file. Loading always maps to the CPU first, then the caller moves the model.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from grasp_core.files import atomic_write, atomic_write_json
 from grasp_models.errors import CheckpointError
-
-
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_json(path: Path, data: dict) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    text = json.dumps(data, indent=2, sort_keys=True, default=str).encode()
-    atomic_write_bytes(Path(path), lambda fh: fh.write(text))
+    atomic_write_json(path, data)
 
 
 def card_path(weights: Path) -> Path:
@@ -46,7 +28,7 @@ def card_path(weights: Path) -> Path:
 
 def save_checkpoint(path: Path, state: dict[str, Any], card: dict | None = None) -> None:
     """Save ``state`` (state_dicts, optimiser state, epoch ...) and optionally its card."""
-    atomic_write_bytes(Path(path), lambda fh: torch.save(state, fh))
+    atomic_write(Path(path), lambda fh: torch.save(state, fh))
     if card is not None:
         save_json(card_path(path), card)
 

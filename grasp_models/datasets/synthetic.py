@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from grasp_core import GraspRect
+from grasp_core.files import atomic_write_bytes
 from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import save_json
 from grasp_models.datasets.labelling import (
@@ -76,16 +76,14 @@ def corners_text(rects: list[GraspRect]) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, text.encode())
 
 
 def _atomic_image(path: Path, image: np.ndarray) -> None:
-    tmp = path.with_name(f".tmp.{path.name}")  # keeps the extension for cv2's encoder
-    if not cv2.imwrite(str(tmp), image):
-        raise DatasetError(f"cannot write {path}")
-    os.replace(tmp, path)
+    ok, buf = cv2.imencode(path.suffix, image)
+    if not ok:
+        raise DatasetError(f"cannot encode {path}")
+    atomic_write_bytes(path, buf.tobytes())
 
 
 def write_cornell_image(

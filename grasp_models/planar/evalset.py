@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from grasp_core import GraspRect, depth_m_to_mm, depth_mm_to_m
-from grasp_models.checkpoint import atomic_write_bytes
+from grasp_core.files import atomic_write_bytes
 from grasp_models.datasets.sample import PlanarDataset
 from grasp_models.datasets.torch_dataset import crop_center_for
 from grasp_models.errors import DatasetError
@@ -39,7 +39,7 @@ def export_eval_set(
             rects.append([len(crops) - 1, *rc.center, rc.angle, rc.width, rc.length])
     buf = io.BytesIO()
     np.savez_compressed(buf, depth_mm=np.stack(crops), rects=np.asarray(rects, dtype=np.float32))
-    atomic_write_bytes(Path(path), lambda fh: fh.write(buf.getvalue()))
+    atomic_write_bytes(path, buf.getvalue())
     return len(crops)
 
 

@@ -395,6 +395,31 @@ class PlanningScene:
                 if gd.activeCollisionPairs[k] and gd.collisionResults[k].isCollision()
             ]
 
+    def points_on_robot(
+        self, q: np.ndarray, points: np.ndarray, margin: float = 0.02
+    ) -> np.ndarray:
+        """(N,) bool: which ``points`` (Nx3 [m], base frame) lie on the robot at ``q``
+        [rad], i.e. inside a link's collision geometry bounding box grown by ``margin``
+        [m] (a robot self-filter for perceived clouds: the arm seen by the camera)."""
+        q = self.robot.check_q(q)
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        out = np.zeros(pts.shape[0], dtype=bool)
+        if pts.shape[0] == 0:
+            return out
+        gm = self._robot_geom
+        with self._lock:
+            gd = pin.GeometryData(gm)
+            pin.updateGeometryPlacements(self.robot.model, self._data, gm, gd, q)
+            for i, g in enumerate(gm.geometryObjects):
+                geom = g.geometry
+                geom.computeLocalAABB()
+                lo = np.asarray(geom.aabb_local.min_) - margin
+                hi = np.asarray(geom.aabb_local.max_) + margin
+                M = gd.oMg[i]
+                local = (pts - M.translation) @ M.rotation  # R^T (p - t), row-wise
+                out |= np.all((local >= lo) & (local <= hi), axis=1)
+        return out
+
     def finger_contacts(
         self, target: str | None, include_hand: bool = False
     ) -> tuple[tuple[str, str], ...]:

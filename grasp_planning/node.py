@@ -233,7 +233,13 @@ class ExecutorNode(Node):
             xyz = np.column_stack([arr["x"], arr["y"], arr["z"]]).astype(np.float64)
             labels = arr["label"].astype(np.int64)
             ok = np.all(np.isfinite(xyz), axis=1)
-            add_perceived_objects(self.scene, xyz[ok], labels[ok], table_z=self.layout.table_top_z)
+            add_perceived_objects(
+                self.scene,
+                xyz[ok],
+                labels[ok],
+                table_z=self.layout.table_top_z,
+                q_robot=self.pnp.current_q(),  # drop the arm's own points (self-filter)
+            )
         except GraspBringupError as exc:
             self.get_logger().warning(
                 f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0

@@ -50,18 +50,27 @@ def add_perceived_objects(
     table_z: float = 0.0,
     prefix: str = "object_",
     min_points: int = 10,
+    q_robot: np.ndarray | None = None,
+    robot_margin: float = 0.02,
 ) -> list[str]:
     """Replace the perceived objects in ``scene`` by one convex hull per label.
 
     ``points`` (Nx3 [m], base frame) are what the camera saw of each object (its top and
     sides); each hull is closed down to the table plane ``table_z`` [m] so a partially
     seen object becomes a solid. Labels < 0 (noise) and clusters with fewer than
-    ``min_points`` points are skipped. Returns the names added (``<prefix><label>``).
+    ``min_points`` points are skipped. With ``q_robot`` [rad] (the arm's current joint
+    positions) points within ``robot_margin`` [m] of the robot's link geometry are dropped
+    first: an arm seen by the camera would otherwise become a hull down to the table that
+    swallows the arm itself (start configuration "in collision"). Returns the names added
+    (``<prefix><label>``).
     """
     pts = as_array("object points", points, shape=(None, 3))
     lab = np.asarray(labels).reshape(-1)
     if lab.shape[0] != pts.shape[0]:
         raise SceneError(f"labels: {lab.shape[0]} labels for {pts.shape[0]} points")
+    if q_robot is not None and pts.shape[0]:
+        keep = ~scene.points_on_robot(q_robot, pts, robot_margin)
+        pts, lab = pts[keep], lab[keep]
     for name in [n for n in scene.objects if n.startswith(prefix)]:
         scene.remove(name)
     added = []

@@ -132,3 +132,26 @@ def test_carried_object_moves_with_the_hand(panda: RobotModel, scene: PlanningSc
         assert not scene.in_collision(q_grasp, ignore=["table", "shelf"])  # not vs the fingers
     assert not scene.in_collision(q_up, ignore=["cube"])
     assert scene.objects["cube"].center[2] == pytest.approx(T[2, 3] - 0.04)
+
+
+def test_points_seen_on_the_arm_are_not_made_into_obstacles(
+    panda: RobotModel, scene: PlanningScene, rng: np.random.Generator
+) -> None:
+    q = panda.home
+    assert not scene.in_collision(q)
+    # the camera sees the hand (points around the TCP at home) in the same cluster as an
+    # object on the table: without the self-filter the hull down to the table engulfs the arm
+    hand = panda.fk(q, "panda_hand")[:3, 3]
+    arm_pts = hand + rng.uniform(-0.01, 0.01, (100, 3))
+    obj_pts = np.column_stack(
+        [rng.uniform(0.58, 0.62, 100), rng.uniform(-0.02, 0.02, 100), np.full(100, 0.06)]
+    )
+    pts = np.vstack([arm_pts, obj_pts])
+    labels = np.zeros(len(pts), int)
+    on_robot = scene.points_on_robot(q, pts)
+    assert on_robot[:100].all() and not on_robot[100:].any()
+    add_perceived_objects(scene, pts, labels, table_z=0.0)
+    assert scene.in_collision(q)  # the merged hull swallows the hand
+    add_perceived_objects(scene, pts, labels, table_z=0.0, q_robot=q)
+    assert not scene.in_collision(q)
+    assert scene.objects["object_0"].aabb_max[0] == pytest.approx(0.62, abs=0.002)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grasp_core.files import atomic_write_json
 from grasp_core.paths import config_path
 from grasp_core.se3 import make_transform
 from grasp_perception.cloud import crop_mask, depth_to_cloud
@@ -39,7 +39,7 @@ from grasp_perception.params import PerceptionParams
 from grasp_perception.segmentation import segment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perception_speed import machine
+from common import machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "perception_segmentation.json"
 
@@ -192,10 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "params": params.to_dict(),
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    atomic_write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

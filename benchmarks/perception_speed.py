@@ -21,16 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from common import machine
 
+from grasp_core.files import atomic_write_json
 from grasp_core.paths import config_path
 from grasp_perception.params import PerceptionParams
 from grasp_perception.scene import collision_scene
@@ -38,30 +38,6 @@ from grasp_perception.segmentation import segment
 from grasp_perception.synthetic import SyntheticScene, default_camera, random_boxes, render
 
 RESULTS = Path(__file__).resolve().parent / "results" / "perception_speed.json"
-
-
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        commit = ""
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_avg_at_start": list(os.getloadavg()),
-        "python": platform.python_version(),
-        "git_commit": commit,
-    }
 
 
 def time_frames(frames, params: PerceptionParams, reps: int, warmup: int = 10) -> dict:
@@ -137,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "params": params.to_dict(),
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, args.out)
+    atomic_write_json(args.out, report)
     print(f"wrote {args.out}")
     return 0
 

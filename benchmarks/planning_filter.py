@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from planning_common import write_report
+from common import write_result as write_report
 
 from grasp_planning.grasp_filter import filter_grasps_report
 from grasp_planning.robot import make_robot

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from planning_common import write_report
+from common import write_result as write_report
 
 from grasp_core.cell import load_layout
 from grasp_planning.errors import MotionPlanningError

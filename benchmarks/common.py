@@ -1,0 +1,56 @@
+"""What every benchmark records with its numbers, and how it writes them.
+
+Not a benchmark itself. Scripts in this folder import it as ``common`` (the folder is on
+``sys.path`` when a script runs).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from grasp_core.files import atomic_write_json
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine(**extra: object) -> dict:
+    """CPU model, cores, load average, Python version and git commit (plus ``extra``)."""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "git_commit": commit,
+        **extra,
+    }
+
+
+def write_result(name: str, result: dict, out: Path | None = None, **machine_extra: object) -> Path:
+    """Write ``results/<name>.json`` (or ``out``) atomically with date, command and machine."""
+    full = {
+        "benchmark": name,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine(**machine_extra),
+        **result,
+    }
+    return atomic_write_json(out or RESULTS_DIR / f"{name}.json", full)

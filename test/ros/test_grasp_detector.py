@@ -8,7 +8,6 @@ without stopping the node.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -16,14 +15,13 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from camera_harness import CameraHarness  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from sensor_msgs.msg import Image, PointCloud2  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
-from grasp_core import depth_m_to_mm  # noqa: E402
 from grasp_core.se3 import pose_to_pq  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(180)]
@@ -53,59 +51,6 @@ def sim_scene():
     return frame, pose, obj
 
 
-class Harness:
-    def __init__(self, overrides: list[Parameter]) -> None:
-        from grasp_models.node import GraspDetectorNode
-
-        self.node = GraspDetectorNode(parameter_overrides=overrides)
-        self.peer = rclpy.create_node("grasp_detector_test_peer")
-        self.color_pub = self.peer.create_publisher(Image, COLOR, SENSOR_QOS)
-        self.depth_pub = self.peer.create_publisher(Image, DEPTH, SENSOR_QOS)
-        self.info_pub = self.peer.create_publisher(CameraInfo, INFO, SENSOR_QOS)
-        self.received: dict[str, list] = {"grasps": [], "markers": [], "quality": []}
-        for key, typ, topic, qos in (
-            ("grasps", PointCloud2, "/grasp_candidates", RELIABLE_QOS),
-            ("markers", MarkerArray, "/grasp_markers", RELIABLE_QOS),
-            ("quality", Image, "/grasp_detector/quality_image", SENSOR_QOS),
-        ):
-            self.peer.create_subscription(
-                typ, topic, lambda m, k=key: self.received[k].append(m), qos
-            )
-        self.executor = MultiThreadedExecutor(num_threads=3)
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.peer)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def publish(self, frame, stamp: float, depth_msg: Image | None = None) -> None:
-        fid = frame.frame_id
-        self.info_pub.publish(msgs.model_to_camera_info(frame.camera, stamp))
-        time.sleep(0.05)
-        self.color_pub.publish(msgs.numpy_to_image(frame.color, "rgb8", stamp, fid))
-        self.depth_pub.publish(
-            depth_msg or msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", stamp, fid)
-        )
-
-    def wait_for(self, key: str, stamp: float, send, timeout: float = 40.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            send()
-            t_end = time.monotonic() + 0.6
-            while time.monotonic() < t_end:
-                for m in self.received[key]:
-                    header = m.markers[0].header if key == "markers" else m.header
-                    if abs(msgs.stamp_to_sec(header.stamp) - stamp) < 1e-6:
-                        return m
-                time.sleep(0.02)
-        raise AssertionError(f"no {key} output stamped {stamp} within {timeout} s")
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=5)
-        self.node.destroy_node()
-        self.peer.destroy_node()
-
-
 @pytest.fixture(params=["ggcnn", "vqvae_ggcnn"])
 def harness(request, ros_domain, sim_scene):
     from grasp_models.planar.inference import shipped_weights
@@ -123,7 +68,17 @@ def harness(request, ros_domain, sim_scene):
         Parameter("log_throttle", value=0.0),
     ]
     with rclpy.init():
-        h = Harness(overrides)
+        from grasp_models.node import GraspDetectorNode
+
+        h = CameraHarness(
+            GraspDetectorNode(parameter_overrides=overrides),
+            {
+                "grasps": (PointCloud2, "/grasp_candidates", RELIABLE_QOS),
+                "markers": (MarkerArray, "/grasp_markers", RELIABLE_QOS),
+                "quality": (Image, "/grasp_detector/quality_image", SENSOR_QOS),
+            },
+            "grasp_detector_test_peer",
+        )
         try:
             yield h
         finally:
@@ -146,7 +101,9 @@ def test_grasps_lie_on_the_object_and_bad_input_is_dropped(harness, sim_scene) -
     np.testing.assert_allclose(best.approach, [0.0, 0.0, -1.0], atol=1e-6)  # top-down
     assert 0.0 < best.width <= 0.15
     assert [g.quality for g in grasps] == sorted((g.quality for g in grasps), reverse=True)
-    markers = harness.wait_for("markers", stamp, lambda: None, timeout=5)
+    markers = harness.wait_for(
+        "markers", stamp, lambda: None, timeout=5, header=lambda m: m.markers[0].header
+    )
     assert len(markers.markers) == len(grasps) + 1  # DELETEALL, then one per grasp
     quality = harness.wait_for("quality", stamp, lambda: None, timeout=5)
     assert (quality.height, quality.width, quality.encoding) == (480, 640, "rgb8")

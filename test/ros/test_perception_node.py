@@ -15,6 +15,7 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
+from camera_harness import CameraHarness  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
@@ -41,61 +42,6 @@ def sim_scene():
     return frame, poses, specs
 
 
-class Harness:
-    """The node under test plus a peer node that publishes camera topics and records output."""
-
-    def __init__(self, node_cls, overrides: list[Parameter]) -> None:
-        self.node = node_cls(parameter_overrides=overrides)
-        self.peer = rclpy.create_node("perception_test_peer")
-        self.color_pub = self.peer.create_publisher(Image, COLOR_TOPIC, SENSOR_QOS)
-        self.depth_pub = self.peer.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
-        self.info_pub = self.peer.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
-        self.received: dict[str, list] = {"depth": [], "scene": [], "objects": []}
-        for key, typ, topic in (
-            ("depth", Image, "/perception/depth"),
-            ("scene", PointCloud2, "/perception/scene_points"),
-            ("objects", PointCloud2, "/perception/object_points"),
-        ):
-            self.peer.create_subscription(
-                typ, topic, lambda m, k=key: self.received[k].append(m), RELIABLE_QOS
-            )
-        self.executor = MultiThreadedExecutor(num_threads=3)
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.peer)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def publish(self, frame, stamp: float, depth_msg: Image | None = None, color=True, info=None):
-        cam = frame.camera
-        fid = frame.frame_id
-        self.info_pub.publish(info or msgs.model_to_camera_info(cam, stamp))
-        time.sleep(0.05)  # separate topics: let the info land first
-        if color:
-            self.color_pub.publish(msgs.numpy_to_image(frame.color, "rgb8", stamp, fid))
-        self.depth_pub.publish(
-            depth_msg or msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", stamp, fid)
-        )
-
-    def wait_for(self, key: str, stamp: float, send, timeout: float = 30.0):
-        """Re-send (discovery, best effort) until an output with ``stamp`` arrives."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            send()
-            t_end = time.monotonic() + 0.5
-            while time.monotonic() < t_end:
-                for m in self.received[key]:
-                    if abs(msgs.stamp_to_sec(m.header.stamp) - stamp) < 1e-6:
-                        return m
-                time.sleep(0.02)
-        raise AssertionError(f"no {key} output stamped {stamp} within {timeout} s")
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=5)
-        self.node.destroy_node()
-        self.peer.destroy_node()
-
-
 @pytest.fixture
 def harness(ros_domain, sim_scene):
     from grasp_perception.node import PerceptionNode
@@ -108,7 +54,15 @@ def harness(ros_domain, sim_scene):
         Parameter("log_throttle", value=0.0),
     ]
     with rclpy.init():
-        h = Harness(PerceptionNode, overrides)
+        h = CameraHarness(
+            PerceptionNode(parameter_overrides=overrides),
+            {
+                "depth": (Image, "/perception/depth", RELIABLE_QOS),
+                "scene": (PointCloud2, "/perception/scene_points", RELIABLE_QOS),
+                "objects": (PointCloud2, "/perception/object_points", RELIABLE_QOS),
+            },
+            "perception_test_peer",
+        )
         try:
             yield h
         finally:

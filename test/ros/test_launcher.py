@@ -51,7 +51,7 @@ def test_graph_resolves_arguments_files_and_conditions(tmp_path):
     with pytest.raises(GraphError, match="not one of"):
         load_graph(str(path), {"camera": "kinect"})
     with pytest.raises(GraphError, match="unknown launch arguments"):
-        load_graph(str(path), {"modle": "x"})
+        load_graph(str(path), {"mdl": "x"})
     with pytest.raises(GraphError, match="available: .*panda_grasp"):
         load_graph("no_such_graph")
     assert parse_cli_arguments(["model:=ggcnn", "camera:=sim"]) == {

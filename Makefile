@@ -25,7 +25,7 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/codespell grasp_* test benchmarks docs README.md
+	$(VENV)/bin/codespell grasp_core grasp_perception grasp_models grasp_planning grasp_sim grasp_bringup test benchmarks docs README.md
 
 bench: setup
 	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

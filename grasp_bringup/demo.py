@@ -245,6 +245,7 @@ class PickSession:
         from std_srvs.srv import Trigger
 
         m = self.monitor
+        before = max(m.poses.stamp, m.candidates.stamp)
         client = m.create_client(Trigger, "/sim/reset")
         try:
             if not client.wait_for_service(timeout_sec=10.0):
@@ -255,7 +256,17 @@ class PickSession:
                 time.sleep(0.02)
         finally:
             m.destroy_client(client)
-        self.wait_ready(since=m.now() + 0.5)
+        # A reset restarts simulated time at 0: fresh poses and candidates are the ones
+        # stamped before the last pre-reset stamp, after the objects have settled.
+        ready = m.wait_for(
+            lambda: 0.5 < m.poses.stamp < before and 0.5 < m.candidates.stamp < m.poses.stamp,
+            self.opts.startup_timeout,
+        )
+        if not ready:
+            raise TimeoutError(
+                f"no fresh object poses and grasp candidates within {self.opts.startup_timeout:.0f} s "
+                "of /sim/reset"
+            )
 
     def episode(self, budget: int) -> tuple[list[Attempt], int]:
         """Pick until the table is clear or ``budget`` attempts are spent; returns the

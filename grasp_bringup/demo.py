@@ -256,17 +256,7 @@ class PickSession:
                 time.sleep(0.02)
         finally:
             m.destroy_client(client)
-        # A reset restarts simulated time at 0: fresh poses and candidates are the ones
-        # stamped before the last pre-reset stamp, after the objects have settled.
-        ready = m.wait_for(
-            lambda: 0.5 < m.poses.stamp < before and 0.5 < m.candidates.stamp < m.poses.stamp,
-            self.opts.startup_timeout,
-        )
-        if not ready:
-            raise TimeoutError(
-                f"no fresh object poses and grasp candidates within {self.opts.startup_timeout:.0f} s "
-                "of /sim/reset"
-            )
+        self.wait_ready(since=before + 0.5)
 
     def episode(self, budget: int) -> tuple[list[Attempt], int]:
         """Pick until the table is clear or ``budget`` attempts are spent; returns the

@@ -272,9 +272,15 @@ class SimDriver:
                 left -= k
 
     def reset(self, seed: int | None = None) -> None:
-        """Reset the world (objects re-dropped, arm home) and hold the home pose."""
+        """Reset the world (objects re-dropped, arm home) and hold the home pose.
+
+        Simulated time keeps running across the reset: nodes following ``/clock`` (timers,
+        timeouts, message stamps) expect it never to go backwards.
+        """
         with self._lock:
+            t = self.world.time
             self.world.reset(seed)
+            self.world.data.time = t
             q = self.world.joint_positions()
             self.arm.hold(q[:7])
             self.hand.hold(np.full(2, self.world.gripper_width() / 2))

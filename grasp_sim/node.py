@@ -258,11 +258,7 @@ class SimDriverNode(Node):
         rtf_used = float(self.get_parameter("real_time_factor").value)
         while not self._stop.is_set():
             d.step(chunk)
-            t = d.time
-            if t < sim0:  # a reset rewound time
-                wall0, sim0 = time.monotonic(), t
-                win_wall, win_sim = wall0, t
-                due = dict.fromkeys(periods, 0.0)
+            t = d.time  # monotonic: SimDriver.reset keeps the clock running
             for key, period in periods.items():
                 if period is not None and t + 1e-9 >= due[key]:
                     # keep the phase so the average rate is exact despite 4 ms chunks

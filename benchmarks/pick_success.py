@@ -114,20 +114,18 @@ def main() -> int:
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for model in args.model:
         entry = results.setdefault(model, {})
-        t0 = time.monotonic()
-        if args.single:
-            entry["single"] = single(model, args)
-        if args.clutter:
-            entry["clutter"] = clutter(model, args)
-        if args.latency:
-            entry["latency"] = latency(model, args)
-        entry["meta"] = {
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
-            "object_set": args.object_set, "seed": args.seed, "real_time_factor": args.rtf,
-            "wall_time_s": time.monotonic() - t0,
-        }  # fmt: skip
+        for mode, run in (("single", single), ("clutter", clutter), ("latency", latency)):
+            if not getattr(args, mode):
+                continue
+            t0 = time.monotonic()
+            entry[mode] = run(model, args)
+            entry[mode]["meta"] = {  # each mode records how it was made
+                "command": " ".join([Path(sys.executable).name, *sys.argv]),
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
+                "object_set": args.object_set, "seed": args.seed, "real_time_factor": args.rtf,
+                "wall_time_s": time.monotonic() - t0,
+            }  # fmt: skip
         write_json(args.out, results)
         summary = {
             k: {kk: v for kk, v in val.items() if not kk.startswith("per_")}

@@ -313,7 +313,7 @@ class PickSession:
         m, out = self.monitor, self.opts.out_dir
         if out is None or not self.opts.record or m.color.value is None or m.camera is None:
             return
-        name = f"attempt_{len(self.images):02d}.png"
+        name = f"attempt_{k:02d}.png"
         img = draw_grasps(m.color.value, grasps[:10], m.camera)
         write_png(
             out / name, caption(img, f"attempt {k}: {len(grasps)} candidates ({self.opts.model})")

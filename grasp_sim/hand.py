@@ -25,7 +25,7 @@ import mujoco
 
 from grasp_core.gripper import GripperSpec
 from grasp_sim.physics import FINGER_FRICTION
-from grasp_sim.robot import FINGER_ARMATURE, FINGER_DAMPING, GRIPPER_KP
+from grasp_sim.robot import FINGER_ARMATURE, FINGER_DAMPING, add_gripper_actuator
 
 PAD_TIP = 0.0095  # pad reach past the TCP along +Z [m]
 PAD_LENGTH = 0.0185  # rubber pad length along Z [m]
@@ -147,16 +147,5 @@ def add_trial_hand(spec: mujoco.MjSpec, gripper: GripperSpec) -> HandNames:
     tendon.name = "hand_width_tendon"
     for joint in NAMES.joints:
         tendon.wrap_joint(joint, 1.0)
-    a = spec.add_actuator()
-    a.name = NAMES.actuator
-    a.target = "hand_width_tendon"
-    a.trntype = mujoco.mjtTrn.mjTRN_TENDON
-    a.gaintype = mujoco.mjtGain.mjGAIN_FIXED
-    a.biastype = mujoco.mjtBias.mjBIAS_AFFINE
-    a.gainprm[0] = GRIPPER_KP
-    a.biasprm[1] = -GRIPPER_KP
-    a.ctrlrange = [0.0, gripper.max_width]
-    a.ctrllimited = 1
-    a.forcerange = [-gripper.max_force, gripper.max_force]
-    a.forcelimited = 1
+    add_gripper_actuator(spec, NAMES.actuator, "hand_width_tendon", gripper)
     return NAMES

@@ -117,9 +117,16 @@ def panda_spec(
     tendon.name = "gripper_width"
     for name in HAND_JOINTS:
         tendon.wrap_joint(name, 1.0)
+    add_gripper_actuator(spec, "gripper", "gripper_width", gripper)
+    return spec
+
+
+def add_gripper_actuator(spec: mujoco.MjSpec, name: str, tendon: str, gripper) -> None:
+    """Position servo on the opening-width tendon [m], force-limited like the real hand
+    (``gripper.max_force`` [N]); shared by the world's Panda and the trial hand."""
     a = spec.add_actuator()
-    a.name = "gripper"
-    a.target = "gripper_width"
+    a.name = name
+    a.target = tendon
     a.trntype = mujoco.mjtTrn.mjTRN_TENDON
     a.gaintype = mujoco.mjtGain.mjGAIN_FIXED
     a.biastype = mujoco.mjtBias.mjBIAS_AFFINE
@@ -129,7 +136,6 @@ def panda_spec(
     a.ctrllimited = 1
     a.forcerange = [-gripper.max_force, gripper.max_force]
     a.forcelimited = 1
-    return spec
 
 
 def joint_limits(model: mujoco.MjModel, names: tuple[str, ...]) -> np.ndarray:

@@ -278,6 +278,7 @@ class PickAndPlace:
         self.max_plan_attempts = max_plan_attempts
         self.state = PickState.IDLE
         self._stop = threading.Event()
+        self._send_lock = threading.Lock()
         self._busy = threading.Lock()
 
     # ---- public -------------------------------------------------------------------------
@@ -289,10 +290,11 @@ class PickAndPlace:
     def stop(self) -> None:
         """Halt at once: the running (or next) motion is replaced by a hold at the current
         joint positions and the pick ends STOPPED."""
-        self._stop.set()
-        q = self.current_q()
-        if q is not None:
-            self.io.send_arm(hold_trajectory(self.robot, q))
+        with self._send_lock:  # no segment can be sent between the flag and the hold
+            self._stop.set()
+            q = self.current_q()
+            if q is not None:
+                self.io.send_arm(hold_trajectory(self.robot, q))
 
     def current_q(self) -> np.ndarray | None:
         js = self.io.joint_state()
@@ -419,7 +421,9 @@ class PickAndPlace:
         q = self.current_q()
         if q is None or np.abs(q - traj.start).max() > 5 * self.params.goal_tolerance:
             raise _Halt(PickState.FAILED, f"{seg.state.value}: arm is not at the segment start")
-        self.io.send_arm(traj)
+        with self._send_lock:  # a stop either comes first (no send) or holds after this send
+            self._check_stop()
+            self.io.send_arm(traj)
         start = self.io.now()
         timeout = traj.duration * self.params.timeout_factor + self.params.timeout_margin
         goal = traj.end

@@ -26,7 +26,13 @@ from sensor_msgs.msg import CameraInfo, Image
 from grasp_bringup import msgs
 from grasp_bringup.qos import SENSOR_QOS
 from grasp_core import CameraModel, RGBDFrame, ValidationError
-from grasp_perception.sources.base import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC, CameraSource
+from grasp_perception.sources.base import (
+    COLOR_TOPIC,
+    DEPTH_TOPIC,
+    INFO_TOPIC,
+    CameraSource,
+    pop_stamp_pair,
+)
 
 FrameCallback = Callable[[RGBDFrame], None]
 ErrorCallback = Callable[[str, str, float], None]  # (key, reason, stamp [s])
@@ -142,15 +148,7 @@ class RosCameraSource(CameraSource):
             return None
         if not self._seen_color and not self.require_color:
             return self._depths.popleft()[1], None
-        for i, (td, dmsg) in enumerate(self._depths):
-            best = min(self._colors, key=lambda c: abs(c[0] - td), default=None)
-            if best is not None and abs(best[0] - td) <= self.slop:
-                for _ in range(i + 1):
-                    self._depths.popleft()
-                while self._colors and self._colors[0][0] <= best[0]:
-                    self._colors.popleft()
-                return dmsg, best[1]
-        return None
+        return pop_stamp_pair(self._depths, self._colors, self.slop)
 
     def _report(self, key: str, reason: str, stamp: float) -> None:
         self.dropped += 1

@@ -55,3 +55,22 @@ class CameraSource(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def pop_stamp_pair(depths, colors, slop: float):
+    """Approximate-time pairing shared by the ROS topic source and MCAP playback.
+
+    ``depths`` and ``colors`` are deques of ``(stamp [s], message)`` in arrival order. The
+    oldest depth entry with a colour entry within ``slop`` [s] is returned as
+    ``(depth_message, color_message)``, and everything up to that pair is dropped from both
+    deques; ``None`` when no pair exists yet (nothing is dropped then).
+    """
+    for i, (td, dmsg) in enumerate(depths):
+        best = min(colors, key=lambda c: abs(c[0] - td), default=None)
+        if best is not None and abs(best[0] - td) <= slop:
+            for _ in range(i + 1):
+                depths.popleft()
+            while colors and colors[0][0] <= best[0]:
+                colors.popleft()
+            return dmsg, best[1]
+    return None

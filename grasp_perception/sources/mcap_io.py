@@ -32,6 +32,7 @@ from grasp_perception.sources.base import (
     INFO_TOPIC,
     TF_STATIC_TOPIC,
     CameraSource,
+    pop_stamp_pair,
 )
 
 
@@ -208,16 +209,8 @@ class McapSource(CameraSource):
             return None
         if not self.has_color:
             return self._make_frame(self._depths.popleft()[1], None)
-        for i, (td, dmsg) in enumerate(self._depths):
-            best = min(self._colors, key=lambda c: abs(c[0] - td), default=None)
-            if best is not None and abs(best[0] - td) <= self.slop:
-                # drop everything older than the pair
-                for _ in range(i + 1):
-                    self._depths.popleft()
-                while self._colors and self._colors[0][0] <= best[0]:
-                    self._colors.popleft()
-                return self._make_frame(dmsg, best[1])
-        return None
+        pair = pop_stamp_pair(self._depths, self._colors, self.slop)
+        return None if pair is None else self._make_frame(*pair)
 
     def _next_frame(self) -> RGBDFrame | None:
         for _schema, channel, _message, msg in self._messages:

@@ -31,6 +31,7 @@ def _datagen(args: argparse.Namespace) -> int:
         unlabelled=args.unlabelled,
         seed=args.seed,
         labeller=args.labeller,
+        trial_negatives=args.trial_negatives,
         depth_noise=args.depth_noise,
     )
     manifest = generate(cfg, progress=not args.quiet)
@@ -124,7 +125,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--views", type=int, default=2, help="poses per labelled object")
     p.add_argument("--unlabelled", type=int, default=0, help="extra unlabelled objects")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--labeller", default="geometric", choices=("geometric", "physics"))
+    p.add_argument(
+        "--labeller",
+        default="physics",
+        choices=("physics", "geometric"),
+        help="physics: every label from a grasp trial (default); geometric: antipodal check",
+    )
+    p.add_argument(
+        "--trial-negatives", type=int, default=30, help="geometric negatives trialled per view"
+    )
     p.add_argument("--depth-noise", action="store_true", help="RealSense-like depth noise")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_datagen)

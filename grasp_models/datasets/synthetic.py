@@ -2,11 +2,17 @@
 
 Each labelled image shows one object of the chosen split, dropped on the table at a
 seeded random pose and seen by the overhead camera. Top-down grasp candidates (centre on
-the object, any closing angle) are labelled by the geometric antipodal check of
-:mod:`grasp_models.datasets.labelling` and, with ``labeller="physics"``, by physics grasp
-trials (``grasp_sim.trial.run_grasp_trials``) of those candidates. Files follow the Cornell
+the object, any closing angle) are proposed by the geometric antipodal check of
+:mod:`grasp_models.datasets.labelling`. With ``labeller="physics"`` (the default) every
+written label comes from a physics grasp trial (``grasp_sim.trial.run_grasp_trials``, the
+object on a table in the pose the camera saw): the geometric positives and up to
+``trial_negatives`` geometric negatives are trialled, successes are written as positives
+(a geometric negative that holds becomes one, with the width the fingers closed to plus
+the clearance), failures as negatives; untrialled candidates are not written.
+``labeller="geometric"`` writes the geometric labels as they are. Files follow the Cornell
 layout (``pcdNNNNcpos.txt``, ``pcdNNNNcneg.txt``, ``pcdNNNNd.tiff`` float32 metres,
-``pcdNNNNr.png``) plus ``objects.txt`` (image -> object) and ``camera.json``, so
+``pcdNNNNr.png``) plus ``objects.txt`` (image -> object), ``camera.json`` and
+``labels.jsonl`` (per image: trialled and flipped counts; summed in ``manifest.json``), so
 :class:`~grasp_models.datasets.CornellDataset` reads them. Unlabelled images (further
 objects, empty ``cpos``) serve the semi-supervised VQ-VAE.
 
@@ -17,8 +23,9 @@ every file is written to a temporary name and renamed (``cpos`` last).
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -38,7 +45,9 @@ from grasp_models.datasets.labelling import (
 )
 from grasp_models.errors import DatasetError
 
-LABELLERS = ("geometric", "physics")
+LABELLERS = ("physics", "geometric")
+#: Per-image physics-labelling counts kept in ``labels.jsonl`` and summed in the manifest.
+PHYSICS_COUNTS = ("trialled_positive", "trialled_negative", "positive_failed", "negative_succeeded")
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,8 @@ class SynthConfig:
     candidates: int = 800
     max_positives: int = 30
     max_negatives: int = 30
-    labeller: str = "geometric"
+    labeller: str = "physics"
+    trial_negatives: int = 30  # geometric negatives trialled per view (at most max_negatives)
     depth_noise: bool = False
     kinds: tuple[str, ...] | None = None
 
@@ -65,6 +75,7 @@ class SynthConfig:
         require_range("objects", self.objects, 1, None)
         require_range("views", self.views, 1, None)
         require_range("unlabelled", self.unlabelled, 0, None)
+        require_range("trial_negatives", self.trial_negatives, 0, None)
 
 
 def corners_text(rects: list[GraspRect]) -> str:
@@ -147,21 +158,87 @@ def physics_available() -> bool:
     return importlib.util.find_spec("grasp_sim.trial") is not None
 
 
-def _physics_filter(world, obj, frame, rects: list[GraspRect]) -> tuple[list, list]:
-    """Split ``rects`` by physics trials in the simulator (grasp_sim.trial)."""
+def _trial_pose_of(world, name: str) -> np.ndarray:
+    """T_table_object of a SimWorld object for an ``on_table`` trial (table top at z = 0)."""
+    T = np.array(world.object_pose(name), dtype=np.float64)
+    T[2, 3] -= world.layout.table_top_z
+    return T
+
+
+def physics_labels(
+    world,
+    obj,
+    frame,
+    positives: list[GraspRect],
+    negatives: list[GraspRect],
+    seed: int,
+    px_per_m: float,
+    gripper: GripperGeometry | None = None,
+) -> tuple[list[GraspRect], list[GraspRect], dict]:
+    """Labels of the trialled rectangles (geometric ``positives`` + ``negatives``) by
+    physics trials of top-down grasps on ``obj`` in ``world``'s current pose: successes
+    are positives, failures negatives. A geometric negative that holds gets the width the
+    fingers closed to plus twice the clearance, at ``px_per_m`` [px/m] (table depth).
+    Trial ``i`` uses seed ``seed + i``. Returns the counts alongside."""
     from grasp_core.se3 import invert
     from grasp_models.planar.processing import rects_to_grasps
     from grasp_sim.trial import run_grasp_trials
 
+    gripper = gripper or GripperGeometry()
+    rects = [*positives, *negatives]
+    counts = {
+        "trialled_positive": len(positives),
+        "trialled_negative": len(negatives),
+        "positive_failed": 0,
+        "negative_succeeded": 0,
+    }
+    if not rects:
+        return [], [], counts
     # TCP half way down the object's top, at most 3 cm below it: the rule inference uses
     grasps = rects_to_grasps(rects, frame.depth, frame.camera, model="", depth_offset=None)
     if len(grasps) != len(rects):
-        raise ValueError("a label rectangle has no valid depth at its centre")
-    T_object_base = invert(world.object_pose(obj.name))
-    results = run_grasp_trials(obj, [T_object_base @ g.pose for g in grasps], on_table=True)
-    good = [r for r, res in zip(rects, results, strict=True) if res.success]
-    bad = [r for r, res in zip(rects, results, strict=True) if not res.success]
-    return good, bad
+        raise DatasetError("a label rectangle has no valid depth at its centre")
+    T_world_object = _trial_pose_of(world, obj.name)
+    T_object_base = invert(np.asarray(world.object_pose(obj.name)))
+    results = run_grasp_trials(
+        obj,
+        np.stack([T_object_base @ g.pose for g in grasps]),
+        seed=seed,
+        on_table=True,
+        T_world_object=T_world_object,
+    )
+    pos, neg = [], []
+    for k, (rect, res) in enumerate(zip(rects, results, strict=True)):
+        geometric_positive = k < len(positives)
+        if res.success and not geometric_positive:
+            width = (res.width_after_close + 2 * gripper.clearance) * px_per_m
+            width = float(np.clip(width, 4.0, gripper.max_opening * px_per_m))
+            jaw = gripper.finger_width * px_per_m
+            rect = replace(rect, width=width, length=max(0.5 * width, jaw))
+            counts["negative_succeeded"] += 1
+        elif not res.success and geometric_positive:
+            counts["positive_failed"] += 1
+        (pos if res.success else neg).append(rect)
+    return pos, neg, counts
+
+
+def label_totals(path: Path, images: set[int]) -> dict:
+    """Sums of the per-image label counts in ``labels.jsonl`` (the last line per image,
+    so a resumed run counts each image once)."""
+    last: dict[int, dict] = {}
+    if path.is_file():
+        for text in path.read_text().splitlines():
+            if text.strip():
+                row = json.loads(text)
+                if row["image"] in images:
+                    last[row["image"]] = row
+    keys = ("positives", "negatives", *PHYSICS_COUNTS)
+    totals = {f"{k}_written" if k in ("positives", "negatives") else k: 0 for k in keys}
+    for row in last.values():
+        for k in keys:
+            totals[f"{k}_written" if k in ("positives", "negatives") else k] += int(row.get(k, 0))
+    totals["images_counted"] = len(last)
+    return totals
 
 
 def generate(cfg: SynthConfig, progress: bool = True) -> dict:
@@ -192,7 +269,6 @@ def generate(cfg: SynthConfig, progress: bool = True) -> dict:
     by_object: dict[int, list] = {}
     for p in todo:
         by_object.setdefault(p[1], []).append(p)
-    n_pos = n_neg = 0
     for oi, views in by_object.items():
         obj = objs[oi]
         with SimWorld([obj], seed=cfg.seed) as world:
@@ -202,26 +278,38 @@ def generate(cfg: SynthConfig, progress: bool = True) -> dict:
                 )
                 frame = world.render("overhead", color=True)
                 seg = world.render_segmentation("overhead")
+                counts: dict = {}
                 if labelled:
                     rng = np.random.default_rng([cfg.seed, num, 17])
-                    pos, neg, _ = label_view(frame.depth, seg, frame.camera.fx, rng, cfg)
-                    if cfg.labeller == "physics" and pos:
-                        pos, failed = _physics_filter(world, obj, frame, pos)
-                        neg = neg + failed
+                    pos, neg, stats = label_view(frame.depth, seg, frame.camera.fx, rng, cfg)
+                    if cfg.labeller == "physics" and (pos or neg):
+                        seed = int(np.random.SeedSequence([cfg.seed, num, 29]).generate_state(1)[0])
+                        px_per_m = frame.camera.fx / stats["table_depth"]
+                        pos, neg, counts = physics_labels(
+                            world,
+                            obj,
+                            frame,
+                            pos,
+                            neg[: cfg.trial_negatives],
+                            seed % 2**31,
+                            px_per_m,
+                        )
+                        pos = thin_rects(pos, 4.0, math.radians(15), cfg.max_positives)
                 else:
                     pos, neg = [], []
-                n_pos += len(pos)
-                n_neg += len(neg)
                 depth = frame.depth
                 if cfg.depth_noise:  # labels come from the clean depth, the image is noisy
                     from grasp_sim.camera import DepthNoise
 
                     depth = DepthNoise().apply(depth, np.random.default_rng([cfg.seed, num, 23]))
                 write_cornell_image(root, num, depth, frame.color, pos, neg)
+                line = {"image": num, "positives": len(pos), "negatives": len(neg), **counts}
+                with (root / "labels.jsonl").open("a") as fh:
+                    fh.write(json.dumps(line) + "\n")
                 if not (root / "camera.json").is_file():
                     save_json(root / "camera.json", frame.camera.to_dict())
                 bar.update(1)
     bar.close()
-    manifest["stats"] = {"positives_written": n_pos, "negatives_written": n_neg}
+    manifest["stats"] = label_totals(root / "labels.jsonl", {p[0] for p in plan})
     save_json(root / "manifest.json", manifest)
     return manifest

@@ -52,6 +52,8 @@ def train_from_args(args: argparse.Namespace) -> int:
         label_fraction=args.label_fraction,
         test_fraction=args.test_fraction,
         test_data=args.test_data,
+        val_data=args.val_data,
+        val_every=args.val_every,
         split=args.split,
         seed=args.seed,
         rgb=args.rgb,
@@ -145,6 +147,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="Cornell-format dataset folder")
     p.add_argument("--out", required=True, help="weights file (.pt); card beside it")
     p.add_argument("--test-data", default=None, help="held-out dataset (else split --data)")
+    p.add_argument(
+        "--val-data", default=None, help="validation dataset (own objects): keep the best epoch"
+    )
+    p.add_argument("--val-every", type=int, default=1, help="epochs between validations")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)

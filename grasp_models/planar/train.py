@@ -1,12 +1,18 @@
 """Training of the planar models: seeded, resumable (a checkpoint per epoch), CSV logs,
 and a model card with data, seed, command and held-out metrics at the end.
 
+With ``val_data`` (a split of its own objects, never the test set) the grasp models are
+evaluated on it (blind crops, top-1 then top-5) every ``val_every`` epochs and the best
+of those weights is kept: model selection on validation objects, the test set is only
+reported.
+
 ``model`` is one of ``ggcnn``, ``ggcnn2``, ``vqvae`` (the unsupervised VQ-VAE, trained on
 every training image, labelled or not) and ``vqvae_ggcnn`` (needs a trained ``vqvae``).
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -53,6 +59,8 @@ class TrainConfig:
     label_fraction: float = 1.0
     test_fraction: float = 0.2
     test_data: str | None = None
+    val_data: str | None = None
+    val_every: int = 1
     split: str = "object"
     seed: int = 0
     rgb: bool = False
@@ -70,6 +78,7 @@ class TrainConfig:
         require_choice("split", self.split, ("image", "object"))
         require_range("epochs", self.epochs, 1, None)
         require_range("batch_size", self.batch_size, 1, None)
+        require_range("val_every", self.val_every, 1, None)
         require_range("label_fraction", self.label_fraction, 0.0, 1.0, low_inclusive=False)
         if self.model == "vqvae_ggcnn" and not self.vqvae:
             raise CheckpointError("vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt)")
@@ -141,6 +150,12 @@ def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
     return card
 
 
+def validate(net: torch.nn.Module, card: dict, cfg: TrainConfig, source, indices) -> dict:
+    """Blind-crop top-1/top-5 of a copy of ``net`` (training state untouched)."""
+    model = PlanarGraspModel(copy.deepcopy(net).cpu(), card, name=cfg.model, device="cpu")
+    return evaluate(model, source, indices, crop="image")
+
+
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
     """Train (or resume) and return the model card written beside ``cfg.out``."""
     torch.set_num_threads(cfg.threads)
@@ -185,6 +200,16 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         opt.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
         print(f"resuming {cfg.model} from epoch {start_epoch}", file=sys.stderr)
+    val_source = val_idx = None
+    best: dict | None = None  # {"epoch", "top1", "top5", "model"} of the best validation
+    if cfg.val_data and not is_vq:
+        val_source = CornellDataset(cfg.val_data, load_rgb=cfg.rgb)
+        flags = val_source.labelled_flags()
+        val_idx = [i for i in range(len(val_source)) if flags[i]]
+        if not val_idx:
+            raise CheckpointError(f"{cfg.val_data}: no labelled validation images")
+    if start_epoch and ckpt_path.is_file():
+        best = load_checkpoint(ckpt_path).get("best")
     log_path = run_dir / "log.csv"
     new_log = not log_path.is_file() or start_epoch == 0
     with log_path.open("w" if new_log else "a", newline="") as fh:
@@ -210,6 +235,15 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 count += len(x)
                 bar.set_postfix(loss=f"{total / count:.4f}")
             mean = total / max(count, 1)
+            if val_source is not None and (
+                (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs
+            ):
+                v = validate(net, card_for(cfg, net, split), cfg, val_source, val_idx)
+                details = {**details, "val_top1": v["top1"], "val_top5": v["top5"]}
+                if best is None or (v["top1"], v["top5"]) > (best["top1"], best["top5"]):
+                    state = {k: t.detach().cpu().clone() for k, t in net.state_dict().items()}
+                    best = {"epoch": epoch + 1, "top1": v["top1"], "top5": v["top5"]}
+                    best["model"] = state
             writer.writerow(
                 [epoch + 1, f"{mean:.6f}", f"{time.time() - t0:.1f}", json.dumps(details)]
             )
@@ -222,12 +256,24 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     "epoch": epoch + 1,
                     "config": asdict(cfg),
                     "loss": mean,
+                    "best": best,
                 },
             )
     card = card_for(cfg, net, split)
     card["final_train_loss"] = (
         mean if cfg.epochs > start_epoch else load_checkpoint(ckpt_path)["loss"]
     )
+    if best is not None:
+        net.load_state_dict(best["model"])
+        card["selection"] = {
+            "val_root": cfg.val_data,
+            "val_images": len(val_idx or []),
+            "val_every": cfg.val_every,
+            "chosen_epoch": best["epoch"],
+            "val_top1": best["top1"],
+            "val_top5": best["top5"],
+            "rule": "best blind top-1 (then top-5) on the validation objects; earliest wins",
+        }
     if not is_vq:
         model = PlanarGraspModel(net.cpu(), card, name=cfg.model, device="cpu")
         card["metrics"] = {

@@ -92,3 +92,40 @@ def test_vqvae_then_vqvae_ggcnn(tmp_path: Path) -> None:
     model = load_vqvae_ggcnn(out)
     assert model.card["arch"] == "vqvae_ggcnn"
     assert len(model.run(np.full((96, 128), 0.8, np.float32)).rects) == 1
+
+
+def test_validation_keeps_the_best_epoch_and_the_test_set_is_only_reported(
+    tmp_path: Path,
+) -> None:
+    from grasp_models.datasets import CornellDataset
+    from grasp_models.planar.evaluate import evaluate
+
+    data = tiny_dataset(tmp_path / "data", n=6, seed=0)
+    val = tiny_dataset(tmp_path / "val", n=4, seed=5)
+    out = tmp_path / "w" / "ggcnn.pt"
+    cfg = TrainConfig(
+        model="ggcnn",
+        data=str(data),
+        test_data=str(data),
+        val_data=str(val),
+        val_every=2,
+        out=str(out),
+        epochs=5,
+        batch_size=2,
+        lr=3e-3,
+        size=64,
+        seed=2,
+        threads=1,
+        augment=False,
+    )
+    card = train(cfg, progress=False)
+    with (out.with_suffix(".run") / "log.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    validated = {int(r["epoch"]): r for r in rows if "val_top1" in r["details"]}
+    assert sorted(validated) == [2, 4, 5]  # every 2 epochs and the last
+    sel = card["selection"]
+    assert sel["chosen_epoch"] in validated and sel["val_images"] == 4
+    # the shipped weights are the chosen epoch's: they reproduce its validation score
+    again = evaluate(load_ggcnn(out), CornellDataset(str(val)), range(4), crop="image")
+    assert again["top1"] == pytest.approx(sel["val_top1"])
+    assert again["top5"] == pytest.approx(sel["val_top5"])

@@ -1,9 +1,12 @@
 """The work-cell layout (table, workspace, bin, robot base, cameras) read from YAML.
 
-One file, ``config/sim/panda_table.yaml``, describes the cell in the robot base frame
-``panda_link0`` so the simulated world (grasp_sim), the planner's collision scene
-(grasp_planning) and the bringup's camera mounting all read the same numbers through this
-one loader. Distances in metres, angles in radians.
+One file per cell describes it in the base frame of its robot, and names that frame
+(``frame:``): ``config/sim/panda_table.yaml`` (Panda, ``panda_link0``; also the world the
+simulator builds) and ``config/cells/baxter_table.yaml`` (Baxter, ``base``; a real cell
+only). The simulated world (grasp_sim), the planner's collision scene (grasp_planning)
+and the bringup's camera mounting all read the same numbers through this one loader;
+callers that need a particular frame pass ``frame=`` and get a :class:`CellConfigError`
+naming the file and both frames otherwise. Distances in metres, angles in radians.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import yaml
 
 from grasp_core.camera import CameraModel
 from grasp_core.errors import ValidationError
-from grasp_core.paths import config_path
+from grasp_core.paths import config_path, share_dir
 from grasp_core.se3 import look_at, make_transform, rot_x, rot_y, rot_z
 
 
@@ -24,7 +27,7 @@ class CellConfigError(ValidationError):
     """A cell layout file is invalid; the message names the file and the key."""
 
 
-#: Default layout file, relative to ``config/``.
+#: Default layout file, relative to ``config/`` (the Panda cell the simulator builds).
 DEFAULT_LAYOUT = ("sim", "panda_table.yaml")
 
 
@@ -51,11 +54,12 @@ class CameraMount:
     """A camera of the cell: intrinsics plus either a fixed pose or a mount on a body.
 
     ``T_parent_optical`` is the optical frame (REP 103, +Z forward) in ``parent``'s frame;
-    ``parent`` is ``"panda_link0"`` (world) for fixed cameras.
+    ``parent`` is the cell's ``base_frame`` for fixed cameras, else a robot link.
     """
 
     name: str
     parent: str
+    base_frame: str
     T_parent_optical: np.ndarray
     width: int
     height: int
@@ -82,13 +86,22 @@ class CameraMount:
             self.height,
             T_base_camera=T,
             frame_id=self.frame_id,
-            base_frame="panda_link0",
+            base_frame=self.base_frame,
         )
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the camera is fixed in the cell (its parent is the base frame)."""
+        return self.parent == self.base_frame
 
 
 @dataclass(frozen=True, eq=False)
 class CellLayout:
-    """The cell, all in the base frame ``panda_link0`` [m]."""
+    """The cell, all in the robot base frame ``frame`` [m].
+
+    ``robot_urdf`` and ``home_q`` [rad] describe the simulated robot; cells that are not
+    simulated (Baxter) leave them None and take the robot from its robot config.
+    """
 
     table_center: np.ndarray  # centre of the table's top face
     table_size: np.ndarray  # x, y, thickness
@@ -98,12 +111,23 @@ class CellLayout:
     bin_center: np.ndarray  # centre of the bin floor
     bin_size: np.ndarray  # inner x, y, wall height
     bin_wall: float
-    robot_urdf: str
+    robot_urdf: str | None
     T_world_base: np.ndarray
-    home_q: np.ndarray
+    home_q: np.ndarray | None
     home_gripper_width: float
     cameras: dict[str, CameraMount]
+    frame: str
     source: str = ""
+
+    def require_frame(self, frame: str, user: str = "") -> None:
+        """Raise :class:`CellConfigError` unless the cell is written in ``frame``; the
+        message names the layout file, both frames and ``user`` (who needs the frame)."""
+        if self.frame != frame:
+            raise CellConfigError(
+                f"{self.source or 'cell layout'}: the cell is in frame {self.frame!r}, but "
+                f"{user or 'the caller'} needs frame {frame!r}; use a cell layout written in "
+                f"{frame!r}"
+            )
 
     @property
     def table_top_z(self) -> float:
@@ -140,7 +164,7 @@ class CellLayout:
         return bool(np.all(d <= self.bin_size[:2] / 2) and -0.01 <= z <= self.bin_size[2])
 
 
-def _camera(name: str, data: dict) -> CameraMount:
+def _camera(name: str, data: dict, base_frame: str) -> CameraMount:
     where = f"cameras.{name}"
     for key in ("width", "height", "fx", "fy"):
         if key not in data:
@@ -151,10 +175,11 @@ def _camera(name: str, data: dict) -> CameraMount:
     else:
         up = _vec(data, "up", where, 3) if "up" in data else np.array([0.0, 0.0, 1.0])
         T = look_at(_vec(data, "eye", where, 3), _vec(data, "target", where, 3), up)
-        parent = "panda_link0"
+        parent = base_frame
     return CameraMount(
         name=name,
         parent=parent,
+        base_frame=base_frame,
         T_parent_optical=T,
         width=int(data["width"]),
         height=int(data["height"]),
@@ -166,17 +191,57 @@ def _camera(name: str, data: dict) -> CameraMount:
     )
 
 
-def load_layout(path: str | Path | None = None) -> CellLayout:
-    """Read a cell layout (default ``config/sim/panda_table.yaml``)."""
-    path = Path(path) if path is not None else config_path(*DEFAULT_LAYOUT)
+def layout_path(path: str | Path | None = None) -> Path:
+    """The layout file ``path`` names: None is the default Panda cell; a relative path is
+    taken from the working directory if it exists there, else from ``config/``
+    (``"cells/baxter_table.yaml"``). Raises :class:`CellConfigError` naming what was tried."""
+    if path is None or str(path) == "":
+        return config_path(*DEFAULT_LAYOUT)
+    p = Path(path)
+    if p.is_absolute() or p.is_file():
+        return p
+    in_config = share_dir() / "config" / p
+    if in_config.is_file():
+        return in_config
+    raise CellConfigError(
+        f"cell layout {str(path)!r} not found (looked in {Path.cwd()} and {in_config.parent}); "
+        f"cells shipped: {', '.join(shipped_layouts())}"
+    )
+
+
+def shipped_layouts() -> list[str]:
+    """Cell layout files shipped under ``config/`` (relative to it): ``sim/*.yaml`` and
+    ``cells/*.yaml``."""
+    root = share_dir() / "config"
+    return [
+        p.relative_to(root).as_posix()
+        for folder in ("sim", "cells")
+        for p in sorted((root / folder).glob("*.yaml"))
+    ]
+
+
+def load_layout(
+    path: str | Path | None = None, frame: str | None = None, user: str = ""
+) -> CellLayout:
+    """Read a cell layout (default ``config/sim/panda_table.yaml``; see :func:`layout_path`).
+
+    The file names its base frame (``frame:``). With ``frame`` given, a layout written in
+    another frame is a :class:`CellConfigError` naming the file, both frames and ``user``
+    (who needs ``frame``, e.g. ``"robot baxter"``).
+    """
+    path = layout_path(path)
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise CellConfigError(f"{path}: cannot read layout: {exc}") from exc
     if not isinstance(data, dict):
         raise CellConfigError(f"{path}: expected a mapping at the top level")
-    if data.get("frame", "panda_link0") != "panda_link0":
-        raise CellConfigError(f"{path}: frame must be 'panda_link0', got {data['frame']!r}")
+    cell_frame = data.get("frame")
+    if not isinstance(cell_frame, str) or not cell_frame:
+        raise CellConfigError(
+            f"{path}: missing key 'frame' (the robot base frame the cell is written in, "
+            f"e.g. 'panda_link0' or 'base'), got {cell_frame!r}"
+        )
     try:
         table, ws, bin_, robot, cams = (
             data[k] for k in ("table", "workspace", "bin", "robot", "cameras")
@@ -189,10 +254,10 @@ def load_layout(path: str | Path | None = None) -> CellLayout:
     if not np.allclose(T_world_base, np.eye(4)):
         raise CellConfigError(
             f"{path}: robot.base_xyz/base_rpy must be zero: the layout is written in the "
-            "panda_link0 frame, so move the furniture, not the robot"
+            f"{cell_frame} frame, so move the furniture, not the robot"
         )
     size = _vec(table, "size", "table", 3)
-    return CellLayout(
+    layout = CellLayout(
         table_center=_vec(table, "center", "table", 3),
         table_size=size,
         floor_z=float(_vec(table, "center", "table", 3)[2] - table.get("height_above_floor", 0.75)),
@@ -201,10 +266,14 @@ def load_layout(path: str | Path | None = None) -> CellLayout:
         bin_center=_vec(bin_, "center", "bin", 3),
         bin_size=_vec(bin_, "size", "bin", 3),
         bin_wall=float(bin_.get("wall_thickness", 0.01)),
-        robot_urdf=str(robot.get("urdf", "panda_description/urdf/panda.urdf")),
+        robot_urdf=str(robot["urdf"]) if "urdf" in robot else None,
         T_world_base=T_world_base,
-        home_q=_vec(robot, "home", "robot", 7),
+        home_q=_vec(robot, "home", "robot", 7) if "home" in robot else None,
         home_gripper_width=float(robot.get("home_gripper_width", 0.08)),
-        cameras={name: _camera(name, c) for name, c in cams.items()},
+        cameras={name: _camera(name, c, cell_frame) for name, c in cams.items()},
+        frame=cell_frame,
         source=str(path),
     )
+    if frame is not None:
+        layout.require_frame(frame, user)
+    return layout

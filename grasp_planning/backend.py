@@ -44,6 +44,7 @@ class PlanningBackend(abc.ABC):
     name: str = "abstract"
 
     def __init__(self, robot: RobotModel, scene: PlanningScene, layout: CellLayout) -> None:
+        layout.require_frame(robot.config.base_frame, f"robot {robot.config.name}")
         self.robot = robot
         self.scene = scene
         self.layout = layout

@@ -42,7 +42,12 @@ PARAMS = [
     ParamSpec("robot", "panda", "robot config name under config/robots (or a YAML path)"),
     ParamSpec("group", "", "planning group (empty: the robot's default group)"),
     ParamSpec("backend", "auto", f"planning backend, one of {BACKENDS}"),
-    ParamSpec("cell_layout", "", "work-cell YAML (empty: config/sim/panda_table.yaml)"),
+    ParamSpec(
+        "cell_layout",
+        "",
+        "work-cell YAML, a path or relative to config/ (empty: sim/panda_table.yaml); its "
+        "frame must be the robot's base frame",
+    ),
     ParamSpec("velocity_scaling", 0.3, "fraction of the joint velocity limits", (0.01, 1.0)),
     ParamSpec("acceleration_scaling", 0.3, "fraction of acceleration/jerk limits", (0.01, 1.0)),
     ParamSpec("planning_time", 1.0, "OMPL time budget per joint motion [s]", (0.05, 30.0)),
@@ -84,7 +89,11 @@ class ExecutorNode(Node):
         p = declare_params(self, PARAMS)
         self.params = p
         self.robot = RobotModel(load_robot(p["robot"]), p["group"] or None)
-        self.layout = load_layout(p["cell_layout"] or None)
+        # the cell must be written in the robot's base frame (Baxter: base), else stop here
+        base = self.robot.config.base_frame
+        self.layout = load_layout(
+            p["cell_layout"] or None, frame=base, user=f"robot {self.robot.config.name}"
+        )
         self.scene = PlanningScene(self.robot, padding=p["padding"])
         add_cell(self.scene, self.layout)
         motion = MotionParams(

@@ -26,9 +26,12 @@ def cluttered_scene(
     n_objects: int = 5,
     layout: CellLayout | None = None,
 ) -> tuple[PlanningScene, list[str]]:
-    """Table, bin and ``n_objects`` non-overlapping boxes/cylinders in x 0.35-0.65 m,
-    y -0.2-0.2 m; returns the scene and the object names."""
+    """Table, bin and ``n_objects`` non-overlapping boxes/cylinders in the layout's
+    workspace (3 cm in from its x ends, 2 cm from its y ends; Panda cell: x 0.38-0.62 m,
+    y -0.18-0.18 m); returns the scene and the object names."""
     layout = layout or load_layout()
+    x0, x1 = layout.workspace_x[0] + 0.03, layout.workspace_x[1] - 0.03
+    y0, y1 = layout.workspace_y[0] + 0.02, layout.workspace_y[1] - 0.02
     scene = PlanningScene(robot)
     add_cell(scene, layout)
     names: list[str] = []
@@ -36,7 +39,7 @@ def cluttered_scene(
     tries = 0
     while len(names) < n_objects and tries < 200:
         tries += 1
-        c = np.array([rng.uniform(0.38, 0.62), rng.uniform(-0.18, 0.18)])
+        c = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
         if any(np.linalg.norm(c - o) < 0.11 for o in centers):
             continue
         h = rng.uniform(0.04, 0.12)

@@ -1,8 +1,11 @@
 """The work cell (table, place bin) as planning-scene obstacles, and perceived objects.
 
-The cell is :class:`grasp_core.cell.CellLayout`, read by the same loader and from the same
-file the simulator builds its world from (``config/sim/panda_table.yaml``, frame
-``panda_link0``, table-top plane z = 0), so the planner and the sim agree.
+The cell is :class:`grasp_core.cell.CellLayout`, read by the same loader and, for the
+Panda, from the same file the simulator builds its world from
+(``config/sim/panda_table.yaml``, frame ``panda_link0``, table-top plane z = 0), so the
+planner and the sim agree. Baxter's cell is ``config/cells/baxter_table.yaml`` (frame
+``base``). A cell must be written in the robot's base frame: :func:`add_cell` refuses
+anything else.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ BIN_PARTS = ("bin_floor", "bin_wall_xn", "bin_wall_xp", "bin_wall_yn", "bin_wall
 
 
 def add_cell(scene: PlanningScene, layout: CellLayout) -> None:
-    """Add the table top and the bin (floor + four walls) as boxes."""
+    """Add the table top and the bin (floor + four walls) as boxes. Raises
+    :class:`grasp_core.cell.CellConfigError` if the cell's frame is not the robot's base
+    frame."""
+    cfg = scene.robot.config
+    layout.require_frame(cfg.base_frame, f"robot {cfg.name}")
     tx, ty, tz = layout.table_center
     sx, sy, th = layout.table_size
     scene.add_box(TABLE, (sx, sy, th), make_transform(t=[tx, ty, tz - th / 2]))

@@ -26,6 +26,7 @@ from grasp_sim.robot import (
     ARM_JOINTS,
     ARM_KP,
     ARM_KV,
+    BASE_LINK,
     HAND_JOINTS,
     T_TCP_GRASP,
     TCP_BODY,
@@ -83,7 +84,7 @@ def build_world_spec(
     spec.visual.headlight.diffuse = [0.3, 0.3, 0.3]
     spec.visual.headlight.specular = [0.0, 0.0, 0.0]
     for cam in layout.cameras.values():
-        parent = wb if cam.parent == "panda_link0" else spec.body(cam.parent)
+        parent = wb if cam.fixed else spec.body(cam.parent)
         if parent is None:
             raise SimError(f"camera {cam.name}: parent body {cam.parent!r} not in the robot")
         T = cam.T_parent_optical @ T_MJCAM_OPTICAL
@@ -128,7 +129,12 @@ class SimWorld:
         timestep: float = TIMESTEP,
         upright: bool = True,
     ) -> None:
-        self.layout = layout if isinstance(layout, CellLayout) else load_layout(layout)
+        if not isinstance(layout, CellLayout):
+            layout = load_layout(layout)
+        layout.require_frame(BASE_LINK, "the simulated Panda")
+        if layout.robot_urdf is None or layout.home_q is None:
+            raise SimError(f"{layout.source}: a simulated cell needs robot.urdf and robot.home")
+        self.layout = layout
         self.gripper = gripper if isinstance(gripper, GripperSpec) else load_gripper(gripper)
         self.objects: tuple[ObjectSpec, ...] = tuple(objects)
         require_range("SimWorld timestep", timestep, 1e-4, 0.01)

@@ -1,0 +1,78 @@
+"""Each robot graph (config/graphs/*_grasp.yaml) agrees with itself: every node's base
+frame is the robot's base frame and the frame of the executor's cell; the camera mount the
+nodes are given is the cell's camera; the perception crop box and the detector's workspace
+centre sit on the cell's workspace and table, with the place bin outside the crop box."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grasp_bringup.graph import Graph, NodeSpec, load_graph
+from grasp_core.cell import CellLayout, layout_path, load_layout
+from grasp_core.se3 import pose_from_pq
+from grasp_planning.robot import load_robot
+
+#: graph -> the camera choices whose nodes are checked
+GRAPHS = {
+    "panda_grasp": ("sim", "realsense", "topics"),
+    "baxter_grasp": ("realsense", "topics"),
+}
+CASES = [(g, c) for g, choices in GRAPHS.items() for c in choices]
+
+
+def _node(graph: Graph, name: str) -> NodeSpec:
+    for spec in graph.nodes:
+        if spec.name == name:
+            return spec
+    raise AssertionError(f"{graph.name}: no node {name!r} in {[n.name for n in graph.nodes]}")
+
+
+def _cell(graph: Graph) -> CellLayout:
+    executor = _node(graph, "executor")
+    assert executor.parameters["robot"] == graph.robot
+    base = load_robot(graph.robot).base_frame
+    return load_layout(executor.parameters.get("cell_layout") or None, frame=base)
+
+
+@pytest.mark.parametrize(("name", "camera"), CASES)
+def test_every_base_frame_is_the_robots_and_the_cells(name: str, camera: str) -> None:
+    graph = load_graph(name, {"camera": camera})
+    base = load_robot(graph.robot).base_frame
+    cell = _cell(graph)
+    assert cell.frame == base
+    framed = [s for s in graph.nodes if "base_frame" in s.parameters]
+    assert {s.name for s in framed} >= {"perception", "grasp_detector"}
+    for spec in framed:
+        assert spec.parameters["base_frame"] == base, spec.name
+    sim = [s for s in graph.nodes if s.name == "sim_driver"]
+    for spec in sim:  # the simulated world is built from the executor's cell
+        assert layout_path(spec.parameters.get("layout_file") or None) == layout_path(cell.source)
+
+
+@pytest.mark.parametrize(("name", "camera"), CASES)
+def test_node_camera_mounts_are_the_cells_camera(name: str, camera: str) -> None:
+    graph = load_graph(name, {"camera": camera})
+    T_cell = _cell(graph).cameras["overhead"].camera_model().T_base_camera
+    for node in ("perception", "grasp_detector"):
+        p = _node(graph, node).parameters
+        T = pose_from_pq(np.array(p["camera_position"]), np.array(p["camera_orientation"]))
+        np.testing.assert_allclose(T, T_cell, atol=1e-5, err_msg=f"{name}: {node}")
+
+
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_crop_box_and_workspace_centre_sit_on_the_cells_workspace(name: str) -> None:
+    graph = load_graph(name, {"camera": GRAPHS[name][-1]})
+    cell = _cell(graph)
+    p = _node(graph, "perception").parameters
+    x0, x1, y0, y1 = (p[f"crop_{k}"] for k in ("x_min", "x_max", "y_min", "y_max"))
+    assert x0 <= cell.workspace_x[0] and cell.workspace_x[1] <= x1
+    assert y0 <= cell.workspace_y[0] and cell.workspace_y[1] <= y1
+    assert p["crop_z_min"] < cell.table_top_z < p["crop_z_max"]  # the table plane is seen
+    assert p["crop_z_max"] - cell.table_top_z >= 0.2  # room for objects
+    for c, h in cell.bin_boxes():  # the bin would be segmented as objects
+        outside = c[0] + h[0] < x0 or c[0] - h[0] > x1 or c[1] + h[1] < y0 or c[1] - h[1] > y1
+        assert outside, f"{name}: bin part at {c} overlaps the crop box"
+    centre = _node(graph, "grasp_detector").parameters["workspace_center"]
+    expected = [np.mean(cell.workspace_x), np.mean(cell.workspace_y), cell.table_top_z]
+    np.testing.assert_allclose(centre, expected, atol=1e-9)

@@ -1,5 +1,6 @@
-"""The in-process launcher: every node of a graph in one process on one
-``MultiThreadedExecutor`` (the embedded default), or each node as its own process.
+"""The in-process launcher: every node of a graph in one process, each on its own
+single-threaded executor and thread (the embedded default; see
+:mod:`grasp_bringup.executors` for why), or each node as its own process.
 
     grasp launch panda_grasp model:=ggcnn camera:=sim
     grasp launch panda_grasp --processes
@@ -21,10 +22,11 @@ from typing import Any
 
 import rclpy
 import yaml
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from grasp_bringup.executors import PerNodeExecutor
 from grasp_bringup.graph import Graph, GraphError, NodeSpec
 
 
@@ -51,7 +53,6 @@ class InProcessGraph:
         self,
         graph: Graph,
         context: Any = None,
-        num_threads: int | None = None,
         log: Callable[[str], None] = print,
     ) -> None:
         self.graph = graph
@@ -71,7 +72,7 @@ class InProcessGraph:
                 kwargs["context"] = context
             log(f"[launch] {spec.name}: {spec.plugin}")
             self.nodes[spec.name] = node_cls(**kwargs)
-        self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+        self.executor = PerNodeExecutor(context=context)
         for node in self.nodes.values():
             self.executor.add_node(node)
         self._thread: threading.Thread | None = None
@@ -90,22 +91,10 @@ class InProcessGraph:
         return self
 
     def close(self) -> None:
-        """Stop spinning, let running callbacks finish, then destroy the nodes.
-
-        rclpy 9.1's ``MultiThreadedExecutor.shutdown`` destroys its guard condition before
-        it drains the callbacks already handed to its thread pool, which then fail with
-        ``InvalidHandle`` ("exception was never retrieved"). So the nodes leave the
-        executor first (no new work is made), the work in flight drains, and only then is
-        the executor shut down.
-        """
+        """Stop dispatching, let running callbacks finish, then destroy the nodes."""
         for node in list(self.nodes.values()):
             self.executor.remove_node(node)
-        tracker = getattr(self.executor, "_work_tracker", None)  # private: see above
-        for _ in range(3):
-            if tracker is not None:
-                tracker.wait(timeout_sec=30.0)
-            time.sleep(0.1)
-        self.executor.shutdown(timeout_sec=5.0)
+        self.executor.shutdown(timeout_sec=10.0)
         if self._thread is not None:
             self._thread.join(timeout=10.0)
         for node in self.nodes.values():

@@ -12,7 +12,7 @@ from rcl_interfaces.msg import (
     IntegerRange,
     ParameterDescriptor,
 )
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 
@@ -60,11 +60,13 @@ def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
 
 
 def run_node(node_class: type[Node], args: Sequence[str] | None = None, **kwargs: Any) -> None:
-    """The body of every node's ``main()``: init, spin on a MultiThreadedExecutor, and
-    shut down cleanly on Ctrl-C or an external shutdown."""
+    """The body of every node's ``main()``: init, spin on a ``SingleThreadedExecutor``
+    (the node's callbacks run one at a time, as in the in-process graph: see
+    :mod:`grasp_bringup.executors`), and shut down cleanly on Ctrl-C or an external
+    shutdown."""
     with rclpy.init(args=args):
         node = node_class(**kwargs)
-        executor = MultiThreadedExecutor()
+        executor = SingleThreadedExecutor()
         executor.add_node(node)
         try:
             executor.spin()

@@ -24,7 +24,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from grasp_bringup import msgs
-from grasp_bringup.qos import SENSOR_QOS
+from grasp_bringup.qos import LATEST_QOS, SENSOR_QOS
 from grasp_core import CameraModel, RGBDFrame, ValidationError
 from grasp_perception.sources.base import (
     COLOR_TOPIC,
@@ -102,10 +102,10 @@ class RosCameraSource(CameraSource):
         group = callback_group or MutuallyExclusiveCallbackGroup()
         self._subs = [
             node.create_subscription(
-                Image, color_topic, self._color_cb, SENSOR_QOS, callback_group=group
+                Image, color_topic, self._color_cb, LATEST_QOS, callback_group=group
             ),
             node.create_subscription(
-                Image, depth_topic, self._depth_cb, SENSOR_QOS, callback_group=group
+                Image, depth_topic, self._depth_cb, LATEST_QOS, callback_group=group
             ),
             node.create_subscription(
                 CameraInfo, info_topic, self._info_cb, SENSOR_QOS, callback_group=group

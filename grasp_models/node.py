@@ -2,8 +2,10 @@
 
 Subscribes the RGB-D camera (realsense2_camera topic names, through
 :class:`grasp_bringup.ros_camera.RosCameraSource`) and, for models that need them, the
-segmented object points ``/perception/object_points``. A timer runs the model on the
-newest frame and publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
+segmented object points ``/perception/object_points``. Each new input (a frame, or for
+cloud-only models an object cloud) wakes a detection on the newest input, at most one
+per ``period`` (0: every input); inputs that arrive while the model runs replace each
+other, so a slow model never builds a backlog. It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
 best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``.
 Bad input is dropped with a throttled warning; nothing here moves the robot.
 """
@@ -52,7 +54,12 @@ PARAMS = [
         True,
         "centre the planar crop on workspace_center (else on the image centre)",
     ),
-    ParamSpec("period", 0.2, "seconds between two detections [s]", (0.01, 60.0)),
+    ParamSpec(
+        "period",
+        0.0,
+        "minimum time between two detections [s, node clock]; 0 = one per new input",
+        (0.0, 60.0),
+    ),
     ParamSpec("max_grasps", 20, "grasps published per detection", (1, 1000)),
     ParamSpec("min_quality", 0.0, "drop grasps below this quality", (0.0, 1.0)),
     ParamSpec(
@@ -119,8 +126,9 @@ class GraspDetectorNode(Node):
         self.pub_grasps = self.create_publisher(PointCloud2, "/grasp_candidates", RELIABLE_QOS)
         self.pub_markers = self.create_publisher(MarkerArray, "/grasp_markers", RELIABLE_QOS)
         self.pub_quality = self.create_publisher(Image, "/grasp_detector/quality_image", SENSOR_QOS)
-        self.timer = self.create_timer(
-            p["period"], self._detect, callback_group=MutuallyExclusiveCallbackGroup()
+        self._last_detect_ns: int | None = None
+        self._wake = self.create_guard_condition(
+            self._detect, callback_group=MutuallyExclusiveCallbackGroup()
         )
         self.get_logger().info(
             f"grasp detector ready: model {p['model']} ({p['weights'] or 'shipped weights'}), "
@@ -131,6 +139,7 @@ class GraspDetectorNode(Node):
     def _on_frame(self, frame: RGBDFrame) -> None:
         with self._lock:
             self._frame = frame
+        self._wake.trigger()
 
     def _on_points(self, msg: PointCloud2) -> None:
         try:
@@ -143,11 +152,17 @@ class GraspDetectorNode(Node):
         with self._lock:
             stamp = msgs.stamp_to_sec(msg.header.stamp)
             self._points = (xyz[np.all(np.isfinite(xyz), 1)], labels, stamp)
+        if "frame" not in self.model.inputs:
+            self._wake.trigger()
 
     # -- detection ------------------------------------------------------------------------
     def _detect(self) -> None:
         needs_frame = "frame" in self.model.inputs
         needs_points = "object_points" in self.model.inputs
+        now_ns = self.get_clock().now().nanoseconds
+        last = self._last_detect_ns
+        if last is not None and 0 <= now_ns - last < self.params["period"] * 1e9:
+            return  # too soon: the newest input waits for the next wake-up
         with self._lock:  # a detection per new frame, or per new cloud for cloud-only models
             frame = self._frame
             points = self._points
@@ -162,6 +177,7 @@ class GraspDetectorNode(Node):
                 self._warn("no_points", "waiting for object points before detecting")
             return
         stamp = frame.stamp if needs_frame or points is None else points[2]
+        self._last_detect_ns = now_ns
         p = self.params
         try:
             if self.planar:

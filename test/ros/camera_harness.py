@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 
 from grasp_bringup import msgs
+from grasp_bringup.executors import PerNodeExecutor
 from grasp_bringup.qos import SENSOR_QOS
 from grasp_core import RGBDFrame, depth_m_to_mm
 from grasp_perception.sources.base import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC
@@ -24,7 +24,7 @@ Outputs = dict[str, tuple[type, str, QoSProfile]]
 
 
 class CameraHarness:
-    """Spins ``node`` and a peer on a MultiThreadedExecutor in a background thread."""
+    """Spins ``node`` and a peer on a PerNodeExecutor (as the in-process graph) in a background thread."""
 
     def __init__(self, node: Node, outputs: Outputs, peer_name: str = "camera_test_peer") -> None:
         self.node = node
@@ -37,7 +37,7 @@ class CameraHarness:
             self.peer.create_subscription(
                 typ, topic, lambda m, k=key: self.received[k].append(m), qos
             )
-        self.executor = MultiThreadedExecutor(num_threads=3)
+        self.executor = PerNodeExecutor()
         self.executor.add_node(self.node)
         self.executor.add_node(self.peer)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)

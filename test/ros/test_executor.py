@@ -17,13 +17,13 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState, PointCloud2  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
+from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core.grasp import Grasp  # noqa: E402
 from grasp_core.se3 import make_transform, rot_x  # noqa: E402
@@ -104,7 +104,7 @@ class Harness:
         )
         self.pick = self.peer.create_client(Trigger, "/executor/pick")
         self.stop = self.peer.create_client(Trigger, "/executor/stop")
-        self.executor = MultiThreadedExecutor(num_threads=4)
+        self.executor = PerNodeExecutor()
         self.executor.add_node(self.node)
         self.executor.add_node(self.peer)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -294,7 +294,7 @@ class SimHarness(Harness):
         )
         self.pick = self.peer.create_client(Trigger, "/executor/pick")
         self.stop = self.peer.create_client(Trigger, "/executor/stop")
-        self.executor = MultiThreadedExecutor(num_threads=5)
+        self.executor = PerNodeExecutor()
         for n in (self.sim, self.node, self.peer):
             self.executor.add_node(n)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)

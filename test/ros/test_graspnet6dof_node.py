@@ -12,11 +12,11 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
+from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core import depth_m_to_mm  # noqa: E402
 from grasp_core.se3 import invert, pose_to_pq  # noqa: E402
@@ -82,7 +82,7 @@ def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> N
             "points": peer.create_publisher(PointCloud2, POINTS, SENSOR_QOS),
         }
         peer.create_subscription(PointCloud2, "/grasp_candidates", got.append, RELIABLE_QOS)
-        ex = MultiThreadedExecutor(num_threads=3)
+        ex = PerNodeExecutor()
         ex.add_node(node)
         ex.add_node(peer)
         th = threading.Thread(target=ex.spin, daemon=True)

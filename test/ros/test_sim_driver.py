@@ -13,7 +13,6 @@ rclpy = pytest.importorskip("rclpy")
 
 from builtin_interfaces.msg import Duration  # noqa: E402
 from geometry_msgs.msg import PoseArray  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2  # noqa: E402
@@ -22,6 +21,7 @@ from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
+from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 
 pytestmark = pytest.mark.ros
@@ -58,7 +58,7 @@ class Peer:
             JointTrajectory, "/panda_hand_controller/joint_trajectory", RELIABLE_QOS
         )
         self.reset = self.peer.create_client(Trigger, "/sim/reset")
-        self.executor = MultiThreadedExecutor(num_threads=3)
+        self.executor = PerNodeExecutor()
         self.executor.add_node(node)
         self.executor.add_node(self.peer)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)

@@ -32,6 +32,8 @@ def _datagen(args: argparse.Namespace) -> int:
         seed=args.seed,
         labeller=args.labeller,
         trial_negatives=args.trial_negatives,
+        shard=args.shard,
+        shards=args.shards,
         depth_noise=args.depth_noise,
     )
     manifest = generate(cfg, progress=not args.quiet)
@@ -137,6 +139,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--trial-negatives", type=int, default=30, help="geometric negatives trialled per view"
     )
     p.add_argument("--depth-noise", action="store_true", help="RealSense-like depth noise")
+    p.add_argument(
+        "--shard", type=int, default=0, help="render images with number %% shards == shard"
+    )
+    p.add_argument("--shards", type=int, default=1, help="processes rendering one dataset")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_datagen)
 

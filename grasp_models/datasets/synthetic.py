@@ -17,7 +17,10 @@ layout (``pcdNNNNcpos.txt``, ``pcdNNNNcneg.txt``, ``pcdNNNNd.tiff`` float32 metr
 objects, empty ``cpos``) serve the semi-supervised VQ-VAE.
 
 Generation is seeded and resumable: an image whose ``cpos`` file exists is skipped, and
-every file is written to a temporary name and renamed (``cpos`` last).
+every file is written to a temporary name and renamed (``cpos`` last). ``shards``
+processes (``shard`` 0..shards-1) can render one dataset together; each image depends
+only on the seed, its object and view. A last run with ``shards=1`` (nothing left to
+render) writes the manifest of the whole set.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class SynthConfig:
     trial_negatives: int = 30  # geometric negatives trialled per view (at most max_negatives)
     depth_noise: bool = False
     kinds: tuple[str, ...] | None = None
+    shard: int = 0  # this process renders the images whose number % shards == shard
+    shards: int = 1
 
     def __post_init__(self) -> None:
         require_choice("split", self.split, ("train", "val", "test"))
@@ -76,6 +81,8 @@ class SynthConfig:
         require_range("views", self.views, 1, None)
         require_range("unlabelled", self.unlabelled, 0, None)
         require_range("trial_negatives", self.trial_negatives, 0, None)
+        require_range("shards", self.shards, 1, None)
+        require_range("shard", self.shard, 0, self.shards, high_inclusive=False)
 
 
 def corners_text(rects: list[GraspRect]) -> str:
@@ -259,7 +266,11 @@ def generate(cfg: SynthConfig, progress: bool = True) -> dict:
     plan.extend((base + j, cfg.objects + j, 0, False) for j in range(cfg.unlabelled))
     _atomic_text(root / "objects.txt", "".join(f"{n} {objs[i].name}\n" for n, i, _, _ in plan))
     manifest = {"config": asdict(cfg), "images": len(plan), "stats": {}}
-    todo = [p for p in plan if not (root / f"pcd{p[0]:04d}cpos.txt").is_file()]
+    todo = [
+        p
+        for p in plan
+        if p[0] % cfg.shards == cfg.shard and not (root / f"pcd{p[0]:04d}cpos.txt").is_file()
+    ]
     bar = tqdm(
         total=len(plan),
         initial=len(plan) - len(todo),

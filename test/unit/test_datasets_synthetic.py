@@ -90,3 +90,19 @@ def test_generator_writes_only_trialled_labels(tmp_path: Path) -> None:
     # a resumed run counts each image once
     assert label_totals(tmp_path / "d" / "labels.jsonl", {0, 1}) == stats
     assert generate(cfg, progress=False)["stats"] == stats
+
+
+def test_shards_render_the_same_images_as_one_process(tmp_path: Path) -> None:
+    common = dict(objects=1, views=2, seed=4, candidates=200, kinds=("box",))
+    one = SynthConfig(out=str(tmp_path / "one"), **common)
+    generate(one, progress=False)
+    shards = SynthConfig(out=str(tmp_path / "two"), shard=1, shards=2, **common)
+    generate(shards, progress=False)
+    done = sorted(p.name for p in (tmp_path / "two").glob("pcd*cpos.txt"))
+    assert done == ["pcd0001cpos.txt"]
+    stats = generate(SynthConfig(out=str(tmp_path / "two"), **common), progress=False)["stats"]
+    assert stats == json.loads((tmp_path / "one" / "manifest.json").read_text())["stats"]
+    for name in ("pcd0000cpos.txt", "pcd0001cpos.txt", "pcd0001cneg.txt"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
+    with pytest.raises(ValueError, match="shard"):
+        SynthConfig(out="x", shard=2, shards=2)

@@ -185,6 +185,7 @@ class PickSession:
             )
             self.monitor = DemoMonitor(
                 T_base_camera,
+                images=self.opts.record and self.opts.out_dir is not None,
                 context=self.context,
                 parameter_overrides=[
                     Parameter("use_sim_time", value=self.running.graph.use_sim_time)

@@ -47,9 +47,12 @@ class DemoMonitor(Node):
     """Watches the graph; see the module docstring. ``T_base_camera`` places the camera
     for drawing grasps on its images."""
 
-    def __init__(self, T_base_camera: np.ndarray, **kwargs) -> None:
+    def __init__(self, T_base_camera: np.ndarray, images: bool = True, **kwargs) -> None:
         super().__init__("demo_monitor", **kwargs)
         self.T_base_camera = T_base_camera
+        #: decode colour images and subscribe the quality map and the viewer (for pictures);
+        #: without, camera frames only time the detection latency
+        self.images = images
         self._cond = threading.Condition()
         self.status = ExecutorStatus()
         self.status_history: list[ExecutorStatus] = []
@@ -77,6 +80,8 @@ class DemoMonitor(Node):
             (Image, "/grasp_detector/quality_image", self._on_quality, SENSOR_QOS),
             (Image, "/sim/viewer/image_raw", self._on_viewer, SENSOR_QOS),
         )
+        if not images:
+            topics = tuple(t for t in topics if t[2] not in (self._on_quality, self._on_viewer))
         for msg_type, topic, callback, qos in topics:
             self.create_subscription(msg_type, topic, callback, qos, callback_group=group)
         self.pick_client = self.create_client(Trigger, "/executor/pick", callback_group=group)
@@ -130,6 +135,8 @@ class DemoMonitor(Node):
             self._frame_wall[round(stamp, 6)] = time.monotonic()
             while len(self._frame_wall) > 200:
                 self._frame_wall.pop(next(iter(self._frame_wall)))
+        if not self.images:
+            return
         try:
             rgb = msgs.color_msg_to_rgb(msg)
         except GraspBringupError:

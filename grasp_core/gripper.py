@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -38,7 +39,13 @@ class GripperSpec:
 
 
 def load_gripper(name_or_path: str | Path) -> GripperSpec:
-    """Load a gripper by name (``panda_hand``) or from a YAML path."""
+    """Load a gripper by name (``panda_hand``) or from a YAML path (read once per name
+    and process: the spec is immutable, and message codecs ask for it per message)."""
+    return _load_gripper(str(name_or_path))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_gripper(name_or_path: str) -> GripperSpec:
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         available = sorted(p.stem for p in (share_dir() / "config" / "grippers").glob("*.yaml"))

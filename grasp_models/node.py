@@ -190,10 +190,11 @@ class GraspDetectorNode(Node):
                 grasps = rects_to_grasps(
                     out.rects, frame.depth, frame.camera, p["model"], self.model.depth_offset
                 )
-                overlay = quality_overlay(frame.depth, out, frame.color)
-                self.pub_quality.publish(
-                    msgs.numpy_to_image(overlay, "rgb8", frame.stamp, frame.frame_id)
-                )
+                if self.pub_quality.get_subscription_count():  # only drawn when watched
+                    overlay = quality_overlay(frame.depth, out, frame.color)
+                    self.pub_quality.publish(
+                        msgs.numpy_to_image(overlay, "rgb8", frame.stamp, frame.frame_id)
+                    )
             else:
                 inp = GraspInput(
                     frame=frame,
@@ -208,7 +209,8 @@ class GraspDetectorNode(Node):
         base = p["base_frame"]
         grasps = [g for g in grasps if g.frame_id == base]
         self.pub_grasps.publish(msgs.grasps_to_pointcloud2(grasps, base, stamp))
-        self.pub_markers.publish(msgs.grasp_markers(grasps, base, stamp))
+        if self.pub_markers.get_subscription_count():
+            self.pub_markers.publish(msgs.grasp_markers(grasps, base, stamp))
         self.detections += 1
 
 

@@ -1,15 +1,18 @@
 """Accuracy against the labelled fraction (the paper's Fig. 5) for GG-CNN and VQ-VAE GG-CNN.
 
-For each fraction, both models are trained on that seeded fraction of the labelled
-training images with the same number of gradient steps (``--steps`` x ``--batch-size``
-samples), the VQ-VAE GG-CNN on top of one VQ-VAE trained on every training image
-(``--vqvae``, labels unused), and evaluated with the rectangle metric on the held-out
-test objects (blind image-centred crops, top-1). Runs are resumable: a finished run's
-card is reused.
+For each fraction and seed, both models are trained on that seed's fraction of the
+labelled training images (each seed draws another labelled subset and initialisation)
+with the same number of gradient steps (``--steps`` x ``--batch-size`` samples) and the
+same augmentation, the VQ-VAE GG-CNN on top of one VQ-VAE trained on every training image
+(``--vqvae``, labels unused). With ``--val-data`` both keep their best checkpoint on the
+validation objects (checked 4 times per run); the held-out test objects are only
+reported (rectangle metric, blind image-centred crops, top-1): per run, and mean and
+standard deviation over the seeds. Runs are resumable: a finished run's card is reused.
 
-    .venv/bin/python benchmarks/planar_label_fraction.py --data runs/planar/synth_train \
-        --test-data runs/planar/synth_test --vqvae runs/planar/vqvae.pt
-Writes benchmarks/results/planar_label_fraction.json and .png.
+    .venv/bin/python benchmarks/planar_label_fraction.py --data runs/planar/synth_train_v3 \
+        --test-data runs/planar/synth_test_v3 --val-data runs/planar/synth_val_v3 \
+        --vqvae runs/planar/vqvae_v3.pt --fractions 0.1 --seeds 0 1 2
+Writes benchmarks/results/planar_label_fraction.json and .png (mean +- std error bars).
 """
 
 from __future__ import annotations
@@ -18,20 +21,22 @@ import argparse
 import json
 import math
 import os
-import platform
+import statistics
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grasp_models.checkpoint import card_path
+from common import machine
+
+from grasp_models.checkpoint import card_path, save_json
 from grasp_models.datasets import CornellDataset
 from grasp_models.planar.train import TrainConfig, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def run_one(args, model: str, fraction: float, n_labelled: int) -> dict:
-    out = Path(args.work) / f"{model}_f{fraction:.2f}.pt"
+def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> dict:
+    out = Path(args.work) / f"{model}_f{fraction:.2f}_s{seed}.pt"
     if card_path(out).is_file():
         card = json.loads(card_path(out).read_text())
         if "metrics" in card:
@@ -42,17 +47,29 @@ def run_one(args, model: str, fraction: float, n_labelled: int) -> dict:
         model=model,
         data=args.data,
         test_data=args.test_data,
+        val_data=args.val_data,
+        val_every=max(epochs // 4, 1),
         out=str(out),
         epochs=epochs,
         batch_size=args.batch_size,
         lr=args.lr,
         label_fraction=fraction,
-        seed=args.seed,
+        seed=seed,
         vqvae=args.vqvae if model == "vqvae_ggcnn" else None,
         threads=args.threads,
         train_size=args.train_size,
     )
     return train(cfg, progress=not args.quiet)
+
+
+def summary(runs: dict) -> dict:
+    """Mean and (sample) standard deviation over the seeds of each metric."""
+    out = {"seeds": sorted(int(s) for s in runs)}
+    for key in ("top1_image", "top5_image", "top1_gt"):
+        vals = [r[key] for r in runs.values()]
+        out[f"{key}_mean"] = statistics.fmean(vals)
+        out[f"{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return out
 
 
 def plot(result: dict, path: Path) -> None:
@@ -63,11 +80,15 @@ def plot(result: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for model, label in (("vqvae_ggcnn", "VQ-VAE GG-CNN"), ("ggcnn", "GG-CNN")):
-        pts = sorted((float(f), r["top1_image"] * 100) for f, r in result["runs"][model].items())
+        pts = sorted(
+            (float(f), r["top1_image_mean"] * 100, r["top1_image_std"] * 100)
+            for f, r in result["summary"].get(model, {}).items()
+        )
         if pts:
-            ax.plot(*zip(*pts, strict=True), marker="o", label=label)
+            x, y, e = zip(*pts, strict=True)
+            ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=label)
     ax.set_xlabel("labelled fraction of the training images")
-    ax.set_ylabel("held-out top-1 accuracy (%)")
+    ax.set_ylabel("held-out top-1 accuracy (%), mean +- std")
     ax.set_title("Synthetic held-out objects, blind crops")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -81,6 +102,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--test-data", required=True)
+    ap.add_argument("--val-data", default=None, help="validation objects (model selection)")
     ap.add_argument("--vqvae", required=True, help="VQ-VAE trained on all training images")
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9])
     ap.add_argument("--models", nargs="+", default=["ggcnn", "vqvae_ggcnn"])
@@ -88,7 +110,7 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--train-size", type=int, default=128, help="training patch [px]")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="runs/planar/label_fraction")
     ap.add_argument("--out", default=str(RESULTS / "planar_label_fraction.json"))
@@ -101,10 +123,11 @@ def main() -> int:
         "benchmark": "planar_label_fraction",
         "command": " ".join([sys.executable, *sys.argv]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"node": platform.node(), "cpu_count": os.cpu_count()},
-        "seed": args.seed,
+        "machine": machine(),
+        "seeds": args.seeds,
         "data": args.data,
         "test_data": args.test_data,
+        "val_data": args.val_data,
         "vqvae": args.vqvae,
         "labelled_train_images": n_labelled,
         "train_images": len(flags),
@@ -113,25 +136,30 @@ def main() -> int:
         "lr": args.lr,
         "train_size": args.train_size,
         "runs": {m: {} for m in args.models},
+        "summary": {m: {} for m in args.models},
     }
     for fraction in args.fractions:
-        for model in args.models:
-            card = run_one(args, model, fraction, n_labelled)
-            m = card["metrics"]
-            result["runs"][model][f"{fraction:.2f}"] = {
-                "top1_image": m["image"]["top1"],
-                "top5_image": m["image"]["top5"],
-                "top1_gt": m["gt"]["top1"],
-                "labelled_images": card["data"]["labelled_train_images"],
-                "epochs": card["train_config"]["epochs"],
-                "test_images": m["image"]["images"],
-            }
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(f".{out.name}.tmp")
-            tmp.write_text(json.dumps(result, indent=2))
-            os.replace(tmp, out)
-            plot(result, out.with_suffix(".png"))
-            print(model, fraction, result["runs"][model][f"{fraction:.2f}"], flush=True)
+        f = f"{fraction:.2f}"
+        for seed in args.seeds:
+            for model in args.models:
+                card = run_one(args, model, fraction, n_labelled, seed)
+                m = card["metrics"]
+                runs = result["runs"][model].setdefault(f, {})
+                runs[str(seed)] = {
+                    "top1_image": m["image"]["top1"],
+                    "top5_image": m["image"]["top5"],
+                    "top1_gt": m["gt"]["top1"],
+                    "labelled_images": card["data"]["labelled_train_images"],
+                    "epochs": card["train_config"]["epochs"],
+                    "chosen_epoch": card.get("selection", {}).get("chosen_epoch"),
+                    "val_top1": card.get("selection", {}).get("val_top1"),
+                    "test_images": m["image"]["images"],
+                }
+                result["summary"][model][f] = summary(runs)
+                result["load_avg_last"] = [round(x, 2) for x in os.getloadavg()]
+                save_json(out, result)
+                plot(result, out.with_suffix(".png"))
+                print(model, f, seed, runs[str(seed)], flush=True)
     return 0
 
 

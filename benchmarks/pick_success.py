@@ -1,8 +1,10 @@
 """Closed-loop pick-and-place success through the full ROS 2 graph in MuJoCo.
 
-Modes (any combination, one graph per mode and model, /sim/reset between trials):
-  --single N    N trials of one held-out object, one attempt each: success = placed in
-                the bin (lifted and placed).
+Modes (any combination; clutter and latency: one graph per mode and model, /sim/reset
+between episodes):
+  --single N    N trials, each a fresh graph with one held-out object (kinds cycle
+                through --kinds, seed + i), one attempt each: success = placed in the
+                bin (lifted and placed).
   --clutter M   M episodes of --objects objects (default 5), --budget attempts (default 8):
                 fraction of objects cleared into the bin.
   --latency S   S seconds of the running graph: camera frame published -> grasp
@@ -34,30 +36,40 @@ RESULTS = Path(__file__).resolve().parent / "results" / "pick_success.json"
 
 
 def single(model: str, args: argparse.Namespace) -> dict:
-    opts = EpisodeOptions(model=model, objects=1, object_set=args.object_set, seed=args.seed,
-                          real_time_factor=args.rtf, record=False)  # fmt: skip
+    """Trial ``i``: a fresh graph with one object of kind ``kinds[i % len(kinds)]`` drawn
+    with seed ``seed + i`` (so every trial is a different held-out object), one attempt."""
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     trials = []
-    with PickSession(opts, log=lambda s: None) as session:
-        for i in range(args.single):
-            if i:
-                session.reset()
+    for i in range(args.single):
+        kind = kinds[i % len(kinds)]
+        opts = EpisodeOptions(model=model, objects=1, object_set=args.object_set,
+                              seed=args.seed + i, object_kinds=kind, real_time_factor=args.rtf,
+                              record=False, processes=args.processes)  # fmt: skip
+        t0 = time.monotonic()
+        with PickSession(opts, log=lambda s: None) as session:
             attempts, n = session.episode(budget=1)
-            a = attempts[0] if attempts else None
-            trials.append({"trial": i, "objects": n, "outcome": a.outcome if a else "none",
-                           "object": a.object if a else "", "reason": a.reason if a else "",
-                           "timings": a.timings if a else {}})  # fmt: skip
-            ok = sum(t["outcome"] == "placed" for t in trials)
-            print(f"[{model} single] trial {i + 1}/{args.single}: {trials[-1]['outcome']} "
-                  f"({ok}/{len(trials)} placed)", flush=True)  # fmt: skip
+        a = attempts[0] if attempts else None
+        trials.append({"trial": i, "kind": kind, "seed": args.seed + i, "objects": n,
+                       "outcome": a.outcome if a else "none", "object": a.object if a else "",
+                       "reason": a.reason if a else "", "timings": a.timings if a else {},
+                       "wall_s": time.monotonic() - t0})  # fmt: skip
+        ok = sum(t["outcome"] == "placed" for t in trials)
+        print(f"[{model} single] trial {i + 1}/{args.single} ({kind}, seed {args.seed + i}): "
+              f"{trials[-1]['outcome']} {trials[-1]['reason']} ({ok}/{len(trials)} placed)",
+              flush=True)  # fmt: skip
     placed = sum(t["outcome"] == "placed" for t in trials)
+    by_kind = {k: {"trials": sum(t["kind"] == k for t in trials),
+                   "placed": sum(t["kind"] == k and t["outcome"] == "placed" for t in trials)}
+               for k in kinds}  # fmt: skip
     return {"trials": len(trials), "placed": placed, "success_rate": placed / max(len(trials), 1),
             "outcomes": {o: sum(t["outcome"] == o for t in trials) for o in {t["outcome"] for t in trials}},
-            "per_trial": trials}  # fmt: skip
+            "by_kind": by_kind, "per_trial": trials}  # fmt: skip
 
 
 def clutter(model: str, args: argparse.Namespace) -> dict:
     opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
-                          seed=args.seed, real_time_factor=args.rtf, record=False)  # fmt: skip
+                          seed=args.seed, real_time_factor=args.rtf, record=False,
+                          processes=args.processes)  # fmt: skip
     episodes = []
     with PickSession(opts, log=lambda s: None) as session:
         for i in range(args.clutter):
@@ -77,7 +89,8 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
 
 def latency(model: str, args: argparse.Namespace) -> dict:
     opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
-                          seed=args.seed, real_time_factor=args.rtf, record=False)  # fmt: skip
+                          seed=args.seed, real_time_factor=args.rtf, record=False,
+                          processes=args.processes)  # fmt: skip
     with PickSession(opts, log=lambda s: None) as session:
         m = session.monitor
         n0 = len(m.detect_latencies)
@@ -106,6 +119,16 @@ def main() -> int:
     ap.add_argument("--budget", type=int, default=8, help="attempts per clutter episode")
     ap.add_argument("--latency", type=float, default=0.0, help="seconds of latency measurement")
     ap.add_argument("--rtf", type=float, default=1.0, help="simulation real-time factor")
+    ap.add_argument(
+        "--kinds",
+        default="box,cylinder,sphere,capsule,bottle,mug,bowl",
+        help="object kinds the single trials cycle through (grasp_sim kinds)",
+    )
+    ap.add_argument(
+        "--processes",
+        action="store_true",
+        help="each node of the graph in its own process (default: one process)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     if not (args.single or args.clutter or args.latency):
@@ -124,6 +147,7 @@ def main() -> int:
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
                 "object_set": args.object_set, "seed": args.seed, "real_time_factor": args.rtf,
+                "processes": args.processes, "load_avg_1m": os.getloadavg()[0],
                 "wall_time_s": time.monotonic() - t0,
             }  # fmt: skip
         write_json(args.out, results)

@@ -78,6 +78,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--out", default="", help="parent folder of the run folder (default: runs/)")
     demo.add_argument("--no-record", action="store_true", help="skip images and the animation")
     demo.add_argument(
+        "--processes",
+        action="store_true",
+        help="run each node of the graph as its own process (default: all in this one)",
+    )
+    demo.add_argument(
         "--headless",
         action="store_true",
         help="accepted for scripts; the demo never opens a window (watch it in the report or in rviz)",

@@ -45,7 +45,8 @@ SPLITS = ("train", "val", "test")
 class EpisodeOptions:
     """One episode: ``objects`` objects of ``object_set`` (a split name or a folder of
     OBJ/STL meshes) dropped with ``seed``; at most ``max_attempts`` picks (default
-    ``max(8, objects + 3)``); simulation paced at ``real_time_factor``."""
+    ``max(8, objects + 3)``); simulation paced at ``real_time_factor``; ``processes``: each
+    node of the graph in its own process instead of all in this one."""
 
     model: str = "ggcnn"
     objects: int = 3
@@ -59,6 +60,7 @@ class EpisodeOptions:
     record: bool = True
     object_kinds: str | None = None
     weights: str | None = None
+    processes: bool = False
 
     @property
     def budget(self) -> int:
@@ -172,7 +174,7 @@ class PickSession:
         from rclpy.parameter import Parameter
 
         from grasp_bringup.demo_monitor import DemoMonitor
-        from grasp_bringup.launcher import InProcessGraph
+        from grasp_bringup.launcher import InProcessGraph, ProcessGraph
         from grasp_core.cell import load_layout
 
         self.layout = load_layout()
@@ -180,9 +182,8 @@ class PickSession:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         try:
-            self.running = InProcessGraph(
-                episode_graph(self.opts), context=self.context, log=self.log
-            )
+            graph_cls = ProcessGraph if self.opts.processes else InProcessGraph
+            self.running = graph_cls(episode_graph(self.opts), context=self.context, log=self.log)
             self.monitor = DemoMonitor(
                 T_base_camera,
                 images=self.opts.record and self.opts.out_dir is not None,
@@ -380,6 +381,7 @@ def run_meta(opts: EpisodeOptions, wall: float) -> dict[str, Any]:
         "seed": opts.seed,
         "max_attempts": opts.budget,
         "real_time_factor": opts.real_time_factor,
+        "processes": opts.processes,
         "command": " ".join(shlex.quote(a) for a in sys.argv),
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -434,6 +436,7 @@ def run_demo(args: argparse.Namespace) -> int:
         out_dir=out,
         record=not args.no_record,
         weights=args.weights or None,
+        processes=args.processes,
     )
     print(
         f"[demo] {opts.objects} objects from {opts.object_set!r}, model {opts.model}, seed {opts.seed} -> {out}"

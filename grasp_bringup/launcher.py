@@ -149,36 +149,95 @@ def _stop_processes(procs: dict[str, subprocess.Popen], grace: float = 10.0) -> 
                 pass
 
 
+class ProcessGraph:
+    """Each node of ``graph`` as its own process (``node_command``), plus an executor for
+    nodes this process adds itself (a monitor). Same shape as :class:`InProcessGraph`:
+    :meth:`start`, :meth:`close`, ``executor``, ``nodes`` (the local nodes) and
+    ``graph``; ``processes`` maps node names to their ``Popen``."""
+
+    def __init__(
+        self, graph: Graph, context: Any = None, log: Callable[[str], None] = print
+    ) -> None:
+        self.graph = graph
+        self.log = log
+        self.nodes: dict[str, Node] = {}
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.executor = PerNodeExecutor(context=context)
+        self._tmp = tempfile.TemporaryDirectory(prefix="grasp_launch_")
+        self._thread: threading.Thread | None = None
+
+    def start_processes(self) -> ProcessGraph:
+        for spec in self.graph.nodes:
+            if spec.external:
+                self.log(
+                    f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
+                )
+                continue
+            params = Path(self._tmp.name) / f"{spec.name}.yaml"
+            params.write_text(yaml.safe_dump({spec.name: {"ros__parameters": spec.parameters}}))
+            cmd = node_command(spec, params)
+            self.log(f"[launch] {spec.name}: {' '.join(cmd)}")
+            self.processes[spec.name] = subprocess.Popen(cmd, env=dict(os.environ))
+        return self
+
+    def start(self) -> ProcessGraph:
+        """Start the processes and spin the local nodes in a background thread."""
+        self.start_processes()
+        self._thread = threading.Thread(
+            target=self.executor.spin, name="graph-executor", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def running(self) -> bool:
+        return bool(self.processes) and all(p.poll() is None for p in self.processes.values())
+
+    def failed(self) -> list[str]:
+        """Processes that ended with an error (Ctrl-C / SIGINT endings are not errors)."""
+        ok = (0, -signal.SIGINT, 130)
+        return [
+            f"{name} ({p.returncode})"
+            for name, p in self.processes.items()
+            if p.returncode is not None and p.returncode not in ok
+        ]
+
+    def close(self) -> None:
+        for node in list(self.nodes.values()):
+            self.executor.remove_node(node)
+        self.executor.shutdown(timeout_sec=10.0)
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        for node in self.nodes.values():
+            node.destroy_node()
+        self.nodes.clear()
+        _stop_processes(self.processes)
+        self._tmp.cleanup()
+
+    def __enter__(self) -> ProcessGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_processes(graph: Graph) -> int:
     """``grasp launch --processes``: each node in its own process; Ctrl-C (or one node
     exiting) stops them all."""
-    procs: dict[str, subprocess.Popen] = {}
     # Ctrl-C and SIGTERM stop the graph even when this process was started with SIGINT
     # ignored (a background job of a non-interactive shell, as in CI): Python installs no
     # KeyboardInterrupt handler then.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with tempfile.TemporaryDirectory(prefix="grasp_launch_") as tmp:
-        try:
-            for spec in graph.nodes:
-                if spec.external:
-                    print(
-                        f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
-                    )
-                    continue
-                params = Path(tmp) / f"{spec.name}.yaml"
-                params.write_text(yaml.safe_dump({spec.name: {"ros__parameters": spec.parameters}}))
-                cmd = node_command(spec, params)
-                print(f"[launch] {spec.name}: {' '.join(cmd)}", flush=True)
-                procs[spec.name] = subprocess.Popen(cmd, env=dict(os.environ))
-            while procs and all(p.poll() is None for p in procs.values()):
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            _stop_processes(procs)
-    ok = (0, -signal.SIGINT, 130)
-    failed = [f"{name} ({p.returncode})" for name, p in procs.items() if p.returncode not in ok]
+    running = ProcessGraph(graph, log=lambda line: print(line, flush=True))
+    try:
+        running.start_processes()
+        while running.running():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.close()
+    failed = running.failed()
     if failed:
         print(f"[launch] processes exited with errors: {', '.join(failed)}", file=sys.stderr)
         return 1

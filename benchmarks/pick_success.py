@@ -19,6 +19,7 @@ Writes benchmarks/results/pick_success.json (or --out), merging with what is the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -106,6 +107,101 @@ def latency(model: str, args: argparse.Namespace) -> dict:
             "candidates_per_s": float(lat.size / args.latency)}  # fmt: skip
 
 
+def detector_latency(model: str, args: argparse.Namespace) -> dict:
+    """The robot-side path without the simulator: rendered held-out scenes replayed as
+    camera topics at --rate Hz (wall-clock stamps), the graph's perception and detector
+    nodes (``camera:=topics``) as processes with --processes, else in this process.
+    Latency = candidates received - frame stamp, matched by stamp."""
+    import threading
+
+    import rclpy
+    from rclpy.node import Node
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+    from grasp_bringup import msgs
+    from grasp_bringup.graph import load_graph
+    from grasp_bringup.launcher import InProcessGraph, ProcessGraph
+    from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
+    from grasp_core import depth_m_to_mm
+    from grasp_sim.objects import object_set
+    from grasp_sim.world import SimWorld
+
+    graph = load_graph("panda_grasp", {"model": model, "camera": "topics", "use_sim_time": "false"})
+    keep = ("grasp_detector",) if args.detector_only else ("perception", "grasp_detector")
+    graph = dataclasses.replace(graph, nodes=tuple(n for n in graph.nodes if n.name in keep))
+    det = next(n for n in graph.nodes if n.name == "grasp_detector").parameters
+    topics = {k: det[k] for k in ("color_topic", "depth_topic", "info_topic")}
+    objs = object_set(args.object_set, seed=args.seed, count=args.objects)
+    frames = []
+    with SimWorld(objs, seed=args.seed) as world:
+        for i in range(args.frames):
+            world.reset(seed=args.seed + i)
+            frames.append(world.render("overhead", color=True))
+    rclpy.init()
+    node = Node("latency_player")
+    pubs = {"color_topic": node.create_publisher(Image, topics["color_topic"], SENSOR_QOS),
+            "depth_topic": node.create_publisher(Image, topics["depth_topic"], SENSOR_QOS),
+            "info_topic": node.create_publisher(CameraInfo, topics["info_topic"], SENSOR_QOS)}  # fmt: skip
+    msgs_per_frame = [(msgs.numpy_to_image(f.color, "rgb8", None, f.frame_id),
+                       msgs.numpy_to_image(depth_m_to_mm(f.depth), "16UC1", None, f.frame_id),
+                       msgs.model_to_camera_info(f.camera)) for f in frames]  # fmt: skip
+    sent: dict[int, float] = {}
+    lat: list[float] = []
+    lock = threading.Lock()
+
+    def on_candidates(msg: PointCloud2) -> None:
+        now = time.time()
+        key = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        with lock:
+            if key in sent:
+                lat.append(now - sent[key])
+
+    node.create_subscription(PointCloud2, "/grasp_candidates", on_candidates, RELIABLE_QOS)
+    running = (ProcessGraph if args.processes else InProcessGraph)(graph, log=lambda s: None)
+    running.executor.add_node(node)
+    running.nodes["latency_player"] = node
+    running.start()
+    published = 0
+
+    def replay(seconds: float, until=lambda: False) -> int:
+        """Publish frames at --rate for ``seconds`` or until ``until()``; returns how many."""
+        n, t0 = 0, time.monotonic()
+        while time.monotonic() - t0 < seconds and not until():
+            color, depth, info = msgs_per_frame[n % len(msgs_per_frame)]
+            stamp = msgs.sec_to_stamp(time.time())
+            for m in (color, depth, info):
+                m.header.stamp = stamp
+            with lock:
+                sent[stamp.sec * 10**9 + stamp.nanosec] = msgs.stamp_to_sec(stamp)
+            pubs["info_topic"].publish(info)
+            pubs["depth_topic"].publish(depth)
+            pubs["color_topic"].publish(color)
+            n += 1
+            time.sleep(max(0.0, t0 + n / args.rate - time.monotonic()))
+        return n
+
+    try:
+        replay(120.0, until=lambda: len(lat) >= 3)  # start-up: model loaded, first outputs
+        time.sleep(1.0)
+        with lock:
+            lat.clear()
+        published = replay(args.detector_latency)
+        time.sleep(1.0)  # the last frames' candidates
+    finally:
+        running.close()
+        rclpy.try_shutdown()
+    arr = np.array(lat)
+    if arr.size == 0:
+        return {"samples": 0, "frames_published": published}
+    half = arr.size // 2
+    return {"nodes": list(keep), "input_rate_hz": args.rate, "frames_published": published,
+            "samples": int(arr.size), "processed_fraction": arr.size / max(published, 1),
+            "median_ms": float(np.median(arr) * 1e3), "p95_ms": float(np.percentile(arr, 95) * 1e3),
+            "first_half_median_ms": float(np.median(arr[:half]) * 1e3) if half else None,
+            "second_half_median_ms": float(np.median(arr[half:]) * 1e3),
+            "candidates_per_s": float(arr.size / args.detector_latency)}  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,6 +216,19 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.0, help="seconds of latency measurement")
     ap.add_argument("--rtf", type=float, default=1.0, help="simulation real-time factor")
     ap.add_argument(
+        "--detector-latency",
+        type=float,
+        default=0.0,
+        help="seconds of camera replay into perception + detector (no simulator)",
+    )
+    ap.add_argument(
+        "--detector-only",
+        action="store_true",
+        help="--detector-latency without the perception node",
+    )
+    ap.add_argument("--rate", type=float, default=15.0, help="replayed camera rate [Hz]")
+    ap.add_argument("--frames", type=int, default=10, help="distinct scenes replayed")
+    ap.add_argument(
         "--kinds",
         default="box,cylinder,sphere,capsule,bottle,mug,bowl",
         help="object kinds the single trials cycle through (grasp_sim kinds)",
@@ -131,18 +240,26 @@ def main() -> int:
     )
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
-    if not (args.single or args.clutter or args.latency):
-        ap.error("choose at least one of --single, --clutter, --latency")
+    if not (args.single or args.clutter or args.latency or args.detector_latency):
+        ap.error("choose at least one of --single, --clutter, --latency, --detector-latency")
     isolate_domain()
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for model in args.model:
         entry = results.setdefault(model, {})
-        for mode, run in (("single", single), ("clutter", clutter), ("latency", latency)):
+        modes = (("single", single), ("clutter", clutter), ("latency", latency),
+                 ("detector_latency", detector_latency))  # fmt: skip
+        for mode, run in modes:
             if not getattr(args, mode):
                 continue
             t0 = time.monotonic()
-            entry[mode] = run(model, args)
-            entry[mode]["meta"] = {  # each mode records how it was made
+            key = mode
+            if mode == "detector_latency":  # one entry per configuration
+                nodes = "detector" if args.detector_only else "perception+detector"
+                key = (
+                    f"detector_latency[{nodes}, {'processes' if args.processes else 'one process'}]"
+                )
+            entry[key] = run(model, args)
+            entry[key]["meta"] = {  # each mode records how it was made
                 "command": " ".join([Path(sys.executable).name, *sys.argv]),
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "machine": f"{platform.machine()} {os.cpu_count()} CPUs",

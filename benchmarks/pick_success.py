@@ -137,7 +137,7 @@ def detector_latency(model: str, args: argparse.Namespace) -> dict:
         for i in range(args.frames):
             world.reset(seed=args.seed + i)
             frames.append(world.render("overhead", color=True))
-    rclpy.init()
+    rclpy.init(args=[sys.argv[0]])
     node = Node("latency_player")
     pubs = {"color_topic": node.create_publisher(Image, topics["color_topic"], SENSOR_QOS),
             "depth_topic": node.create_publisher(Image, topics["depth_topic"], SENSOR_QOS),

@@ -180,7 +180,7 @@ class PickSession:
         self.layout = load_layout()
         T_base_camera = self.layout.cameras["overhead"].camera_model().T_base_camera
         self.context = rclpy.Context()
-        rclpy.init(context=self.context)
+        rclpy.init(args=[sys.argv[0]], context=self.context)  # not the caller's options
         try:
             graph_cls = ProcessGraph if self.opts.processes else InProcessGraph
             self.running = graph_cls(episode_graph(self.opts), context=self.context, log=self.log)

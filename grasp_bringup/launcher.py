@@ -110,7 +110,8 @@ class InProcessGraph:
 
 def run_in_process(graph: Graph) -> int:
     """``grasp launch``: all nodes in this process until Ctrl-C."""
-    with rclpy.init(), InProcessGraph(graph) as running:
+    # not sys.argv: its launch arguments (model:=ggcnn) would read as ROS remap rules
+    with rclpy.init(args=[sys.argv[0]]), InProcessGraph(graph) as running:
         running.spin()
     return 0
 

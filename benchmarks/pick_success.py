@@ -79,7 +79,10 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
             attempts, n = session.episode(budget=args.budget)
             placed = sum(a.success for a in attempts)
             episodes.append({"episode": i, "objects": n, "placed": placed, "attempts": len(attempts),
-                             "cleared_fraction": placed / max(n, 1)})  # fmt: skip
+                             "cleared_fraction": placed / max(n, 1),
+                             "per_attempt": [{"outcome": a.outcome, "object": a.object,
+                                              "reason": a.reason, "timings": a.timings}
+                                             for a in attempts]})  # fmt: skip
             print(f"[{model} clutter] episode {i + 1}/{args.clutter}: {placed}/{n} placed in "
                   f"{len(attempts)} attempts", flush=True)  # fmt: skip
     total = sum(e["objects"] for e in episodes)

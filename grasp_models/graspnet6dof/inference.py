@@ -49,6 +49,8 @@ class GraspNet6DofParams:
     nms_distance: float = 0.0
     precision: str = "bf16"
     seed: int = 0
+    #: False: the reference evaluator path (same results within rounding; for checks)
+    fast: bool = True
 
     def __post_init__(self) -> None:
         require_range("graspnet6dof.num_samples", self.num_samples, 1, 10000)
@@ -76,6 +78,7 @@ class GraspNet6DofParams:
             step=self.step,
             max_translation=self.max_translation,
             max_rotation=self.max_rotation,
+            fast=self.fast,
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from grasp_core.validation import require_choice, require_range
-from grasp_models.graspnet6dof.evaluator import GraspEvaluator, ObjectContext
+from grasp_models.graspnet6dof.evaluator import FastContext, GraspEvaluator, ObjectContext
 from grasp_models.graspnet6dof.geometry import euler_xyz_to_matrix, pose_from_rt
 
 METHODS = ("gradient", "metropolis")
@@ -27,7 +27,11 @@ class RefineConfig:
     Gradient: the update is ``step`` × ∂s/∂(t, e) of the success probability s, capped per
     grasp at ``max_translation`` [m] and ``max_rotation`` [rad]. Metropolis: Gaussian
     proposals with std ``sigma_translation`` [m] and ``sigma_rotation`` [rad]. ``bf16``:
-    run the evaluator under CPU bfloat16 autocast (poses and their updates stay float32).
+    run the evaluator in CPU bfloat16 (poses and their updates stay float32). ``fast``: the
+    inference path :meth:`GraspEvaluator.forward_fast` (weights cast once per cloud);
+    ``False``: the reference path (autograd through the modules, bf16 by autocast), which
+    gives the same poses and scores within rounding (tested) and is kept for checks and
+    the speed benchmark.
     """
 
     method: str = "gradient"
@@ -38,6 +42,7 @@ class RefineConfig:
     sigma_translation: float = 0.005
     sigma_rotation: float = 0.05
     bf16: bool = False
+    fast: bool = True
 
     def __post_init__(self) -> None:
         require_choice("refine.method", self.method, METHODS)
@@ -58,17 +63,33 @@ def perturb(T: torch.Tensor, dt: torch.Tensor, de: torch.Tensor) -> torch.Tensor
     return pose_from_rt(R, T[:, :3, 3] + dt)
 
 
+Context = ObjectContext | FastContext
+
+
 def logits(
-    evaluator: GraspEvaluator, ctx: ObjectContext, T: torch.Tensor, bf16: bool = False
+    evaluator: GraspEvaluator, ctx: Context, T: torch.Tensor, bf16: bool = False
 ) -> torch.Tensor:
-    """Evaluator logits (B,) in ``T``'s dtype, optionally computed under bf16 autocast."""
+    """Evaluator logits (B,) in ``T``'s dtype: the fast path for a :class:`FastContext`
+    (its dtype), else the reference path, optionally under bf16 autocast."""
+    if isinstance(ctx, FastContext):
+        return evaluator.forward_fast(ctx, T)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         out = evaluator.forward_context(ctx, T)
     return out.to(T.dtype)
 
 
+def context(evaluator: GraspEvaluator, ctx: Context, cfg: RefineConfig) -> Context:
+    """The context ``cfg`` asks for: :class:`FastContext` (bf16 if ``cfg.bf16``) when
+    ``cfg.fast``, else the :class:`ObjectContext` of the reference path."""
+    if isinstance(ctx, FastContext):
+        ctx = ctx.ctx
+    if not cfg.fast:
+        return ctx
+    return evaluator.fast_context(ctx, torch.bfloat16 if cfg.bf16 else None)
+
+
 def score(
-    evaluator: GraspEvaluator, ctx: ObjectContext, T: torch.Tensor, bf16: bool = False
+    evaluator: GraspEvaluator, ctx: Context, T: torch.Tensor, bf16: bool = False
 ) -> torch.Tensor:
     """Success probabilities (B,) without gradients."""
     with torch.no_grad():
@@ -76,7 +97,7 @@ def score(
 
 
 def gradient_step(
-    evaluator: GraspEvaluator, ctx: ObjectContext, T: torch.Tensor, cfg: RefineConfig
+    evaluator: GraspEvaluator, ctx: Context, T: torch.Tensor, cfg: RefineConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One capped ascent step; returns (new poses, success probabilities at the old ones)."""
     B = T.shape[0]
@@ -94,7 +115,7 @@ def gradient_step(
 
 def metropolis_step(
     evaluator: GraspEvaluator,
-    ctx: ObjectContext,
+    ctx: Context,
     T: torch.Tensor,
     s: torch.Tensor,
     cfg: RefineConfig,
@@ -115,7 +136,7 @@ def metropolis_step(
 
 def refine(
     evaluator: GraspEvaluator,
-    ctx: ObjectContext,
+    ctx: Context,
     T_centroid_grasp: torch.Tensor,
     cfg: RefineConfig,
     generator: torch.Generator | None = None,
@@ -125,6 +146,7 @@ def refine(
     Returns the final poses, their success probabilities, and the history
     ``[(poses, probabilities)]`` of every iterate (0 = the input) for ablations.
     """
+    ctx = context(evaluator, ctx, cfg)
     T = T_centroid_grasp.detach()
     history: list[tuple[torch.Tensor, torch.Tensor]] = []
     if cfg.method == "gradient":

@@ -69,6 +69,13 @@ PARAMS = [
     ParamSpec("timeout_margin", 2.0, "segment timeout margin [s]", (0.0, 60.0)),
     ParamSpec("gripper_time", 1.0, "time given to the gripper to open/close [s]", (0.05, 10.0)),
     ParamSpec("place_clearance", 0.05, "object clearance above the bin rim [m]", (0.0, 0.5)),
+    ParamSpec(
+        "retry_radius",
+        0.02,
+        "grasps this close to a recent execution failure are tried last [m]",
+        (0.0, 0.5),
+    ),
+    ParamSpec("retry_memory", 3, "failed picks remembered for retry_radius (0 = off)", (0, 100)),
     ParamSpec("use_object_points", True, "add /perception/object_points hulls to the scene"),
     ParamSpec("max_candidate_age", 30.0, "ignore candidates older than this [s]", (0.1, 3600.0)),
     ParamSpec("arm_topic", "", "arm JointTrajectory topic (empty: from the robot config)"),
@@ -110,6 +117,8 @@ class ExecutorNode(Node):
             timeout_factor=p["timeout_factor"],
             timeout_margin=p["timeout_margin"],
             gripper_time=p["gripper_time"],
+            retry_radius=p["retry_radius"],
+            retry_memory=p["retry_memory"],
         )
         io = RobotIO(
             self._send_arm, self._send_gripper, self._joint_state, self._now, self._on_state

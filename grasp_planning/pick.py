@@ -72,7 +72,11 @@ class PickParams:
     ``open_margin``: opening beyond the grasp width before the approach;
     ``goal_tolerance`` [rad]; ``timeout_factor`` / ``timeout_margin``: a segment must
     reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
-    the gripper to move.
+    the gripper to move; ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
+    ``retry_radius`` of one that failed during execution in the last ``retry_memory``
+    failed picks is tried only after every other feasible grasp (a model tends to
+    propose the same failing grasp again while the scene is unchanged); a placed pick
+    clears the memory, ``retry_memory`` 0 turns it off.
     """
 
     place_clearance: float = 0.05
@@ -85,6 +89,8 @@ class PickParams:
     timeout_margin: float = 2.0
     gripper_time: float = 1.0
     poll_period: float = 0.01
+    retry_radius: float = 0.02
+    retry_memory: int = 3
 
 
 @dataclass(frozen=True)
@@ -280,6 +286,8 @@ class PickAndPlace:
         self._stop = threading.Event()
         self._send_lock = threading.Lock()
         self._busy = threading.Lock()
+        #: TCP positions [m, base frame] of grasps that failed during execution, newest last
+        self.failed_positions: list[np.ndarray] = []
 
     # ---- public -------------------------------------------------------------------------
 
@@ -326,8 +334,10 @@ class PickAndPlace:
                 f"no feasible grasp among {len(grasps)} candidates {rep.reasons()}",
                 details,
             )
+        ranked_grasps = self.demote_failed(rep.ranked)
+        details["demoted"] = sum(a is not b for a, b in zip(ranked_grasps, rep.ranked, strict=True))
         errors = []
-        for ranked in rep.ranked[: self.max_plan_attempts]:
+        for ranked in ranked_grasps[: self.max_plan_attempts]:
             try:
                 plan = self.backend.plan_pick(ranked, q_current, self.params)
                 details["planning_time"] = time.perf_counter() - t0
@@ -336,6 +346,29 @@ class PickAndPlace:
                 errors.append(str(exc))
         details["plan_errors"] = errors
         return None, f"no motion plan for the best {len(errors)} grasps: {errors[0]}", details
+
+    def demote_failed(self, ranked: Sequence[RankedGrasp]) -> list[RankedGrasp]:
+        """``ranked`` with the grasps near a recent execution failure moved to the end
+        (order otherwise kept)."""
+        if not self.failed_positions or self.params.retry_memory <= 0:
+            return list(ranked)
+        failed = np.array(self.failed_positions)
+        pos = np.array([r.T_base_tcp[:3, 3] for r in ranked])
+        near = (
+            np.linalg.norm(pos[:, None] - failed[None], axis=2) <= self.params.retry_radius
+        ).any(1)
+        return [r for r, n in zip(ranked, near, strict=True) if not n] + [
+            r for r, n in zip(ranked, near, strict=True) if n
+        ]
+
+    def _remember(self, result: PickResult) -> None:
+        if result.state is PickState.DONE:
+            self.failed_positions.clear()
+        elif result.state is PickState.FAILED and result.grasp is not None:
+            self.failed_positions.append(np.array(result.grasp.T_base_tcp[:3, 3], dtype=float))
+            del self.failed_positions[
+                : max(0, len(self.failed_positions) - self.params.retry_memory)
+            ]
 
     def pick(self, grasps: Sequence[Grasp]) -> PickResult:
         """Filter, plan and execute one pick-and-place; never raises for planning or
@@ -354,7 +387,9 @@ class PickAndPlace:
                 return self._end(PickResult(False, PickState.FAILED, reason, details=details))
             if self._stop.is_set():
                 return self._end(PickResult(False, PickState.STOPPED, "stopped before motion"))
-            return self.execute(plan, planning_time=time.perf_counter() - t0, details=details)
+            result = self.execute(plan, planning_time=time.perf_counter() - t0, details=details)
+            self._remember(result)
+            return result
         finally:
             self._busy.release()
 

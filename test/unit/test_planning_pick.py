@@ -211,3 +211,31 @@ def test_object_lost_during_lift_stops_the_pick(panda: RobotModel, setup) -> Non
     result = PickAndPlace(backend, io).pick(grasps)
     assert result.state is PickState.FAILED and "grasp empty" in result.reason
     assert PickState.PLACE not in arm.states
+
+
+def test_a_grasp_that_failed_is_tried_after_the_others_until_a_pick_succeeds(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    scene, names = cluttered_scene(panda, rng, n_objects=3)
+
+    def top_grasp(name: str, quality: float) -> Grasp:
+        obj = scene.objects[name]
+        pose = make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.02])
+        return Grasp(pose=pose, width=0.05, quality=quality)
+
+    grasps = [top_grasp(names[0], 0.9), top_grasp(names[1], 0.5)]
+    backend = EmbeddedBackend(panda, scene, load_layout())
+    empty = KinematicRobot(panda, object_width=0.0)
+    pnp = PickAndPlace(backend, empty.io())
+    first = pnp.pick(grasps)
+    assert not first.success and first.grasp.index == 0
+    assert len(pnp.failed_positions) == 1
+    # the same candidates again: the failed one goes last, the other is planned first
+    plan, _, details = pnp.plan(grasps, empty._q())
+    assert plan.grasp.index == 1 and details["demoted"] >= 1
+    # a placed pick clears the memory; retry_memory 0 turns it off
+    pnp.io = KinematicRobot(panda).io()
+    assert pnp.pick(grasps[1:]).success and pnp.failed_positions == []
+    off = PickAndPlace(backend, empty.io(), PickParams(retry_memory=0))
+    off.failed_positions.append(grasps[0].pose[:3, 3].copy())
+    assert off.plan(grasps, empty._q())[0].grasp.index == 0

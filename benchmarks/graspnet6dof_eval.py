@@ -1,7 +1,12 @@
 """6-DOF GraspNet on held-out (test-split) objects: physics success of the top-10 grasps,
 success–coverage curves and AUC per refinement iteration (ablation 0–20 iterations),
 optionally per latent size (``--latent-weights 1=DIR 3=DIR ...``). Writes
-benchmarks/results/graspnet6dof_eval.json and PNG plots beside it.
+benchmarks/results/graspnet6dof_eval.json, the pooled raw data of the curves
+(graspnet6dof_eval_rows.npz, for ``--rescore``) and PNG plots beside it.
+
+AUC: the success–coverage curve with the threshold swept over every distinct score, area
+over coverage from 0 (``grasp_models.graspnet6dof.evaluate.sweep``; why: that module's doc).
+The fixed-grid AUCs are kept as labelled secondaries (``secondary_grid_*``).
 
     .venv/bin/python benchmarks/graspnet6dof_eval.py --data runs/graspnet6dof/data/test
 
@@ -13,14 +18,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import platform
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from grasp_core.files import atomic_write_bytes
 from grasp_models.checkpoint import save_json
 from grasp_models.graspnet6dof.evaluate import EvalConfig, evaluate
 from grasp_models.graspnet6dof.inference import load_graspnet6dof
@@ -36,9 +44,8 @@ def plot(curves: dict, title: str, path: Path, label: str) -> None:
 
     fig, ax = plt.subplots(figsize=(5, 4))
     for key, c in curves.items():
-        ax.plot(
-            c["coverage"], c["success"], marker=".", label=f"{label} {key} (AUC {c['auc']:.3f})"
-        )
+        ax.plot(c["coverage"], c["success"], label=f"{label} {key} (AUC {c['auc']:.3f})")
+    ax.plot([], [], " ", label="AUC: threshold at every score")
     ax.set_xlabel("coverage (GT positives within 2 cm)")
     ax.set_ylabel("success rate (physics)")
     ax.set_ylim(0, 1)
@@ -53,21 +60,30 @@ def plot(curves: dict, title: str, path: Path, label: str) -> None:
     os.replace(tmp, path)
 
 
+def save_raw(raw: dict, path: Path) -> None:
+    """Pooled per-iterate data of the reported curves (re-scoring needs no physics)."""
+    arrays = {f"{k}_{name}": v for k, r in raw.items() for name, v in r.items()}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def rescore() -> int:
-    """Re-derive the AUCs of the stored success/coverage curves (e.g. after a change of
-    the AUC definition) and redraw the plots; the physics results are not touched."""
-    from grasp_models.graspnet6dof.evaluate import auc
+    """Re-derive the reported AUCs and curves from the stored raw data of the last run
+    (``graspnet6dof_eval_rows.npz``) and redraw the plot; the physics is not re-run."""
+    from grasp_models.graspnet6dof.evaluate import iterate_curve
 
     path = RESULTS / "graspnet6dof_eval.json"
     result = json.loads(path.read_text())
-    for c in result["curves"].values():
-        c["auc"] = auc(c["coverage"], c["success"])
-        c["auc_observed_range"] = auc(c["coverage"], c["success"], from_zero=False)
+    rows = RESULTS / "graspnet6dof_eval_rows.npz"
+    if not rows.is_file():
+        raise SystemExit(f"{rows}: no raw data of the last run; re-run the evaluation")
+    data = np.load(rows)
+    for key, c in result["curves"].items():
+        raw = {n: data[f"{key}_{n}"] for n in ("scores", "success", "gt_best")}
+        result["curves"][key] = iterate_curve(raw, c.get("grid"))
     s = result["summary"]
     s["auc_by_iteration"] = {k: c["auc"] for k, c in result["curves"].items()}
-    s["auc_observed_range_by_iteration"] = {
-        k: c["auc_observed_range"] for k, c in result["curves"].items()
-    }
     keys = sorted(result["curves"], key=int)
     s["auc_refined_above_unrefined"] = (
         result["curves"][keys[-1]]["auc"] > result["curves"][keys[0]]["auc"]
@@ -141,12 +157,24 @@ def main(argv: list[str] | None = None) -> int:
     model = load_graspnet6dof(args.weights)
     main_res = evaluate(cfg, model=model)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    save_raw(main_res["raw"], RESULTS / "graspnet6dof_eval_rows.npz")
     plot(
         main_res["curves"],
         "refinement iterations (held-out)",
         RESULTS / "graspnet6dof_refinement.png",
         "iter",
     )
+    path = RESULTS / "graspnet6dof_eval.json"
+    latent_command = " ".join([sys.executable, *sys.argv]) if latent else None
+    if not latent and path.is_file():  # keep the last latent ablation (its own command)
+        stored = json.loads(path.read_text())
+        latent = stored.get("latent_ablation", {})
+        latent_command = stored.get("latent_ablation_command")
+        if latent and "auc_definition" not in stored.get("summary", {}):
+            latent = {
+                "note": "from an earlier run; its AUCs use the old fixed-grid extended definition",
+                **latent,
+            }
     result = {
         "benchmark": "graspnet6dof_eval",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -154,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "threads": args.threads,
+            "load_average_at_end": os.getloadavg(),
         },
         "command": " ".join([sys.executable, *sys.argv]),
         "seed": args.seed,
@@ -163,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": main_res["summary"],
         "curves": main_res["curves"],
         "latent_ablation": latent,
+        "latent_ablation_command": latent_command,
         "paper": {
             "real_robot_success": 0.88,
             "gpd_real_robot_success": 0.47,

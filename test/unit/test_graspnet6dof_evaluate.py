@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grasp_models.graspnet6dof.evaluate import _Rows, auc, curve
+from grasp_models.graspnet6dof.evaluate import _Rows, auc, curve, pooled, sweep
 
 
 def test_curve_counts_success_and_coverage_within_two_centimetres() -> None:
@@ -20,7 +20,38 @@ def test_curve_counts_success_and_coverage_within_two_centimetres() -> None:
     assert c["coverage"] == [pytest.approx(1 / 3), pytest.approx(1 / 3), 0.0]
 
 
-def test_auc_extends_to_zero_coverage() -> None:
+def test_grid_auc_extends_to_zero_coverage() -> None:
     assert auc([0.5, 1.0], [1.0, 1.0]) == pytest.approx(1.0)
     assert auc([0.5, 1.0], [1.0, 1.0], from_zero=False) == pytest.approx(0.5)
     assert auc([0.2], [float("nan")]) == 0.0
+
+
+def test_sweep_uses_every_score_as_threshold_and_starts_at_coverage_zero() -> None:
+    # 4 grasps; 3 ground-truth positives, best nearby scores 0.9, 0.5 and none
+    c = sweep(
+        np.array([0.9, 0.7, 0.5, 0.1]),
+        np.array([True, False, True, False]),
+        np.array([0.9, 0.5, -np.inf]),
+    )
+    assert c["thresholds"].tolist() == [0.9, 0.7, 0.5, 0.1]
+    assert c["success"].tolist() == [1.0, 0.5, pytest.approx(2 / 3), 0.5]
+    assert c["coverage"].tolist() == [pytest.approx(1 / 3)] * 2 + [pytest.approx(2 / 3)] * 2
+    # (0, 1) -> (1/3, 1), vertical to 0.5, (1/3, 0.5) -> (2/3, 2/3), vertical
+    assert c["auc"] == pytest.approx(1 / 3 + (0.5 + 2 / 3) / 2 / 3)
+
+
+def test_sweep_agrees_with_the_grid_curve_at_shared_thresholds(rng) -> None:
+    rows = _Rows(
+        scores=[rng.uniform(0, 1, 50) for _ in range(3)],
+        success=[rng.uniform(0, 1, 50) < 0.5 for _ in range(3)],
+        positions=[rng.uniform(-0.05, 0.05, (50, 3)) for _ in range(3)],
+        gt=[rng.uniform(-0.05, 0.05, (n, 3)) for n in (20, 0, 30)],
+    )
+    raw = pooled(rows)
+    full = sweep(raw["scores"], raw["success"], raw["gt_best"])
+    picks = full["thresholds"][[0, 10, 60, 149]]
+    grid = curve(rows, tuple(picks))
+    at = [int(np.flatnonzero(full["thresholds"] == t)[0]) for t in picks]
+    assert np.allclose(full["success"][at], grid["success"])
+    assert np.allclose(full["coverage"][at], grid["coverage"])
+    assert full["coverage"][0] < full["coverage"][-1] and 0 < full["auc"] < 1

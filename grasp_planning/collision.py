@@ -207,6 +207,34 @@ class PlanningScene:
                     best, best_d = name, d
         return best
 
+    def objects_in_box(
+        self,
+        T_base_box: np.ndarray,
+        half_extents: Iterable[float],
+        names: Iterable[str] | None = None,
+    ) -> list[str]:
+        """Objects (of ``names``, default all) whose geometry intersects the box of
+        ``half_extents`` [m] placed by ``T_base_box`` (e.g. a gripper's closing volume)."""
+        T = np.asarray(T_base_box, dtype=np.float64)
+        h = np.asarray(list(half_extents), dtype=np.float64)
+        box = coal.Box(*(2.0 * h))
+        tf_box = coal.Transform3s(T[:3, :3], T[:3, 3])
+        reach = np.abs(T[:3, :3]) @ h  # the box's axis-aligned half extents in the base
+        lo, hi = T[:3, 3] - reach, T[:3, 3] + reach
+        with self._lock:
+            objs = [self._objects[n] for n in (self._objects if names is None else names)]
+        hits = []
+        for o in objs:
+            if np.any(hi < o.aabb_min) or np.any(lo > o.aabb_max):
+                continue  # bounding boxes apart: no need for the exact test
+            req, res = coal.CollisionRequest(), coal.CollisionResult()
+            To = o.T_base_object
+            if coal.collide(
+                box, tf_box, o.geometry(), coal.Transform3s(To[:3, :3], To[:3, 3]), req, res
+            ):
+                hits.append(o.name)
+        return hits
+
     # ---- collision model ----------------------------------------------------------------
 
     @contextmanager

@@ -1,7 +1,8 @@
 """Keep the grasps the arm can execute, best first.
 
-Order of work (cheap rejects first): NaN / unknown frame / too wide -> workspace box and
-reach sphere -> batched IK of grasp (and its pi-flip about +Z), pre-grasp and lift ->
+Order of work (cheap rejects first): NaN / unknown frame / too wide -> workspace box, a
+perceived object in the closing volume (when the scene has any; a grasp that closes on air
+is the commonest failure of learned samplers) and reach sphere -> batched IK of grasp (and its pi-flip about +Z), pre-grasp and lift ->
 collision checks of grasp (target may touch the fingers), pre-grasp, the approach
 midpoint and lift (target ignored: it is carried). Survivors are ranked by
 ``quality - motion_cost_weight * motion_cost`` where the motion cost is the time [s] the
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grasp_core.grasp import Grasp
+from grasp_core.se3 import make_transform
 from grasp_planning.collision import PlanningScene
 from grasp_planning.ik import (
     FLIP_Z,
@@ -26,6 +28,9 @@ from grasp_planning.ik import (
     reach_batch,
 )
 from grasp_planning.robot import RobotModel
+from grasp_planning.world import BIN_PARTS, TABLE
+
+CELL_OBSTACLES = frozenset((TABLE, *BIN_PARTS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +78,7 @@ def filter_grasps_report(
     max_width: float | None = None,
     allow_flip: bool = True,
     seed: int = 0,
+    require_object: bool = True,
 ) -> FilterResult:
     """:func:`filter_grasps` with the reasons for every rejection."""
     q_current = robot.check_q(q_current, "q_current")
@@ -106,12 +112,14 @@ def filter_grasps_report(
         axis=1,
     )
     in_ws = robot.in_workspace(pts).all(axis=1)
+    if require_object:
+        in_ws &= _object_between_fingers(scene, T, [grasps[i].width for i in keep])
     in_reach = (np.linalg.norm(pts - robot.reach_center, axis=2) <= robot.group.reach_radius).all(
         axis=1
     )
     idx = np.arange(len(keep))
     for k in idx[~in_ws]:
-        rejected.append((keep[k], "outside the workspace bounds"))
+        rejected.append((keep[k], _empty_or_outside(robot, pts[k])))
     for k in idx[in_ws & ~in_reach]:
         rejected.append((keep[k], "out of reach"))
     cand = idx[in_ws & in_reach]
@@ -171,6 +179,38 @@ def filter_grasps_report(
     ranked.sort(key=lambda r: -r.score)
     rejected.sort()
     return FilterResult(ranked, rejected)
+
+
+#: The region between the open fingers, in the grasp frame [m]: across the closing axis
+#: (half the finger pad plus a margin) and from the TCP back towards the palm. Generous on
+#: purpose: only grasps that clearly close on air are rejected.
+CLOSING_HALF_THICKNESS = 0.015
+CLOSING_DEPTH = 0.04
+CLOSING_TIP_MARGIN = 0.005
+EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
+
+
+def _object_between_fingers(
+    scene: PlanningScene, T: np.ndarray, widths: Sequence[float]
+) -> np.ndarray:
+    """Per grasp: does a graspable scene object (not the cell's table or bin) intersect
+    the closing volume? All True when the scene holds no graspable object (nothing to
+    judge by, e.g. without perception)."""
+    names = [n for n in scene.objects if n not in CELL_OBSTACLES]
+    ok = np.ones(len(T), dtype=bool)
+    if not names:
+        return ok
+    half_z = (CLOSING_DEPTH + CLOSING_TIP_MARGIN) / 2
+    offset = make_transform(t=[0.0, 0.0, CLOSING_TIP_MARGIN - half_z])
+    for i, (Ti, w) in enumerate(zip(T, widths, strict=True)):
+        half = (max(float(w), 0.01) / 2 + 0.005, CLOSING_HALF_THICKNESS, half_z)
+        ok[i] = bool(scene.objects_in_box(Ti @ offset, half, names))
+    return ok
+
+
+def _empty_or_outside(robot: RobotModel, pts: np.ndarray) -> str:
+    """Why a grasp failed the first geometric stage (see :func:`filter_grasps_report`)."""
+    return "outside the workspace bounds" if not robot.in_workspace(pts).all() else EMPTY_REASON
 
 
 def _feasible(

@@ -75,3 +75,26 @@ def test_unreachable_candidate_set_gives_nothing(
     ]
     rep = filter_grasps_report(far, panda, scene, panda.home)
     assert rep.ranked == [] and len(rep.rejected) == 2
+
+
+def test_a_grasp_that_closes_on_air_is_rejected_only_when_objects_are_known(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.grasp_filter import EMPTY_REASON
+
+    scene, names = cluttered_scene(panda, rng, n_objects=1)
+    obj = scene.objects[names[0]]
+    z = obj.aabb_max[2] - 0.02
+    on = make_transform(rot_x(np.pi), [*obj.center[:2], z])
+    # beside the object: the closing volume (width 5 cm) misses it by several cm
+    beside = make_transform(rot_x(np.pi), [obj.center[0], obj.aabb_max[1] + 0.06, z])
+    grasps = [Grasp(pose=on, width=0.05, quality=0.5), Grasp(pose=beside, width=0.05, quality=0.9)]
+    rep = filter_grasps_report(grasps, panda, scene, panda.home)
+    assert [r.index for r in rep.ranked] == [0]
+    assert dict(rep.rejected)[1] == EMPTY_REASON
+    # the same grasps with the check off, and in a scene without objects: both kept
+    off = filter_grasps_report(grasps, panda, scene, panda.home, require_object=False)
+    assert sorted(r.index for r in off.ranked) == [0, 1]
+    empty = filter_grasps_report(grasps, panda, PlanningScene(panda), panda.home)
+    assert sorted(r.index for r in empty.ranked) == [0, 1]

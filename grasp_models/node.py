@@ -60,7 +60,7 @@ PARAMS = [
         "minimum time between two detections [s, node clock]; 0 = one per new input",
         (0.0, 60.0),
     ),
-    ParamSpec("max_grasps", 20, "grasps published per detection", (1, 1000)),
+    ParamSpec("max_grasps", 50, "grasps published per detection", (1, 1000)),
     ParamSpec("min_quality", 0.0, "drop grasps below this quality", (0.0, 1.0)),
     ParamSpec(
         "adaptive_depth",

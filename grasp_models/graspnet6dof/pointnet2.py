@@ -51,7 +51,8 @@ def ball_query(
 
     ``centroids`` (..., S, 3); ``points`` (B, N, 3) with a matching batch axis, or (N, 3)
     shared by every centroid. K = min(nsample, N). Slots beyond the points inside the
-    ball repeat the nearest point (as in PointNet++), so a max over K needs no mask.
+    ball repeat the nearest point (as in PointNet++), so a max over K needs no mask; a
+    centroid with no point inside gets its nearest point in every slot.
     """
     k = min(nsample, points.shape[-2])
     with torch.no_grad():
@@ -60,9 +61,22 @@ def ball_query(
             d2 = torch.cdist(flat, points).square_().reshape(*centroids.shape[:-1], -1)
         else:
             d2 = torch.cdist(centroids, points).square_()
-        d2k, idx = torch.topk(d2, k, dim=-1, largest=False, sorted=True)
-        idx = torch.where(d2k <= radius * radius, idx, idx[..., :1])
+        r2 = radius * radius
+        d2min, nearest = d2.min(dim=-1, keepdim=True)
+        some = d2min[..., 0] <= r2
+        if bool(some.all()):
+            return _nearest_in_ball(d2, k, r2)
+        # centroids without a point in the ball (most gripper points at 2 cm) get their
+        # nearest point K times without a top-k over all points
+        idx = nearest.expand(*d2.shape[:-1], k).clone()
+        idx[some] = _nearest_in_ball(d2[some], k, r2)
     return idx
+
+
+def _nearest_in_ball(d2: torch.Tensor, k: int, r2: float) -> torch.Tensor:
+    """The ``k`` smallest of squared distances ``d2`` (..., N) within ``r2``, padded."""
+    d2k, idx = torch.topk(d2, k, dim=-1, largest=False, sorted=True)
+    return torch.where(d2k <= r2, idx, idx[..., :1])
 
 
 def gather(values: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

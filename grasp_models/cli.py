@@ -116,7 +116,10 @@ def _export(args: argparse.Namespace) -> int:
         print(f"wrote {n} crops to {eval_set}")
     for weights in args.weights:
         name = json.loads(Path(weights).with_suffix(".json").read_text())["arch"]
-        card = ship_weights(Path(weights), name, eval_set, Path(args.dest or WEIGHTS_DIR))
+        notes = {"generator_commit": args.generator_commit} if args.generator_commit else None
+        card = ship_weights(
+            Path(weights), name, eval_set, Path(args.dest or WEIGHTS_DIR), data_notes=notes
+        )
         print(name, json.dumps(card["shipped_eval"]))
     return 0
 
@@ -193,6 +196,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-set", required=True, help=".npz evaluation set (written if --eval-data)")
     p.add_argument("--eval-data", default=None, help="held-out dataset to export the set from")
     p.add_argument("--dest", default=None, help="folder (default: grasp_models/weights)")
+    p.add_argument(
+        "--generator-commit", default=None, help="git commit that generated the training data"
+    )
     p.set_defaults(handler=_export)
 
     if importlib.util.find_spec("grasp_models.graspnet6dof") is not None and (

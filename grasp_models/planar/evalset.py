@@ -72,10 +72,16 @@ def evaluate_eval_set(
 
 
 def ship_weights(
-    weights: Path, name: str, eval_set: Path, dest_dir: Path, threads: int = 2
+    weights: Path,
+    name: str,
+    eval_set: Path,
+    dest_dir: Path,
+    threads: int = 2,
+    data_notes: dict | None = None,
 ) -> dict:
     """Copy trained weights to ``dest_dir/<name>.pt`` as a plain ``state_dict``, and write
-    their card with the accuracy on ``eval_set`` (``shipped_eval``) added."""
+    their card with the accuracy on ``eval_set`` (``shipped_eval``) added, and
+    ``data_notes`` (e.g. the commit of the dataset generator) merged into its ``data``."""
     import torch
 
     from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
@@ -89,6 +95,8 @@ def ship_weights(
     card = dict(load_card(weights))
     card["shipped_eval"] = {"file": Path(eval_set).name, **evaluate_eval_set(model, eval_set)}
     card["trained_weights"] = str(weights)
+    if data_notes:
+        card["data"] = {**card.get("data", {}), **data_notes}
     state = load_checkpoint(weights)
     dest = Path(dest_dir) / f"{name}.pt"
     save_checkpoint(dest, {k: v.contiguous() for k, v in state.items()}, card)

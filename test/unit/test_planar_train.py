@@ -129,3 +129,36 @@ def test_validation_keeps_the_best_epoch_and_the_test_set_is_only_reported(
     again = evaluate(load_ggcnn(out), CornellDataset(str(val)), range(4), crop="image")
     assert again["top1"] == pytest.approx(sel["val_top1"])
     assert again["top5"] == pytest.approx(sel["val_top5"])
+
+
+def test_shipping_writes_eval_accuracy_and_data_notes_into_the_card(tmp_path: Path) -> None:
+    from grasp_models.datasets import CornellDataset
+    from grasp_models.planar.evalset import evaluate_eval_set, export_eval_set, ship_weights
+
+    data = tiny_dataset(tmp_path / "data", n=4, seed=3)
+    out = tmp_path / "w" / "ggcnn.pt"
+    train(
+        TrainConfig(
+            model="ggcnn",
+            data=str(data),
+            test_data=str(data),
+            out=str(out),
+            epochs=2,
+            batch_size=2,
+            size=64,
+            threads=1,
+            augment=False,
+        ),
+        progress=False,
+    )
+    eval_set = tmp_path / "eval.npz"
+    assert export_eval_set(CornellDataset(str(data)), range(4), eval_set, size=64) == 4
+    card = ship_weights(
+        out, "ggcnn", eval_set, tmp_path / "ship", data_notes={"generator_commit": "abc1234"}
+    )
+    shipped = load_card(tmp_path / "ship" / "ggcnn.pt")
+    assert shipped["data"]["generator_commit"] == "abc1234"
+    assert shipped["data"]["root"] == str(data)  # the training card's data stays
+    assert shipped["shipped_eval"] == card["shipped_eval"]
+    again = evaluate_eval_set(load_ggcnn(tmp_path / "ship" / "ggcnn.pt"), eval_set)
+    assert again["top1"] == shipped["shipped_eval"]["top1"] and again["images"] == 4

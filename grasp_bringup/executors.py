@@ -45,6 +45,7 @@ class PerNodeExecutor:
         self._lock = threading.Lock()
         self._spinning = False
         self._done = threading.Event()
+        self._stopping = False
         self.error: BaseException | None = None
 
     # -- nodes ----------------------------------------------------------------------------
@@ -87,6 +88,8 @@ class PerNodeExecutor:
         except (ExternalShutdownException, ShutdownException, KeyboardInterrupt):
             pass
         except BaseException as exc:  # a node's callback failed: stop the whole graph
+            if self._stopping:  # rcl complaining about a wait set torn down under it
+                return
             try:
                 node.get_logger().error(f"callback raised, stopping the graph: {exc!r}")
             except Exception:
@@ -117,6 +120,7 @@ class PerNodeExecutor:
             executors = list(self._executors.values())
             threads = list(self._threads.values())
             self._spinning = False
+            self._stopping = True
         ok = True
         for executor in executors:
             ok &= bool(executor.shutdown(timeout_sec=timeout_sec))

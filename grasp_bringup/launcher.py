@@ -92,8 +92,6 @@ class InProcessGraph:
 
     def close(self) -> None:
         """Stop dispatching, let running callbacks finish, then destroy the nodes."""
-        for node in list(self.nodes.values()):
-            self.executor.remove_node(node)
         self.executor.shutdown(timeout_sec=10.0)
         if self._thread is not None:
             self._thread.join(timeout=10.0)
@@ -203,8 +201,6 @@ class ProcessGraph:
         ]
 
     def close(self) -> None:
-        for node in list(self.nodes.values()):
-            self.executor.remove_node(node)
         self.executor.shutdown(timeout_sec=10.0)
         if self._thread is not None:
             self._thread.join(timeout=10.0)

@@ -31,6 +31,8 @@ from grasp_planning.robot import RobotModel
 from grasp_planning.world import BIN_PARTS, TABLE
 
 CELL_OBSTACLES = frozenset((TABLE, *BIN_PARTS))
+#: Retries [m] of a grasp in collision with its TCP moved back along the approach axis.
+BACKOFF_STEPS = (0.01, 0.02)
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +40,8 @@ class RankedGrasp:
     """A feasible grasp: the ``grasp`` as given, the TCP pose used (``T_base_tcp``, the
     grasp turned by pi about Z when ``flipped``), joint configurations [rad] of grasp,
     pre-grasp and lift, the ``target`` scene object (or None), ``motion_cost`` [s] and
-    ``score`` (higher is better), ``index`` in the input list."""
+    ``score`` (higher is better), ``index`` in the input list; ``backoff`` [m]: how far
+    the TCP was moved back along the approach axis to clear a collision (0: as given)."""
 
     grasp: Grasp
     index: int
@@ -50,6 +53,7 @@ class RankedGrasp:
     target: str | None
     motion_cost: float
     score: float
+    backoff: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def filter_grasps_report(
     allow_flip: bool = True,
     seed: int = 0,
     require_object: bool = True,
+    backoff_steps: Sequence[float] = BACKOFF_STEPS,
 ) -> FilterResult:
     """:func:`filter_grasps` with the reasons for every rejection."""
     q_current = robot.check_q(q_current, "q_current")
@@ -153,6 +158,35 @@ def filter_grasps_report(
         TT[good] = Tf[ok2]
         flipped[good] = True
         ik_any[redo] |= ~np.isnan(Qg2[:, 0])
+    # still in collision (typically the palm on the object's top): back off along the
+    # approach axis, keeping the fingers at least part-way down the object
+    backoff = np.zeros(cand.size)
+    for step in backoff_steps:
+        redo = np.flatnonzero(~ok)
+        if redo.size == 0:
+            break
+        for flip in (False, True) if allow_flip else (False,):
+            Tb = Tc[redo] @ make_transform(t=[0.0, 0.0, -step]) @ (FLIP_Z if flip else np.eye(4))
+            okb, Qgb, Qpb, Qlb = _feasible(
+                robot,
+                scene,
+                Tb,
+                [targets[i] for i in redo],
+                q_current,
+                seed,
+                pregrasp_distance,
+                lift_height,
+            )
+            good = redo[okb]
+            ok[good] = True
+            Qg[good], Qp[good], Ql[good] = Qgb[okb], Qpb[okb], Qlb[okb]
+            TT[good] = Tb[okb]
+            flipped[good] = flip
+            backoff[good] = step
+            ik_any[redo] |= ~np.isnan(Qgb[:, 0])
+            redo = redo[~okb]
+            if redo.size == 0:
+                break
     vmax = robot.velocity_limits
     ranked: list[RankedGrasp] = []
     for j, k in enumerate(cand):
@@ -171,6 +205,7 @@ def filter_grasps_report(
                 q_pregrasp=Qp[j],
                 q_lift=Ql[j],
                 flipped=bool(flipped[j]),
+                backoff=float(backoff[j]),
                 target=targets[j],
                 motion_cost=cost,
                 score=float(g.quality - motion_cost_weight * cost),

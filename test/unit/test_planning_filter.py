@@ -98,3 +98,22 @@ def test_a_grasp_that_closes_on_air_is_rejected_only_when_objects_are_known(
     assert sorted(r.index for r in off.ranked) == [0, 1]
     empty = filter_grasps_report(grasps, panda, PlanningScene(panda), panda.home)
     assert sorted(r.index for r in empty.ranked) == [0, 1]
+
+
+def test_a_grasp_too_deep_for_the_palm_is_backed_off_along_its_approach(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    scene, names = cluttered_scene(panda, rng, n_objects=1)
+    obj = scene.objects[names[0]]
+    # the TCP deep below the top: the hand (not just the fingers) meets the object
+    deep = make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.045])
+    grasp = Grasp(pose=deep, width=0.05, quality=0.9)
+    stiff = filter_grasps_report([grasp], panda, scene, panda.home, backoff_steps=())
+    assert not stiff.ranked and dict(stiff.rejected)[0] == "in collision"
+    rep = filter_grasps_report([grasp], panda, scene, panda.home)
+    assert len(rep.ranked) == 1
+    r = rep.ranked[0]
+    assert r.backoff in (0.01, 0.02)
+    # moved straight up (the approach axis points down), x and y unchanged
+    np.testing.assert_allclose(r.T_base_tcp[:3, 3], deep[:3, 3] + [0.0, 0.0, r.backoff], atol=1e-9)
+    np.testing.assert_allclose(panda.fk(r.q_grasp), r.T_base_tcp, atol=2e-3)

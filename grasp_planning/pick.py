@@ -69,7 +69,11 @@ class PickParams:
     off for a learned model) stops them on the object, like a Franka ``grasp`` with a
     small target width; the hold needs the gap to stay ``HOLD_MARGIN`` above that target
     and above ``min_hold_width``;
-    ``open_margin``: opening beyond the grasp width before the approach;
+    ``open_full``: open the gripper fully before the approach (the collision checks
+    assume fully open fingers, and a learned width or position 1-3 cm off then still
+    straddles the object: with ``width + open_margin`` the approach stalled, the arm
+    blocked short of its goal, in 6 of 21 single-object GG-CNN trials); else
+    ``open_margin`` beyond the grasp width;
     ``goal_tolerance`` [rad]; ``timeout_factor`` / ``timeout_margin``: a segment must
     reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
     the gripper to move; ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
@@ -84,6 +88,7 @@ class PickParams:
     min_hold_width: float = 0.004
     close_width: float = 0.0
     open_margin: float = 0.02
+    open_full: bool = True
     goal_tolerance: float = 0.02
     timeout_factor: float = 1.5
     timeout_margin: float = 2.0
@@ -188,7 +193,11 @@ def plan_pick(
     target = ranked.target
     allowed = scene.finger_contacts(target)
     ignore = (target,) if target else ()
-    width_open = min(robot.gripper.max_width, ranked.grasp.width + params.open_margin)
+    width_open = (
+        robot.gripper.max_width
+        if params.open_full
+        else min(robot.gripper.max_width, ranked.grasp.width + params.open_margin)
+    )
     segs: list[Segment] = [Segment(PickState.PREGRASP, width=width_open)]
 
     def step(state: PickState, make: Callable[[], Trajectory]) -> Trajectory:

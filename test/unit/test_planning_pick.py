@@ -116,7 +116,10 @@ def test_pick_runs_every_stage_and_ends_home(panda: RobotModel, setup) -> None:
     dedup = [s for i, s in enumerate(order) if i == 0 or order[i - 1] != s]
     assert dedup == expected
     np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
-    assert len(arm.sent) == 6 and arm.width == pytest.approx(min(0.08, 0.05 + 0.02))
+    assert len(arm.sent) == 6 and arm.width == pytest.approx(0.08)  # opened fully
+    narrow = KinematicRobot(panda)
+    PickAndPlace(backend, narrow.io(), PickParams(open_full=False)).pick(grasps)
+    assert narrow.width == pytest.approx(min(0.08, 0.05 + 0.02))
 
 
 def test_empty_grasp_fails_verification_and_recovers_home(panda: RobotModel, setup) -> None:

@@ -122,6 +122,22 @@ class ObjectSpec:
         return np.array([s[0], s[0], s[1] / 2])  # cylinder, bottle, bowl
 
     @property
+    def min_grasp_width(self) -> float | None:
+        """Narrowest top-down parallel-jaw grasp of the object resting upright [m]: across
+        a box's shorter side, a cylinder's, sphere's or capsule's diameter, a bottle's
+        neck, a mug's or bowl's wall (a rim grasp); None for meshes (not computed)."""
+        s, k = self.size, self.kind
+        if k == "box":
+            return float(min(s[0], s[1]))
+        if k in ("cylinder", "sphere", "capsule"):
+            return 2.0 * float(s[0])
+        if k == "bottle":
+            return 2.0 * float(s[2])
+        if k in ("mug", "bowl"):
+            return float(s[2])
+        return None
+
+    @property
     def radius(self) -> float:
         """Radius [m] of the bounding circle in the XY plane (for non-overlapping drops)."""
         h = self.half_extents

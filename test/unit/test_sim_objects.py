@@ -47,6 +47,18 @@ def test_some_objects_fit_the_gripper_and_some_do_not():
     assert (narrowest > 0.08).any()
 
 
+def test_min_grasp_width_per_kind():
+    def spec(kind: str, size: tuple) -> ObjectSpec:
+        return dataclasses.replace(object_set("val", count=1, kinds=[kind])[0], size=size)
+
+    assert spec("box", (0.09, 0.03, 0.05)).min_grasp_width == pytest.approx(0.03)
+    assert spec("cylinder", (0.02, 0.1)).min_grasp_width == pytest.approx(0.04)
+    assert spec("sphere", (0.045,)).min_grasp_width == pytest.approx(0.09)  # wider than 8 cm
+    assert spec("capsule", (0.01, 0.1)).min_grasp_width == pytest.approx(0.02)
+    assert spec("bottle", (0.04, 0.2, 0.02)).min_grasp_width == pytest.approx(0.04)  # neck
+    assert spec("mug", (0.04, 0.1, 0.005)).min_grasp_width == pytest.approx(0.005)  # rim
+
+
 def test_bad_arguments_name_the_valid_choices():
     with pytest.raises(ObjectError, match="'train'"):
         object_set("training")

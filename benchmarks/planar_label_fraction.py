@@ -33,10 +33,15 @@ from grasp_models.datasets import CornellDataset
 from grasp_models.planar.train import TrainConfig, train
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Ablations run like a model: ``--models NAME`` trains ``model`` with these settings.
+VARIANTS = {
+    "vqvae_ggcnn_frozen_decoder": {"model": "vqvae_ggcnn", "vq_train_decoder": False},
+}
 
 
 def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> dict:
     out = Path(args.work) / f"{model}_f{fraction:.2f}_s{seed}.pt"
+    arch = VARIANTS.get(model, {}).get("model", model)
     if card_path(out).is_file():
         card = json.loads(card_path(out).read_text())
         if "metrics" in card:
@@ -44,7 +49,7 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
     k = max(int(round(fraction * n_labelled)), 1)
     epochs = max(math.ceil(args.steps * args.batch_size / k), 1)
     cfg = TrainConfig(
-        model=model,
+        model=arch,
         data=args.data,
         test_data=args.test_data,
         val_data=args.val_data,
@@ -55,7 +60,8 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
         lr=args.lr,
         label_fraction=fraction,
         seed=seed,
-        vqvae=args.vqvae if model == "vqvae_ggcnn" else None,
+        vqvae=args.vqvae if arch == "vqvae_ggcnn" else None,
+        vq_train_decoder=VARIANTS.get(model, {}).get("vq_train_decoder", True),
         threads=args.threads,
         train_size=args.train_size,
     )
@@ -79,7 +85,11 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for model, label in (("vqvae_ggcnn", "VQ-VAE GG-CNN"), ("ggcnn", "GG-CNN")):
+    for model, label in (
+        ("vqvae_ggcnn", "VQ-VAE GG-CNN"),
+        ("ggcnn", "GG-CNN"),
+        ("vqvae_ggcnn_frozen_decoder", "VQ-VAE GG-CNN, decoder frozen (ablation)"),
+    ):
         pts = sorted(
             (float(f), r["top1_image_mean"] * 100, r["top1_image_std"] * 100)
             for f, r in result["summary"].get(model, {}).items()

@@ -72,6 +72,7 @@ class TrainConfig:
     device: str = "cpu"
     vq_num_embeddings: int = 128
     vq_dim: int = 16
+    vq_train_decoder: bool = True  # False: ablation, only the cascaded GG-CNN is trained
 
     def __post_init__(self) -> None:
         require_choice("model", self.model, TRAINABLE)
@@ -119,7 +120,7 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
         vq = VQVAE(**vq_card["vq_config"])
         state = load_checkpoint(Path(cfg.vqvae))
         vq.load_state_dict(state.get("model", state))
-        return VQVAEGGCNN(vq)
+        return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)
     return build_network({"arch": cfg.model, "in_channels": in_channels})
 
 

@@ -180,7 +180,12 @@ class VQVAEGGCNN(nn.Module):
     """Frozen VQ-VAE encoder + quantiser, a trainable decoder (initialised from the VQ-VAE
     decoder) and a GG-CNN cascaded on the decoder output."""
 
-    def __init__(self, vqvae: VQVAE, ggcnn_filters: tuple[int, ...] = (32, 16, 8)) -> None:
+    def __init__(
+        self,
+        vqvae: VQVAE,
+        ggcnn_filters: tuple[int, ...] = (32, 16, 8),
+        train_decoder: bool = True,
+    ) -> None:
         super().__init__()
         cfg = vqvae.config
         self.vq_config = dict(cfg)
@@ -188,7 +193,11 @@ class VQVAEGGCNN(nn.Module):
         self.encoder = copy.deepcopy(vqvae.encoder)
         self.quantizer = copy.deepcopy(vqvae.quantizer)
         self.decoder = copy.deepcopy(vqvae.decoder)
-        for p in [*self.encoder.parameters(), *self.quantizer.parameters()]:
+        self.train_decoder = train_decoder  # False: an ablation, the paper trains it
+        frozen = [*self.encoder.parameters(), *self.quantizer.parameters()]
+        if not train_decoder:
+            frozen += list(self.decoder.parameters())
+        for p in frozen:
             p.requires_grad_(False)
         self.ggcnn = GGCNN(in_channels=cfg["in_channels"], filters=ggcnn_filters)
 
@@ -200,6 +209,8 @@ class VQVAEGGCNN(nn.Module):
         super().train(mode)
         self.encoder.eval()  # frozen parts stay in eval mode
         self.quantizer.eval()
+        if not self.train_decoder:
+            self.decoder.eval()
         return self
 
     def latent(self, x: torch.Tensor) -> torch.Tensor:

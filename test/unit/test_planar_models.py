@@ -87,3 +87,19 @@ def test_vqvae_ggcnn_freezes_encoder_and_quantiser_and_copies_the_decoder(seed) 
     # same state_dict layout when rebuilt from its config (what loading weights does)
     rebuilt = VQVAEGGCNN.from_config(model.vq_config)
     rebuilt.load_state_dict(model.state_dict())
+
+
+def test_vqvae_ggcnn_decoder_freeze_ablation_trains_only_the_ggcnn(seed) -> None:
+    torch.manual_seed(seed)
+    net = VQVAEGGCNN(VQVAE(num_embeddings=16, dim=4), train_decoder=False).train()
+    trainable = {n.split(".")[0] for n, p in net.named_parameters() if p.requires_grad}
+    assert trainable == {"ggcnn"}
+    assert not net.decoder.training and net.ggcnn.training
+    before = [p.clone() for p in net.decoder.parameters()]
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-2)
+    loss, _ = grasp_loss(net(torch.randn(2, 1, 48, 48) * 0.05), torch.rand(2, 4, 48, 48))
+    loss.backward()
+    opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(before, net.decoder.parameters(), strict=True))
+    default = VQVAEGGCNN(VQVAE(num_embeddings=16, dim=4))
+    assert all(p.requires_grad for p in default.decoder.parameters())

@@ -5,13 +5,15 @@ labelled training images (each seed draws another labelled subset and initialisa
 with the same number of gradient steps (``--steps`` x ``--batch-size`` samples) and the
 same augmentation, the VQ-VAE GG-CNN on top of one VQ-VAE trained on every training image
 (``--vqvae``, labels unused). With ``--val-data`` both keep their best checkpoint on the
-validation objects (checked 4 times per run); the held-out test objects are only
+validation objects (checked every quarter of the run and at its end); the held-out test objects are only
 reported (rectangle metric, blind image-centred crops, top-1): per run, and mean and
-standard deviation over the seeds. Runs are resumable: a finished run's card is reused.
+standard deviation over the seeds. ``--ablations`` adds variants (``VARIANTS``) at
+``--ablation-fractions``. Runs are resumable: a finished run's card is reused.
 
     .venv/bin/python benchmarks/planar_label_fraction.py --data runs/planar/synth_train_v3 \
         --test-data runs/planar/synth_test_v3 --val-data runs/planar/synth_val_v3 \
-        --vqvae runs/planar/vqvae_v3.pt --fractions 0.1 --seeds 0 1 2
+        --vqvae runs/planar/v3/vqvae.pt --fractions 0.1 0.3 0.5 --seeds 0 1 2 \
+        --ablations vqvae_ggcnn_frozen_decoder --work runs/planar/label_fraction_v3
 Writes benchmarks/results/planar_label_fraction.json and .png (mean +- std error bars).
 """
 
@@ -116,6 +118,8 @@ def main() -> int:
     ap.add_argument("--vqvae", required=True, help="VQ-VAE trained on all training images")
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9])
     ap.add_argument("--models", nargs="+", default=["ggcnn", "vqvae_ggcnn"])
+    ap.add_argument("--ablations", nargs="*", default=[], choices=sorted(VARIANTS))
+    ap.add_argument("--ablation-fractions", type=float, nargs="+", default=[0.1])
     ap.add_argument("--steps", type=int, default=150, help="gradient steps per run")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -145,13 +149,19 @@ def main() -> int:
         "batch_size": args.batch_size,
         "lr": args.lr,
         "train_size": args.train_size,
-        "runs": {m: {} for m in args.models},
-        "summary": {m: {} for m in args.models},
+        "runs": {m: {} for m in [*args.models, *args.ablations]},
+        "summary": {m: {} for m in [*args.models, *args.ablations]},
+        "ablation_fractions": args.ablation_fractions if args.ablations else [],
     }
     for fraction in args.fractions:
         f = f"{fraction:.2f}"
+        ablations = [
+            a
+            for a in args.ablations
+            if any(abs(fraction - g) < 1e-9 for g in args.ablation_fractions)
+        ]
         for seed in args.seeds:
-            for model in args.models:
+            for model in [*args.models, *ablations]:
                 card = run_one(args, model, fraction, n_labelled, seed)
                 m = card["metrics"]
                 runs = result["runs"][model].setdefault(f, {})

@@ -115,36 +115,49 @@ def _mlp(h: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> to
     return h
 
 
-def _pool_level(
+def _pool_object(
     obj_pre: torch.Tensor,
     idx: torch.Tensor,
-    grip_pre: torch.Tensor,
     cen: torch.Tensor,
     layers: list[tuple[torch.Tensor, torch.Tensor]],
     dtype: torch.dtype,
 ) -> torch.Tensor:
-    """One gripper-centred level: first-layer pre-activations of the object neighbours
-    ``obj_pre[idx]`` (idx (B, G, K)) and the gripper neighbours ``grip_pre`` (B, G, Kg, C1),
-    minus the centroid term ``cen`` (B, G, C1), through the rest of the MLP, max over the
-    neighbours -> (B, G, C).
+    """Object half of one gripper-centred level: first-layer pre-activations of the object
+    neighbours ``obj_pre[idx]`` (idx (B, G, K)) minus the centroid term ``cen`` (B, G, C1),
+    through the rest of the MLP, max over the neighbours -> (B, G, C).
 
     A centroid with no object point inside the radius has K copies of its nearest point
     (ball query padding): its max equals the max over one copy, so those centroids (most
-    of the gripper points at 2 cm) are pooled over 1 + Kg rows instead of K + Kg.
+    of the gripper points at 2 cm) are pooled over one row instead of K.
     """
     B, G, K = idx.shape
-    idx, grip_pre, cen = idx.reshape(B * G, K), grip_pre.flatten(0, 1), cen.reshape(B * G, -1)
+    idx, cen = idx.reshape(B * G, K), cen.reshape(B * G, -1)
     empty = (idx == idx[:, :1]).all(-1)
     parts, order = [], []
     for sel, k in ((~empty, K), (empty, 1)):
         ids = sel.nonzero().squeeze(-1)
         if len(ids) == 0:
             continue
-        pre = torch.cat([obj_pre[idx[ids, :k]], grip_pre[ids]], 1) - cen[ids].unsqueeze(1)
+        pre = obj_pre[idx[ids, :k]] - cen[ids].unsqueeze(1)
         parts.append(max_pool(_mlp(torch.relu(pre).to(dtype), layers)))
         order.append(ids)
     inverse = torch.argsort(torch.cat(order))
     return torch.cat(parts)[inverse].reshape(B, G, -1)
+
+
+def _unique_pairs(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Padded neighbour lists ``idx`` (G, K) -> the distinct (centre, neighbour) pairs
+    (P,), (P,) and, per list slot, the pair it holds (G, K)."""
+    centre, nbr, slot = [], [], []
+    for i, row in enumerate(idx.tolist()):
+        seen: dict[int, int] = {}
+        for j in row:
+            if j not in seen:
+                seen[j] = len(centre)
+                centre.append(i)
+                nbr.append(j)
+        slot.append([seen[j] for j in row])
+    return torch.tensor(centre), torch.tensor(nbr), torch.tensor(slot)
 
 
 def _pairs(points: torch.Tensor, radius: float) -> torch.Tensor:
@@ -181,6 +194,10 @@ class GraspEvaluator(nn.Module):
         for level, radius in ((1, self.sa1.radius), (2, self.sa2.radius)):
             idx = _pairs(self.gripper_points, radius)
             self.register_buffer(f"_grip{level}", idx, persistent=False)
+            centre, nbr, slot = _unique_pairs(idx)
+            self.register_buffer(f"_pair{level}_centre", centre, persistent=False)
+            self.register_buffer(f"_pair{level}_nbr", nbr, persistent=False)
+            self.register_buffer(f"_pair{level}_slot", slot, persistent=False)
 
     def encode_object(self, cloud: torch.Tensor) -> ObjectContext:
         """The grasp-independent half for ``cloud`` (1, N, 3) in the centroid frame [m]."""
@@ -244,6 +261,22 @@ class GraspEvaluator(nn.Module):
             }
             return FastContext(ctx, dtype, w, rest, ctx.global3.detach().to(dtype))
 
+    def _pool_gripper(
+        self,
+        level: int,
+        grip: torch.Tensor,
+        cen: torch.Tensor,
+        layers: list[tuple[torch.Tensor, torch.Tensor]],
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        """Max over each gripper point's gripper neighbours (B, G, C): the MLP runs once
+        per distinct (centre, neighbour) pair, not on the padded copies."""
+        centre = getattr(self, f"_pair{level}_centre")
+        nbr = getattr(self, f"_pair{level}_nbr")
+        slot = getattr(self, f"_pair{level}_slot")
+        h = _mlp(torch.relu(grip[:, nbr] - cen[:, centre]).to(dtype), layers)
+        return max_pool(h[:, slot])
+
     def forward_fast(self, fc: FastContext, T_centroid_grasp: torch.Tensor) -> torch.Tensor:
         """:meth:`forward_context` for inference: the same computation with weights cast
         once per cloud (no autocast casts per call), an ``amax`` max-pool and the first
@@ -256,13 +289,19 @@ class GraspEvaluator(nn.Module):
         idx = ball_query(gp, ctx.xyz, self.sa1.radius, self.sa1.nsample)
         cen = gp @ w["xyz1"]
         grip = cen + w["grip1"]
-        h1 = _pool_level(ctx.pre1, idx, grip[:, self._grip1], cen, rest["sa1"], dt)
+        h1 = torch.maximum(
+            _pool_object(ctx.pre1, idx, cen, rest["sa1"], dt),
+            self._pool_gripper(1, grip, cen, rest["sa1"], dt),
+        )
 
         # level 2: object level-1 centroids + gripper level-1 points
         idx = ball_query(gp, ctx.c1, self.sa2.radius, self.sa2.nsample)
         cen = gp @ w["xyz2"]
         grip = cen + linear(h1, w["feat2"]).to(cen.dtype) + w["bias2"]
-        h2 = _pool_level(ctx.pre2, idx, grip[:, self._grip2], cen, rest["sa2"], dt)
+        h2 = torch.maximum(
+            _pool_object(ctx.pre2, idx, cen, rest["sa2"], dt),
+            self._pool_gripper(2, grip, cen, rest["sa2"], dt),
+        )
 
         # level 3 (object part precomputed) and the FC head
         x = torch.cat([(gp * self.sa3.xyz_scale).to(dt), h2], -1)

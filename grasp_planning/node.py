@@ -54,7 +54,7 @@ PARAMS = [
     ParamSpec("padding", 0.005, "robot-obstacle safety margin [m]", (0.0, 0.05)),
     ParamSpec("continuous", False, "pick again whenever new candidates arrive"),
     ParamSpec("continuous_period", 1.0, "how often continuous mode looks [s]", (0.05, 60.0)),
-    ParamSpec("min_hold_width", 0.004, "finger gap below which a grasp is empty [m]", (0.0, 0.08)),
+    ParamSpec("min_hold_width", 0.002, "finger gap below which a grasp is empty [m]", (0.0, 0.08)),
     ParamSpec(
         "close_width",
         0.0,

@@ -85,7 +85,7 @@ class PickParams:
 
     place_clearance: float = 0.05
     retreat_distance: float = 0.08
-    min_hold_width: float = 0.004
+    min_hold_width: float = 0.002
     close_width: float = 0.0
     open_margin: float = 0.02
     open_full: bool = True

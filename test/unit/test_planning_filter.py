@@ -117,3 +117,26 @@ def test_a_grasp_too_deep_for_the_palm_is_backed_off_along_its_approach(
     # moved straight up (the approach axis points down), x and y unchanged
     np.testing.assert_allclose(r.T_base_tcp[:3, 3], deep[:3, 3] + [0.0, 0.0, r.backoff], atol=1e-9)
     np.testing.assert_allclose(panda.fk(r.q_grasp), r.T_base_tcp, atol=2e-3)
+
+
+def test_a_grasp_off_a_perceived_objects_middle_is_centred_along_its_closing_axis(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.world import add_perceived_objects
+
+    # what a camera sees of a 6 x 3 x 5 cm box at x = 0.5: its top and its sides
+    g = rng.uniform(-1, 1, (600, 3)) * [0.03, 0.015, 0.025] + [0.5, 0.0, 0.025]
+    face = rng.integers(0, 3, 600)
+    g[face == 0, 2] = 0.05
+    g[face == 1, 0] = np.where(g[face == 1, 0] > 0.5, 0.53, 0.47)
+    g[face == 2, 1] = np.where(g[face == 2, 1] > 0, 0.015, -0.015)
+    scene = PlanningScene(panda)
+    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    off = make_transform(rot_x(np.pi), [0.515, 0.0, 0.03])  # closing axis = base x
+    grasp = Grasp(pose=off, width=0.05, quality=0.9)
+    (r,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
+    assert r.T_base_tcp[0, 3] == pytest.approx(0.5, abs=0.003)
+    np.testing.assert_allclose(r.T_base_tcp[1:3, 3], off[1:3, 3], atol=0.021)  # y kept, z may back off
+    (kept,) = filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
+    assert kept.T_base_tcp[0, 3] == pytest.approx(0.515, abs=1e-9)

@@ -137,6 +137,8 @@ def test_a_grasp_off_a_perceived_objects_middle_is_centred_along_its_closing_axi
     grasp = Grasp(pose=off, width=0.05, quality=0.9)
     (r,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
     assert r.T_base_tcp[0, 3] == pytest.approx(0.5, abs=0.003)
-    np.testing.assert_allclose(r.T_base_tcp[1:3, 3], off[1:3, 3], atol=0.021)  # y kept, z may back off
+    np.testing.assert_allclose(
+        r.T_base_tcp[1:3, 3], off[1:3, 3], atol=0.021
+    )  # y kept, z may back off
     (kept,) = filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
     assert kept.T_base_tcp[0, 3] == pytest.approx(0.515, abs=1e-9)

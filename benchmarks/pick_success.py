@@ -50,7 +50,8 @@ def single(model: str, args: argparse.Namespace) -> dict:
         kind = kinds[i % len(kinds)]
         opts = EpisodeOptions(model=model, objects=1, object_set=args.object_set,
                               seed=args.seed + i, object_kinds=kind, real_time_factor=args.rtf,
-                              record=False, processes=args.processes)  # fmt: skip
+                              record=False, processes=args.processes,
+                              weights=args.weights or None)  # fmt: skip
         t0 = time.monotonic()
         with PickSession(opts, log=lambda s: None) as session:
             attempts, n = session.episode(budget=1)
@@ -86,7 +87,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
 def clutter(model: str, args: argparse.Namespace) -> dict:
     opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
                           seed=args.seed, real_time_factor=args.rtf, record=False,
-                          processes=args.processes)  # fmt: skip
+                          processes=args.processes, weights=args.weights or None)  # fmt: skip
     episodes = []
     with PickSession(opts, log=lambda s: None) as session:
         for i in range(args.clutter):
@@ -256,6 +257,8 @@ def main() -> int:
         action="store_true",
         help="each node of the graph in its own process (default: one process)",
     )
+    ap.add_argument("--weights", default="", help="detector weights (default: the shipped ones)")
+    ap.add_argument("--tag", default="", help="suffix of the model's key in the results")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     if not (args.single or args.clutter or args.latency or args.detector_latency):
@@ -263,7 +266,7 @@ def main() -> int:
     isolate_domain()
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for model in args.model:
-        entry = results.setdefault(model, {})
+        entry = results.setdefault(model + args.tag, {})
         modes = (("single", single), ("clutter", clutter), ("latency", latency),
                  ("detector_latency", detector_latency))  # fmt: skip
         for mode, run in modes:
@@ -283,6 +286,7 @@ def main() -> int:
                 "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
                 "object_set": args.object_set, "seed": args.seed, "real_time_factor": args.rtf,
                 "processes": args.processes, "load_avg_1m": os.getloadavg()[0],
+                "weights": args.weights or "shipped",
                 "wall_time_s": time.monotonic() - t0,
             }  # fmt: skip
         write_json(args.out, results)

@@ -118,6 +118,7 @@ class PlanningScene:
         self.robot = robot
         self.padding = require_range("padding", padding, 0.0, 0.1)
         self._objects: dict[str, SceneObject] = {}
+        self._query_geoms: dict[str, tuple[SceneObject, coal.CollisionGeometry]] = {}
         self._carried: dict[str, tuple[int, np.ndarray]] = {}
         self._lock = threading.RLock()
         self._dirty = True
@@ -229,11 +230,20 @@ class PlanningScene:
                 continue  # bounding boxes apart: no need for the exact test
             req, res = coal.CollisionRequest(), coal.CollisionResult()
             To = o.T_base_object
-            if coal.collide(
-                box, tf_box, o.geometry(), coal.Transform3s(To[:3, :3], To[:3, 3]), req, res
-            ):
+            geom = self._query_geometry(o)
+            if coal.collide(box, tf_box, geom, coal.Transform3s(To[:3, :3], To[:3, 3]), req, res):
                 hits.append(o.name)
         return hits
+
+    def _query_geometry(self, o: SceneObject) -> coal.CollisionGeometry:
+        """``o``'s coal geometry, built once per object (a hull is a qhull run; the filter
+        asks once per grasp). Objects are immutable and replaced, never edited, so the
+        cache entry is valid while it holds the same object."""
+        with self._lock:
+            cached = self._query_geoms.get(o.name)
+            if cached is None or cached[0] is not o:
+                cached = self._query_geoms[o.name] = (o, o.geometry())
+            return cached[1]
 
     # ---- collision model ----------------------------------------------------------------
 

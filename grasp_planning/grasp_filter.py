@@ -28,9 +28,8 @@ from grasp_planning.ik import (
     reach_batch,
 )
 from grasp_planning.robot import RobotModel
-from grasp_planning.world import BIN_PARTS, TABLE
+from grasp_planning.world import CELL_OBSTACLES
 
-CELL_OBSTACLES = frozenset((TABLE, *BIN_PARTS))
 #: Retries [m] of a grasp in collision with its TCP moved back along the approach axis.
 BACKOFF_STEPS = (0.01, 0.02)
 
@@ -117,15 +116,20 @@ def filter_grasps_report(
         ],
         axis=1,
     )
-    in_ws = robot.in_workspace(pts).all(axis=1)
-    if require_object:
-        in_ws &= _object_between_fingers(scene, T, [grasps[i].width for i in keep])
+    in_box = robot.in_workspace(pts).all(axis=1)
+    has_object = np.ones(len(keep), dtype=bool)
+    if require_object:  # only where the workspace check passed
+        inside = np.flatnonzero(in_box)
+        has_object[inside] = _object_between_fingers(
+            scene, T[inside], [grasps[keep[k]].width for k in inside]
+        )
+    in_ws = in_box & has_object
     in_reach = (np.linalg.norm(pts - robot.reach_center, axis=2) <= robot.group.reach_radius).all(
         axis=1
     )
     idx = np.arange(len(keep))
     for k in idx[~in_ws]:
-        rejected.append((keep[k], _empty_or_outside(robot, pts[k])))
+        rejected.append((keep[k], EMPTY_REASON if in_box[k] else "outside the workspace bounds"))
     for k in idx[in_ws & ~in_reach]:
         rejected.append((keep[k], "out of reach"))
     cand = idx[in_ws & in_reach]
@@ -141,55 +145,35 @@ def filter_grasps_report(
     )
     TT = Tc.copy()
     flipped = np.zeros(cand.size, dtype=bool)
+    backoff = np.zeros(cand.size)
     ik_any = ~np.isnan(Qg[:, 0])
-    if allow_flip and not ok.all():
+    # retries of what still fails, in order: the pi-flip, then the TCP backed off along the
+    # approach axis (typically the palm on a tall object's top), as given and flipped
+    flips = (False, True) if allow_flip else (False,)
+    variants = [(0.0, True)] if allow_flip else []
+    variants += [(step, flip) for step in backoff_steps for flip in flips]
+    for step, flip in variants:
         redo = np.flatnonzero(~ok)
-        Tf = Tc[redo] @ FLIP_Z
-        ok2, Qg2, Qp2, Ql2 = _feasible(
+        if redo.size == 0:
+            break
+        Tv = Tc[redo] @ make_transform(t=[0.0, 0.0, -step]) @ (FLIP_Z if flip else np.eye(4))
+        okv, Qgv, Qpv, Qlv = _feasible(
             robot,
             scene,
-            Tf,
+            Tv,
             [targets[i] for i in redo],
             q_current,
             seed,
             pregrasp_distance,
             lift_height,
         )
-        good = redo[ok2]
+        good = redo[okv]
         ok[good] = True
-        Qg[good], Qp[good], Ql[good] = Qg2[ok2], Qp2[ok2], Ql2[ok2]
-        TT[good] = Tf[ok2]
-        flipped[good] = True
-        ik_any[redo] |= ~np.isnan(Qg2[:, 0])
-    # still in collision (typically the palm on the object's top): back off along the
-    # approach axis, keeping the fingers at least part-way down the object
-    backoff = np.zeros(cand.size)
-    for step in backoff_steps:
-        redo = np.flatnonzero(~ok)
-        if redo.size == 0:
-            break
-        for flip in (False, True) if allow_flip else (False,):
-            Tb = Tc[redo] @ make_transform(t=[0.0, 0.0, -step]) @ (FLIP_Z if flip else np.eye(4))
-            okb, Qgb, Qpb, Qlb = _feasible(
-                robot,
-                scene,
-                Tb,
-                [targets[i] for i in redo],
-                q_current,
-                seed,
-                pregrasp_distance,
-                lift_height,
-            )
-            good = redo[okb]
-            ok[good] = True
-            Qg[good], Qp[good], Ql[good] = Qgb[okb], Qpb[okb], Qlb[okb]
-            TT[good] = Tb[okb]
-            flipped[good] = flip
-            backoff[good] = step
-            ik_any[redo] |= ~np.isnan(Qgb[:, 0])
-            redo = redo[~okb]
-            if redo.size == 0:
-                break
+        Qg[good], Qp[good], Ql[good] = Qgv[okv], Qpv[okv], Qlv[okv]
+        TT[good] = Tv[okv]
+        flipped[good] = flip
+        backoff[good] = step
+        ik_any[redo] |= ~np.isnan(Qgv[:, 0])
     vmax = robot.velocity_limits
     ranked: list[RankedGrasp] = []
     for j, k in enumerate(cand):
@@ -283,11 +267,6 @@ def _centre_on_targets(
         if hi - lo + 2 * CENTRE_CLEARANCE <= max_width and abs(shift) <= MAX_CENTRE_SHIFT:
             out[i][:3, 3] = T[i][:3, 3] + shift * T[i][:3, 0]
     return out
-
-
-def _empty_or_outside(robot: RobotModel, pts: np.ndarray) -> str:
-    """Why a grasp failed the first geometric stage (see :func:`filter_grasps_report`)."""
-    return "outside the workspace bounds" if not robot.in_workspace(pts).all() else EMPTY_REASON
 
 
 def _feasible(

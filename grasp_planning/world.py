@@ -20,6 +20,8 @@ from grasp_planning.errors import SceneError
 
 TABLE = "table"
 BIN_PARTS = ("bin_floor", "bin_wall_xn", "bin_wall_xp", "bin_wall_yn", "bin_wall_yp")
+#: Scene objects :func:`add_cell` adds: obstacles, never grasp targets.
+CELL_OBSTACLES = frozenset((TABLE, *BIN_PARTS))
 
 
 def add_cell(scene: PlanningScene, layout: CellLayout) -> None:

@@ -41,40 +41,26 @@ def _overrides(spec: NodeSpec) -> list[Parameter]:
     return [Parameter(name, value=value) for name, value in spec.parameters.items()]
 
 
-class InProcessGraph:
-    """Owns the nodes of a graph living in this process, and the executor spinning them.
+def _runnable(graph: Graph, log: Callable[[str], None]) -> list[NodeSpec]:
+    """The graph's nodes this launcher starts (external drivers are named and skipped)."""
+    specs = []
+    for spec in graph.nodes:
+        if spec.external:
+            log(f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver")
+        else:
+            specs.append(spec)
+    return specs
 
-    Use as a context manager around :meth:`spin` (blocking) or :meth:`start` (background
-    thread, for tests and the demo). Requires ``rclpy.init()`` to have been called with
-    ``context`` (default: the global context).
-    """
 
-    def __init__(
-        self,
-        graph: Graph,
-        context: Any = None,
-        log: Callable[[str], None] = print,
-    ) -> None:
+class _LocalNodes:
+    """Nodes living in this process (``nodes``) on a :class:`PerNodeExecutor`: spinning
+    in the foreground or a background thread, and a clean close."""
+
+    def __init__(self, graph: Graph, context: Any) -> None:
         self.graph = graph
         self.context = context
         self.nodes: dict[str, Node] = {}
-        for spec in graph.nodes:
-            if spec.external:
-                log(
-                    f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
-                )
-                continue
-            node_cls = _plugin_class(spec)
-            kwargs: dict[str, Any] = {"parameter_overrides": _overrides(spec)}
-            if spec.namespace:
-                kwargs["namespace"] = spec.namespace
-            if context is not None:
-                kwargs["context"] = context
-            log(f"[launch] {spec.name}: {spec.plugin}")
-            self.nodes[spec.name] = node_cls(**kwargs)
         self.executor = PerNodeExecutor(context=context)
-        for node in self.nodes.values():
-            self.executor.add_node(node)
         self._thread: threading.Thread | None = None
 
     def spin(self) -> None:
@@ -84,7 +70,7 @@ class InProcessGraph:
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
 
-    def start(self) -> InProcessGraph:
+    def start(self) -> _LocalNodes:
         """Spin in a background thread."""
         self._thread = threading.Thread(target=self.spin, name="graph-executor", daemon=True)
         self._thread.start()
@@ -99,11 +85,38 @@ class InProcessGraph:
             node.destroy_node()
         self.nodes.clear()
 
-    def __enter__(self) -> InProcessGraph:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class InProcessGraph(_LocalNodes):
+    """Owns the nodes of a graph living in this process, and the executor spinning them.
+
+    Use as a context manager around :meth:`spin` (blocking) or :meth:`start` (background
+    thread, for tests and the demo). Requires ``rclpy.init()`` to have been called with
+    ``context`` (default: the global context).
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        context: Any = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        super().__init__(graph, context)
+        for spec in _runnable(graph, log):
+            kwargs: dict[str, Any] = {"parameter_overrides": _overrides(spec)}
+            if spec.namespace:
+                kwargs["namespace"] = spec.namespace
+            if context is not None:
+                kwargs["context"] = context
+            log(f"[launch] {spec.name}: {spec.plugin}")
+            self.nodes[spec.name] = _plugin_class(spec)(**kwargs)
+        for node in self.nodes.values():
+            self.executor.add_node(node)
 
 
 def run_in_process(graph: Graph) -> int:
@@ -148,7 +161,7 @@ def _stop_processes(procs: dict[str, subprocess.Popen], grace: float = 10.0) -> 
                 pass
 
 
-class ProcessGraph:
+class ProcessGraph(_LocalNodes):
     """Each node of ``graph`` as its own process (``node_command``), plus an executor for
     nodes this process adds itself (a monitor). Same shape as :class:`InProcessGraph`:
     :meth:`start`, :meth:`close`, ``executor``, ``nodes`` (the local nodes) and
@@ -157,21 +170,13 @@ class ProcessGraph:
     def __init__(
         self, graph: Graph, context: Any = None, log: Callable[[str], None] = print
     ) -> None:
-        self.graph = graph
+        super().__init__(graph, context)
         self.log = log
-        self.nodes: dict[str, Node] = {}
         self.processes: dict[str, subprocess.Popen] = {}
-        self.executor = PerNodeExecutor(context=context)
         self._tmp = tempfile.TemporaryDirectory(prefix="grasp_launch_")
-        self._thread: threading.Thread | None = None
 
     def start_processes(self) -> ProcessGraph:
-        for spec in self.graph.nodes:
-            if spec.external:
-                self.log(
-                    f"[launch] skipping {spec.package}/{spec.executable}: start it with its own driver"
-                )
-                continue
+        for spec in _runnable(self.graph, self.log):
             params = Path(self._tmp.name) / f"{spec.name}.yaml"
             params.write_text(yaml.safe_dump({spec.name: {"ros__parameters": spec.parameters}}))
             cmd = node_command(spec, params)
@@ -182,10 +187,7 @@ class ProcessGraph:
     def start(self) -> ProcessGraph:
         """Start the processes and spin the local nodes in a background thread."""
         self.start_processes()
-        self._thread = threading.Thread(
-            target=self.executor.spin, name="graph-executor", daemon=True
-        )
-        self._thread.start()
+        super().start()
         return self
 
     def running(self) -> bool:
@@ -201,20 +203,9 @@ class ProcessGraph:
         ]
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=10.0)
-        if self._thread is not None:
-            self._thread.join(timeout=10.0)
-        for node in self.nodes.values():
-            node.destroy_node()
-        self.nodes.clear()
+        super().close()
         _stop_processes(self.processes)
         self._tmp.cleanup()
-
-    def __enter__(self) -> ProcessGraph:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def run_processes(graph: Graph) -> int:

@@ -17,6 +17,7 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
+from executor_client import call_trigger, start_pick  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState, PointCloud2  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
@@ -112,28 +113,13 @@ class Harness:
         assert self.pick.wait_for_service(10.0) and self.stop.wait_for_service(10.0)
 
     def call(self, client, timeout: float = 10.0) -> Trigger.Response:
-        fut = client.call_async(Trigger.Request())
-        deadline = time.monotonic() + timeout
-        while not fut.done() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert fut.done(), "service call timed out"
-        return fut.result()
+        return call_trigger(client, timeout)
 
     def send_candidates(self, grasps: list[Grasp]) -> None:
         self.cand_pub.publish(msgs.grasps_to_pointcloud2(grasps, "panda_link0"))
 
     def start_pick(self, grasps: list[Grasp], timeout: float = 15.0) -> Trigger.Response:
-        """Re-publish candidates until the executor has them (discovery) and starts."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.send_candidates(grasps)
-            time.sleep(0.2)
-            res = self.call(self.pick)
-            if res.success or (
-                "candidates" not in res.message and "joint_states" not in res.message
-            ):
-                return res
-        return res
+        return start_pick(lambda: self.send_candidates(grasps), self.pick, timeout)
 
     def wait_state(self, states: tuple[str, ...], timeout: float = 60.0) -> DiagnosticStatus:
         deadline = time.monotonic() + timeout

@@ -15,6 +15,7 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
+from executor_client import call_trigger, start_pick  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState, PointCloud2  # noqa: E402
@@ -67,25 +68,11 @@ class Peer:
         self.js_pub.publish(msg)
 
     def call(self, client, timeout: float = 10.0) -> Trigger.Response:
-        fut = client.call_async(Trigger.Request())
-        deadline = time.monotonic() + timeout
-        while not fut.done() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert fut.done(), "service call timed out"
-        return fut.result()
+        return call_trigger(client, timeout)
 
     def start_pick(self, grasps: list[Grasp], frame: str, timeout: float = 15.0):
-        """Re-publish candidates until the executor has them and answers."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.cand_pub.publish(msgs.grasps_to_pointcloud2(grasps, frame))
-            time.sleep(0.2)
-            res = self.call(self.pick)
-            if res.success or (
-                "candidates" not in res.message and "joint_states" not in res.message
-            ):
-                return res
-        return res
+        publish = lambda: self.cand_pub.publish(msgs.grasps_to_pointcloud2(grasps, frame))  # noqa: E731
+        return start_pick(publish, self.pick, timeout)
 
     def wait_status(self, words: tuple[str, ...], timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout

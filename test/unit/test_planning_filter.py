@@ -17,12 +17,17 @@ def panda() -> RobotModel:
     return RobotModel(load_robot("panda"))
 
 
+def _top_down(obj, depth: float) -> np.ndarray:
+    """A top-down TCP pose over ``obj``'s centre, ``depth`` [m] below its top."""
+    return make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - depth])
+
+
 def test_bad_candidates_are_dropped_with_reasons(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
     scene, names = cluttered_scene(panda, rng, n_objects=1)
     obj = scene.objects[names[0]]
-    top = make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.02])
+    top = _top_down(obj, 0.02)
     grasps = [
         Grasp(pose=top, width=0.05, quality=0.9),
         Grasp(pose=top, width=0.12, quality=0.9),  # wider than the 0.08 m stroke
@@ -60,7 +65,7 @@ def test_higher_quality_wins_at_equal_motion_cost(
 ) -> None:
     scene, names = cluttered_scene(panda, rng, n_objects=1)
     obj = scene.objects[names[0]]
-    top = make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.02])
+    top = _top_down(obj, 0.02)
     grasps = [Grasp(pose=top, width=0.05, quality=q) for q in (0.2, 0.9, 0.5)]
     ranked = filter_grasps(grasps, panda, scene, panda.home)
     assert [r.index for r in ranked] == [1, 2, 0]
@@ -85,8 +90,8 @@ def test_a_grasp_that_closes_on_air_is_rejected_only_when_objects_are_known(
 
     scene, names = cluttered_scene(panda, rng, n_objects=1)
     obj = scene.objects[names[0]]
-    z = obj.aabb_max[2] - 0.02
-    on = make_transform(rot_x(np.pi), [*obj.center[:2], z])
+    on = _top_down(obj, 0.02)
+    z = on[2, 3]
     # beside the object: the closing volume (width 5 cm) misses it by several cm
     beside = make_transform(rot_x(np.pi), [obj.center[0], obj.aabb_max[1] + 0.06, z])
     grasps = [Grasp(pose=on, width=0.05, quality=0.5), Grasp(pose=beside, width=0.05, quality=0.9)]
@@ -106,7 +111,7 @@ def test_a_grasp_too_deep_for_the_palm_is_backed_off_along_its_approach(
     scene, names = cluttered_scene(panda, rng, n_objects=1)
     obj = scene.objects[names[0]]
     # the TCP deep below the top: the hand (not just the fingers) meets the object
-    deep = make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - 0.045])
+    deep = _top_down(obj, 0.045)
     grasp = Grasp(pose=deep, width=0.05, quality=0.9)
     stiff = filter_grasps_report([grasp], panda, scene, panda.home, backoff_steps=())
     assert not stiff.ranked and dict(stiff.rejected)[0] == "in collision"

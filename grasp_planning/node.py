@@ -263,6 +263,15 @@ class ExecutorNode(Node):
                 f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0
             )
 
+    def destroy_node(self) -> None:
+        """Halt a running pick and wait for its thread before the publishers go: the
+        thread would otherwise publish its result on a destroyed publisher."""
+        if self.pnp.busy:
+            self.pnp.stop()
+        if self._worker is not None:
+            self._worker.join(timeout=10.0)
+        super().destroy_node()
+
     def _on_pick(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         ok, text = self._start_pick()
         response.success, response.message = ok, text

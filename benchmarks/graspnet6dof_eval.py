@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -30,8 +31,13 @@ import torch
 
 from grasp_core.files import atomic_write_bytes
 from grasp_models.checkpoint import save_json
-from grasp_models.graspnet6dof.evaluate import EvalConfig, evaluate
-from grasp_models.graspnet6dof.inference import load_graspnet6dof
+from grasp_models.graspnet6dof.evaluate import EvalConfig, evaluate, export_eval_set
+from grasp_models.graspnet6dof.inference import (
+    EVALUATOR_FILE,
+    SAMPLER_FILE,
+    load_graspnet6dof,
+)
+from grasp_models.registry import WEIGHTS_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -68,14 +74,25 @@ def save_raw(raw: dict, path: Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def rescore() -> int:
+def weight_files(folder: str | None) -> tuple[Path, Path]:
+    """(sampler, evaluator) files that ``load_graspnet6dof(folder)`` reads."""
+    base = Path(folder) if folder else WEIGHTS_DIR
+    base = base.parent if base.is_file() else base
+    return base / SAMPLER_FILE, base / EVALUATOR_FILE
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def rescore(tag: str = "") -> int:
     """Re-derive the reported AUCs and curves from the stored raw data of the last run
-    (``graspnet6dof_eval_rows.npz``) and redraw the plot; the physics is not re-run."""
+    (``graspnet6dof_eval{tag}_rows.npz``) and redraw the plot; the physics is not re-run."""
     from grasp_models.graspnet6dof.evaluate import iterate_curve
 
-    path = RESULTS / "graspnet6dof_eval.json"
+    path = RESULTS / f"graspnet6dof_eval{tag}.json"
     result = json.loads(path.read_text())
-    rows = RESULTS / "graspnet6dof_eval_rows.npz"
+    rows = RESULTS / f"graspnet6dof_eval{tag}_rows.npz"
     if not rows.is_file():
         raise SystemExit(f"{rows}: no raw data of the last run; re-run the evaluation")
     data = np.load(rows)
@@ -92,7 +109,7 @@ def rescore() -> int:
     plot(
         result["curves"],
         "refinement iterations (held-out)",
-        RESULTS / "graspnet6dof_refinement.png",
+        RESULTS / f"graspnet6dof_refinement{tag}.png",
         "iter",
     )
     save_json(path, result)
@@ -113,6 +130,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
+        "--tag",
+        default="",
+        help="suffix of the result files (graspnet6dof_eval{TAG}.json, _rows.npz, plot)",
+    )
+    ap.add_argument(
+        "--export-set",
+        default=None,
+        help="write the top-k inputs of --data/--views (clouds, specs, seeds) to this npz "
+        "for reproduce_topk and exit",
+    )
+    ap.add_argument(
         "--rescore",
         action="store_true",
         help="recompute AUCs and plots from the stored curves of the last run (no physics)",
@@ -124,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     if args.rescore:
-        return rescore()
+        return rescore(args.tag)
+    load_start = os.getloadavg()
     torch.set_num_threads(args.threads)
     labels = tuple(int(x) for x in args.label_iterations.split(","))
     cfg = EvalConfig(
@@ -136,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         label_iterations=labels,
         seed=args.seed,
     )
+    if args.export_set:
+        print(json.dumps(export_eval_set(cfg, Path(args.export_set))))
+        return 0
     latent = {}
     for item in args.latent_weights:
         size, folder = item.split("=", 1)
@@ -157,14 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     model = load_graspnet6dof(args.weights)
     main_res = evaluate(cfg, model=model)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    save_raw(main_res["raw"], RESULTS / "graspnet6dof_eval_rows.npz")
+    save_raw(main_res["raw"], RESULTS / f"graspnet6dof_eval{args.tag}_rows.npz")
     plot(
         main_res["curves"],
         "refinement iterations (held-out)",
-        RESULTS / "graspnet6dof_refinement.png",
+        RESULTS / f"graspnet6dof_refinement{args.tag}.png",
         "iter",
     )
-    path = RESULTS / "graspnet6dof_eval.json"
+    path = RESULTS / f"graspnet6dof_eval{args.tag}.json"
     latent_command = " ".join([sys.executable, *sys.argv]) if latent else None
     if not latent and path.is_file():  # keep the last latent ablation (its own command)
         stored = json.loads(path.read_text())
@@ -182,12 +214,19 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "threads": args.threads,
+            "load_average_at_start": load_start,
             "load_average_at_end": os.getloadavg(),
         },
         "command": " ".join([sys.executable, *sys.argv]),
         "seed": args.seed,
         "weights": {
-            k: {"steps": v.get("steps"), "data": v.get("data")} for k, v in model.cards.items()
+            k: {
+                "steps": model.cards[k].get("steps"),
+                "data": model.cards[k].get("data"),
+                "file": str(f),
+                "sha256": sha256(f),
+            }
+            for k, f in zip(("sampler", "evaluator"), weight_files(args.weights), strict=True)
         },
         "summary": main_res["summary"],
         "curves": main_res["curves"],
@@ -199,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             "note": "paper's coverage < 0.5 after 10 iterations with 200 samples (Fig. 9)",
         },
     }
-    save_json(RESULTS / "graspnet6dof_eval.json", result)
+    save_json(path, result)
     print(json.dumps(result["summary"], indent=1))
     return 0
 

@@ -187,7 +187,7 @@ def evaluate(
     if cfg.objects:
         objs = objs[: cfg.objects]
     rows = {k: _Rows() for k in cfg.label_iterations}
-    topk, t_infer, n_trials = [], [], 0
+    topk, by_view, t_infer, n_trials = [], [], [], 0
     t0 = time.perf_counter()
     for oi, obj in enumerate(objs):
         spec = spec_from_dict(obj.file.spec)
@@ -198,10 +198,7 @@ def evaluate(
             prop = model.propose(obj.views[vi], params, seed=seed, keep_history=True)
             t_infer.append(time.perf_counter() - t)
             for k in cfg.label_iterations:
-                T_c, s = prop.history[min(k, len(prop.history) - 1)]
-                T_o = np.array(T_c, dtype=np.float64)
-                T_o[:, :3, 3] += prop.centroid
-                T_o = np.stack([_fix(T) for T in T_o])
+                T_o, s = iterate_in_object_frame(prop, k)
                 res = run_grasp_trials(spec, T_o, seed=seed)
                 n_trials += len(res)
                 ok = np.array([r.success for r in res])
@@ -211,8 +208,18 @@ def evaluate(
                 r.positions.append(T_o[:, :3, 3])
                 r.gt.append(gt)
                 if k == cfg.topk_iteration:
-                    best = np.argsort(-np.asarray(s))[: cfg.trials]
+                    best = top_indices(s, cfg.trials)
                     topk.append(ok[best])
+                    by_view.append(
+                        {
+                            "object": obj.name,
+                            "view": vi,
+                            "seed": seed,
+                            "successes": int(ok[best].sum()),
+                            "indices": [int(i) for i in best],
+                            "scores": [float(x) for x in np.asarray(s)[best]],
+                        }
+                    )
         if progress:
             print(f"[{oi + 1}/{len(objs)}] {obj.name}: {time.perf_counter() - t0:.0f}s", flush=True)
     raw = {int(k): pooled(rows[k]) for k in cfg.label_iterations}
@@ -241,11 +248,96 @@ def evaluate(
         "success_all_grasps_by_iteration": {
             int(k): float(np.concatenate(rows[k].success).mean()) for k in cfg.label_iterations
         },
+        f"top{cfg.trials}_by_view": by_view,
         "median_propose_seconds": float(np.median(t_infer)) if t_infer else None,
         "physics_trials": n_trials,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     return {"config": asdict(cfg), "summary": summary, "curves": curves, "raw": raw}
+
+
+def top_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` best-scored grasps, best first (the top-k success's grasps)."""
+    return np.argsort(-np.asarray(scores))[:k]
+
+
+def iterate_in_object_frame(prop, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Iterate ``k`` of a ``keep_history`` proposal as (N,4,4) object-frame poses with
+    orthonormal rotations (as trialled) and its scores (N,)."""
+    T_c, s = prop.history[min(k, len(prop.history) - 1)]
+    T_o = np.array(T_c, dtype=np.float64)
+    T_o[:, :3, 3] += prop.centroid
+    return np.stack([_fix(T) for T in T_o]), np.asarray(s)
+
+
+def export_eval_set(cfg: EvalConfig, path: Path) -> dict:
+    """Store the inputs of the top-k measure (views 0..``cfg.views``-1 of each held-out
+    object of ``cfg.data``: the partial cloud, the object spec and the view's seed) as one
+    small npz, so the shipped weights can be checked against their card without the
+    datagen folder (:func:`reproduce_topk`)."""
+    import io
+    import json
+
+    from grasp_core.files import atomic_write_bytes
+
+    objs = load_folder(Path(cfg.data))
+    if cfg.objects:
+        objs = objs[: cfg.objects]
+    arrays, meta = {}, []
+    for oi, obj in enumerate(objs):
+        for vi in range(min(cfg.views, len(obj.views))):
+            arrays[f"cloud_{len(meta)}"] = obj.views[vi].astype(np.float32)
+            meta.append(
+                {
+                    "object": obj.name,
+                    "view": vi,
+                    "seed": cfg.seed * 10_000 + oi * 100 + vi,
+                    "spec": obj.file.spec,
+                }
+            )
+    config = {k: getattr(cfg, k) for k in ("samples", "iterations", "trials", "topk_iteration")}
+    arrays["meta"] = np.array(json.dumps({"views": meta, "config": config, "data": cfg.data}))
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    atomic_write_bytes(Path(path), buf.getvalue())
+    return {"views": len(meta), "config": config}
+
+
+def reproduce_topk(model: GraspNet6Dof, eval_set: Path, views: int | None = None) -> dict:
+    """Re-run the top-k measure of :func:`evaluate` on an :func:`export_eval_set` file:
+    per view the same seed, proposal, iterate and physics trial seeds (``seed + index``),
+    but only the ``trials`` best-scored grasps are trialled. Returns per-view records
+    (as ``evaluate``'s ``top*_by_view``) and the pooled success."""
+    import json
+
+    from grasp_sim.trial import run_grasp_trial
+
+    path = Path(eval_set)
+    if not path.is_file():
+        raise FileNotFoundError(f"6-DOF eval set not found: {path} (export_eval_set writes it)")
+    data = np.load(path)
+    meta = json.loads(str(data["meta"]))
+    c = meta["config"]
+    params = replace(model.params, num_samples=c["samples"], iterations=c["iterations"])
+    out = []
+    for i, v in enumerate(meta["views"][:views]):
+        prop = model.propose(data[f"cloud_{i}"], params, seed=v["seed"], keep_history=True)
+        T_o, s = iterate_in_object_frame(prop, c["topk_iteration"])
+        best = top_indices(s, c["trials"])
+        spec = spec_from_dict(v["spec"])
+        ok = [run_grasp_trial(spec, T_o[j], seed=v["seed"] + int(j)).success for j in best]
+        out.append(
+            {
+                "object": v["object"],
+                "view": v["view"],
+                "seed": v["seed"],
+                "successes": int(sum(ok)),
+                "indices": [int(j) for j in best],
+                "scores": [float(x) for x in s[best]],
+            }
+        )
+    n = sum(len(r["indices"]) for r in out)
+    return {"by_view": out, "success": sum(r["successes"] for r in out) / n if n else float("nan")}
 
 
 def _fix(T: np.ndarray) -> np.ndarray:

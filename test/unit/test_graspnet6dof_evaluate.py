@@ -55,3 +55,33 @@ def test_sweep_agrees_with_the_grid_curve_at_shared_thresholds(rng) -> None:
     assert np.allclose(full["success"][at], grid["success"])
     assert np.allclose(full["coverage"][at], grid["coverage"])
     assert full["coverage"][0] < full["coverage"][-1] and 0 < full["auc"] < 1
+
+
+def test_reproduce_topk_on_an_exported_set_equals_the_evaluation(tmp_path, seed) -> None:
+    """The shipped-card check re-runs only the top-k grasps: same views, seeds, iterate and
+    trial seeds as the full evaluation, so the per-view records must be identical."""
+    from grasp_models.graspnet6dof.datagen import DatagenConfig, generate_object
+    from grasp_models.graspnet6dof.evaluate import (
+        EvalConfig,
+        evaluate,
+        export_eval_set,
+        reproduce_topk,
+    )
+    from grasp_models.graspnet6dof.inference import load_graspnet6dof
+    from grasp_sim.objects import ObjectSpec
+
+    obj = ObjectSpec(name="cyl", kind="cylinder", size=(0.025, 0.08), mass=0.1)
+    data = tmp_path / "data"
+    data.mkdir()
+    generate_object(obj, data / "cyl.h5", DatagenConfig(candidates=40, perturbed=10, views=1), seed)
+    cfg = EvalConfig(
+        data=str(data), views=1, samples=24, iterations=3, label_iterations=(0, 3),
+        trials=5, topk_iteration=3, seed=seed,
+    )  # fmt: skip
+    model = load_graspnet6dof()
+    full = evaluate(cfg, model=model, progress=False)["summary"]
+    export_eval_set(cfg, tmp_path / "set.npz")
+    again = reproduce_topk(model, tmp_path / "set.npz")
+    assert len(again["by_view"]) == 1
+    assert again["by_view"] == full["top5_by_view"]
+    assert again["success"] == full["top5_success_at_iteration_3"]

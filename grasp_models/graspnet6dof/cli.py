@@ -36,6 +36,7 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         bf16=args.bf16,
+        eval_mix=tuple(args.eval_mix),
     )
     train(cfg)
     return 0
@@ -83,6 +84,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--bf16", action="store_true", help="evaluator under CPU bf16 autocast")
+    p.add_argument(
+        "--eval-mix",
+        type=float,
+        nargs=3,
+        default=[0.3, 0.3, 0.4],
+        metavar=("POS", "NEG", "HARD"),
+        help="evaluator batch fractions: positives, negatives, hard negatives (paper 0.3 0.3 0.4)",
+    )
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("eval-6dof", help="held-out success / coverage of the 6-DOF GraspNet")

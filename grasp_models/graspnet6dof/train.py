@@ -42,6 +42,17 @@ class TrainConfig:
     threads: int = 1
     save_every: int = 100
     bf16: bool = False  # evaluator forward/backward under CPU bfloat16 autocast
+    # evaluator batch fractions: positives, negatives, hard negatives (paper: 30/30/40)
+    eval_mix: tuple[float, float, float] = EVAL_MIX
+
+    def __post_init__(self) -> None:
+        mix = tuple(float(x) for x in self.eval_mix)
+        if len(mix) != 3 or min(mix) < 0 or abs(sum(mix) - 1.0) > 1e-6:
+            raise ValueError(
+                f"TrainConfig.eval_mix: three fractions >= 0 summing to 1 "
+                f"(positives, negatives, hard negatives), got {self.eval_mix}"
+            )
+        object.__setattr__(self, "eval_mix", mix)
 
 
 def build_model(model: str, latent_size: int = 2) -> torch.nn.Module:
@@ -62,10 +73,13 @@ def _vae_loss(vae: GraspSamplerVAE, objs, cfg: TrainConfig, rng, cp) -> tuple[to
     return total, {k: float(np.mean([p[k] for p in logs])) for k in logs[0]}
 
 
-def evaluator_batch(obj: ObjectGrasps, n: int, rng: np.random.Generator):
-    """(T_object_grasp (n,4,4), labels (n,)) with the paper's 30/30/40 mix."""
-    n_pos = round(EVAL_MIX[0] * n)
-    n_neg = round(EVAL_MIX[1] * n)
+def evaluator_batch(
+    obj: ObjectGrasps, n: int, rng: np.random.Generator, mix: tuple[float, ...] = EVAL_MIX
+):
+    """(T_object_grasp (n,4,4), labels (n,)) with ``mix`` = fractions of positives,
+    negatives and hard negatives (default the paper's 30/30/40)."""
+    n_pos = round(mix[0] * n)
+    n_neg = round(mix[1] * n)
     n_hard = n - n_pos - n_neg
     hard = obj.hard_negatives if len(obj.hard_negatives) else obj.negatives
     T = np.concatenate(
@@ -80,7 +94,7 @@ def _eval_loss(ev: GraspEvaluator, objs, cfg: TrainConfig, rng) -> tuple[torch.T
     for _ in range(cfg.clouds_per_step):
         obj = objs[rng.integers(len(objs))]
         s = view_sample(obj, int(rng.integers(len(obj.views))), rng)
-        T, y = evaluator_batch(obj, cfg.grasps_per_cloud, rng)
+        T, y = evaluator_batch(obj, cfg.grasps_per_cloud, rng, cfg.eval_mix)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             logits = ev(
                 torch.from_numpy(s.cloud)[None],
@@ -166,7 +180,9 @@ def train(cfg: TrainConfig) -> dict:
         "command": f"grasp train-6dof --model {cfg.model} --data {cfg.data} --out {cfg.out} "
         f"--steps {cfg.steps} --lr {cfg.lr} --latent-size {cfg.latent_size} "
         f"--grasps-per-cloud {cfg.grasps_per_cloud} --clouds-per-step {cfg.clouds_per_step} "
-        f"--seed {cfg.seed}" + (" --bf16" if cfg.bf16 else ""),
+        f"--seed {cfg.seed}"
+        + (" --bf16" if cfg.bf16 else "")
+        + ("" if cfg.eval_mix == EVAL_MIX else " --eval-mix " + " ".join(map(str, cfg.eval_mix))),
         "dtype_on_disk": "float16",
     }
     save_checkpoint(out, shipped_state(model, cfg.model), card)

@@ -458,6 +458,35 @@ class PlanningScene:
                 out |= np.all((local >= lo) & (local <= hi), axis=1)
         return out
 
+    def finger_boxes(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The finger links' collision geometry in the TCP frame, fingers open at the
+        gripper's ``max_width``: one ``(T_tcp_geometry, lo, hi)`` per geometry, ``lo`` /
+        ``hi`` [m] its local bounding box (exact for the box primitives robot
+        descriptions use for fingers). Computed once; the fingers move with the TCP."""
+        cached = getattr(self, "_finger_boxes", None)
+        if cached is not None:
+            return cached
+        robot = self.robot
+        q = np.asarray(robot.home, dtype=np.float64)
+        links = set(robot.gripper.finger_links)
+        gm = self._robot_geom
+        T_tcp_inv = np.linalg.inv(robot.fk(q))
+        boxes = []
+        with self._lock:
+            gd = pin.GeometryData(gm)
+            pin.updateGeometryPlacements(robot.model, self._data, gm, gd, q)
+            for i, g in enumerate(gm.geometryObjects):
+                if self._geom_link[i] not in links:
+                    continue
+                geom = g.geometry
+                geom.computeLocalAABB()
+                T = T_tcp_inv @ gd.oMg[i].homogeneous
+                boxes.append(
+                    (T, np.asarray(geom.aabb_local.min_), np.asarray(geom.aabb_local.max_))
+                )
+        self._finger_boxes = boxes
+        return boxes
+
     def finger_contacts(
         self, target: str | None, include_hand: bool = False
     ) -> tuple[tuple[str, str], ...]:

@@ -2,7 +2,9 @@
 
 Order of work (cheap rejects first): NaN / unknown frame / too wide -> workspace box, a
 perceived object in the closing volume (when the scene has any; a grasp that closes on air
-is the commonest failure of learned samplers) and reach sphere -> batched IK of grasp (and its pi-flip about +Z), pre-grasp and lift ->
+is the commonest failure of learned samplers) and reach sphere -> re-centring on the
+target's seen extent and no seen target point in a finger's path (a finger landing on
+the object stalls the approach) -> batched IK of grasp (and its pi-flip about +Z), pre-grasp and lift ->
 collision checks of grasp (target may touch the fingers), pre-grasp, the approach
 midpoint and lift (target ignored: it is carried). Survivors are ranked by
 ``quality - motion_cost_weight * motion_cost`` where the motion cost is the time [s] the
@@ -18,7 +20,7 @@ import numpy as np
 
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import make_transform
-from grasp_planning.collision import PlanningScene
+from grasp_planning.collision import PlanningScene, SceneObject
 from grasp_planning.ik import (
     FLIP_Z,
     LIFT_HEIGHT,
@@ -84,6 +86,7 @@ def filter_grasps_report(
     require_object: bool = True,
     backoff_steps: Sequence[float] = BACKOFF_STEPS,
     centre: bool = True,
+    finger_check: bool = True,
 ) -> FilterResult:
     """:func:`filter_grasps` with the reasons for every rejection."""
     q_current = robot.check_q(q_current, "q_current")
@@ -140,6 +143,14 @@ def filter_grasps_report(
     targets = [scene.object_at(p) for p in Tc[:, :3, 3]]
     if centre:
         Tc = _centre_on_targets(scene, Tc, targets, robot.gripper.max_width)
+    if finger_check:
+        blocked = _fingers_on_targets(scene, Tc, targets, pregrasp_distance)
+        for k in cand[blocked]:
+            rejected.append((keep[k], FINGER_REASON))
+        if blocked.all():
+            return FilterResult([], sorted(rejected))
+        cand, Tc = cand[~blocked], Tc[~blocked]
+        targets = [t for t, b in zip(targets, blocked, strict=True) if not b]
     ok, Qg, Qp, Ql = _feasible(
         robot, scene, Tc, targets, q_current, seed, pregrasp_distance, lift_height
     )
@@ -213,6 +224,11 @@ CLOSING_TIP_MARGIN = 0.005
 CENTRE_CLEARANCE = 0.005
 MAX_CENTRE_SHIFT = 0.03
 EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
+#: Finger-on-target check (``_fingers_on_targets``): tolerance [m] inside a finger's
+#: geometry (depth noise, a touch) and how many seen points make a hit.
+FINGER_MARGIN = 0.002
+FINGER_MIN_POINTS = 2
+FINGER_REASON = "a finger would land on the object (perceived points in its path)"
 
 
 def _object_between_fingers(
@@ -231,6 +247,54 @@ def _object_between_fingers(
         half = (max(float(w), 0.01) / 2 + 0.005, CLOSING_HALF_THICKNESS, half_z)
         ok[i] = bool(scene.objects_in_box(Ti @ offset, half, names))
     return ok
+
+
+def _seen_points(o: SceneObject) -> np.ndarray:
+    """The points perception saw of a perceived object (its hull's input in the base
+    frame, minus the footprint copies at the table that close the hull)."""
+    v = np.asarray(o.vertices) @ o.T_base_object[:3, :3].T + o.T_base_object[:3, 3]
+    return v[v[:, 2] > v[:, 2].min() + 0.005]
+
+
+def _fingers_on_targets(
+    scene: PlanningScene, T: np.ndarray, targets: Sequence[str | None], sweep: float
+) -> np.ndarray:
+    """Per grasp: would a finger meet its target? True where at least
+    ``FINGER_MIN_POINTS`` points perception saw of the target lie in the volume a finger
+    sweeps from ``sweep`` [m] back along the approach axis to the grasp, the finger's
+    geometry shrunk by ``FINGER_MARGIN``.
+
+    The collision check lets the fingers touch the target (its hull is closed down to the
+    table, so a rim grasp's inner finger is "inside" it); a finger that comes down on the
+    target's top instead stalls the approach. Only seen points count: a rim grasp's inner
+    finger over the free inside of a mug or bowl passes. Primitive scene objects (no
+    points) are not judged."""
+    out = np.zeros(len(T), dtype=bool)
+    objs = scene.objects
+    boxes = scene.finger_boxes()
+    for i, name in enumerate(targets):
+        o = objs.get(name) if name is not None else None
+        if o is None or o.vertices is None:
+            continue
+        local = (_seen_points(o) - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
+        for M, lo, hi in boxes:
+            p = (local - M[:3, 3]) @ M[:3, :3]  # in the finger geometry's frame
+            d = M[:3, :3].T @ np.array([0.0, 0.0, 1.0])  # the approach axis there
+            # the finger at p + s d, s in [0, sweep], reaches p: slab test per axis
+            s_lo, s_hi = np.zeros(len(p)), np.full(len(p), sweep)
+            for a in range(3):
+                a_lo, a_hi = lo[a] + FINGER_MARGIN, hi[a] - FINGER_MARGIN
+                if abs(d[a]) < 1e-9:
+                    inside = (p[:, a] >= a_lo) & (p[:, a] <= a_hi)
+                    s_hi = np.where(inside, s_hi, -1.0)
+                    continue
+                t1, t2 = (a_lo - p[:, a]) / d[a], (a_hi - p[:, a]) / d[a]
+                s_lo = np.maximum(s_lo, np.minimum(t1, t2))
+                s_hi = np.minimum(s_hi, np.maximum(t1, t2))
+            if int(np.count_nonzero(s_lo <= s_hi)) >= FINGER_MIN_POINTS:
+                out[i] = True
+                break
+    return out
 
 
 def _centre_on_targets(
@@ -252,9 +316,7 @@ def _centre_on_targets(
         o = objs.get(name) if name is not None else None
         if o is None or o.vertices is None:
             continue
-        v = np.asarray(o.vertices) @ o.T_base_object[:3, :3].T + o.T_base_object[:3, 3]
-        v = v[v[:, 2] > v[:, 2].min() + 0.005]  # drop the footprint at the table
-        local = (v - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
+        local = (_seen_points(o) - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
         band = (
             (np.abs(local[:, 1]) <= CLOSING_HALF_THICKNESS)
             & (local[:, 2] >= -CLOSING_DEPTH)

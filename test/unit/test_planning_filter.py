@@ -145,5 +145,81 @@ def test_a_grasp_off_a_perceived_objects_middle_is_centred_along_its_closing_axi
     np.testing.assert_allclose(
         r.T_base_tcp[1:3, 3], off[1:3, 3], atol=0.021
     )  # y kept, z may back off
-    (kept,) = filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
+    # not centred, one finger comes down 5 mm onto the box's top edge
+    from grasp_planning.grasp_filter import FINGER_REASON
+
+    stiff = filter_grasps_report([grasp], panda, scene, panda.home, centre=False)
+    assert not stiff.ranked and dict(stiff.rejected)[0] == FINGER_REASON
+    (kept,) = filter_grasps_report(
+        [grasp], panda, scene, panda.home, centre=False, finger_check=False
+    ).ranked
     assert kept.T_base_tcp[0, 3] == pytest.approx(0.515, abs=1e-9)
+
+
+def _seen_box(rng: np.random.Generator, size: tuple[float, float, float], centre_xy) -> np.ndarray:
+    """What a camera sees of a box standing on the table: its top and its sides."""
+    hx, hy, hz = (s / 2 for s in size)
+    g = rng.uniform(-1, 1, (1500, 3)) * [hx, hy, hz] + [*centre_xy, hz]
+    face = rng.integers(0, 3, len(g))
+    g[face == 0, 2] = 2 * hz
+    g[face == 1, 0] = centre_xy[0] + np.where(g[face == 1, 0] > centre_xy[0], hx, -hx)
+    g[face == 2, 1] = centre_xy[1] + np.where(g[face == 2, 1] > centre_xy[1], hy, -hy)
+    return g
+
+
+def test_a_grasp_whose_finger_lands_on_the_object_is_rejected(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_core.se3 import rot_z
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.grasp_filter import FINGER_REASON
+    from grasp_planning.world import add_perceived_objects
+
+    # a 10 x 3 x 5 cm box: across its 10 cm the open fingers (8 cm) come down on its top
+    scene = PlanningScene(panda)
+    g = _seen_box(rng, (0.10, 0.03, 0.05), (0.5, 0.0))
+    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    across_long = make_transform(rot_x(np.pi), [0.5, 0.0, 0.03])  # closing axis = base x
+    across_short = across_long @ make_transform(rot_z(np.pi / 2))  # closing axis = base y
+    grasps = [Grasp(pose=across_long, width=0.05, quality=0.9),
+              Grasp(pose=across_short, width=0.05, quality=0.5)]  # fmt: skip
+    rep = filter_grasps_report(grasps, panda, scene, panda.home)
+    assert [r.index for r in rep.ranked] == [1]
+    assert dict(rep.rejected)[0] == FINGER_REASON
+    off = filter_grasps_report(grasps, panda, scene, panda.home, finger_check=False)
+    assert sorted(r.index for r in off.ranked) == [0, 1]
+    # 2 cm off the short side's middle is centred first, then passes
+    shifted = across_short.copy()
+    shifted[1, 3] += 0.02
+    (r,) = filter_grasps_report([Grasp(pose=shifted, width=0.05, quality=0.5)], panda, scene,
+                                panda.home).ranked  # fmt: skip
+    assert r.T_base_tcp[1, 3] == pytest.approx(0.0, abs=0.003)
+
+
+def test_a_rim_grasp_with_a_finger_inside_a_mug_is_kept(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.grasp_filter import FINGER_REASON
+    from grasp_planning.world import add_perceived_objects
+
+    # a mug seen from above: a 3 mm wall of radius 4.5 cm, 9 cm tall, its rim and the
+    # inside of its wall and bottom; wider than the stroke, so only a rim grasp works
+    n = 3000
+    a = rng.uniform(0, 2 * np.pi, n)
+    r = np.where(rng.random(n) < 0.7, rng.uniform(0.0435, 0.045, n), rng.uniform(0, 0.043, n))
+    z = np.where(r > 0.043, rng.uniform(0.02, 0.09, n), 0.008)
+    z[r > 0.043] = np.where(rng.random(int((r > 0.043).sum())) < 0.5, 0.09, z[r > 0.043])
+    pts = np.c_[0.5 + r * np.cos(a), r * np.sin(a), z]
+    scene = PlanningScene(panda)
+    add_perceived_objects(scene, pts, np.zeros(n, int), table_z=0.0)
+    # TCP on the wall at +x, closing radially (base x), 2 cm below the rim
+    rim = make_transform(rot_x(np.pi), [0.5 + 0.044, 0.0, 0.07])
+    # the same grasp 3 cm further in: the inner finger comes down on the far wall
+    on_rim = make_transform(rot_x(np.pi), [0.5 + 0.044 - 0.03, 0.0, 0.07])
+    rep = filter_grasps_report(
+        [Grasp(pose=rim, width=0.01, quality=0.9), Grasp(pose=on_rim, width=0.01, quality=0.9)],
+        panda, scene, panda.home, centre=False,
+    )  # fmt: skip
+    assert [r.index for r in rep.ranked] == [0]
+    assert dict(rep.rejected)[1] == FINGER_REASON

@@ -11,6 +11,7 @@ state to reach its goal within a timeout; :meth:`PickAndPlace.stop` halts at onc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import threading
 import time
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 #: The fingers must stop at least this far [m] above their closing target to count as
 #: holding (stopped by the object, not by reaching the target).
 HOLD_MARGIN = 0.002
+#: Largest joint move [rad] accepted for recovery's straight lift (else another IK branch).
+RECOVER_MAX_JOINT_STEP = 0.5
 
 
 class PickState(str, enum.Enum):
@@ -424,7 +427,9 @@ class PickAndPlace:
                 False, h.state, h.reason, plan.grasp, planning_time, self.io.now() - t0, details
             )
             if h.state is PickState.FAILED:
-                self._recover(h.reason)
+                left = self._recover(h.reason)
+                if left:
+                    res = dataclasses.replace(res, reason=f"{h.reason}; not home: {left}")
             return self._end(res)
         return self._end(
             PickResult(
@@ -502,20 +507,41 @@ class PickAndPlace:
                 f"grasp empty: finger gap {w if w is None else round(w, 4)} m < {need:.4f} m",
             )
 
-    def _recover(self, reason: str) -> None:
-        """After a failure: open the gripper and go home when a collision-free path exists."""
+    def _recover(self, reason: str) -> str:
+        """After a failure: open the gripper, lift the hand straight up by
+        ``retreat_distance`` (every scene object ignored: the hand came down from above
+        and may rest on the table or against the target, inside the collision padding,
+        where no path home would start), then go home with only the perceived objects
+        ignored. Returns "" when home was reached, else why not (the arm then stays where
+        it is)."""
         if self._stop.is_set():
-            return
+            return "stopped"
         q = self.current_q()
         if q is None:
-            return
+            return "no joint state"
+        scene = self.backend.scene
+        everything = tuple(scene.objects)
+        perceived = tuple(n for n in everything if n.startswith("object_"))
         try:
             self.io.send_gripper(self.robot.gripper.max_width, self.params.gripper_time)
             self._wait(self.params.gripper_time)
-            # ignore perceived objects near the hand: the arm may rest against the target
-            target_objs = tuple(n for n in self.backend.scene.objects if n.startswith("object_"))
-            traj = self.backend.plan_joint(q, self.robot.home, ignore=target_objs)
+            T_up = self.robot.fk(q)
+            T_up[2, 3] += self.params.retreat_distance
+            q_up = self.backend.ik(T_up, q)
+            if q_up is not None and np.abs(q_up - q).max() <= RECOVER_MAX_JOINT_STEP:
+                try:
+                    up = self.backend.plan_joint(q, q_up, ignore=everything)
+                except MotionPlanningError:
+                    pass  # try home from where the arm is
+                else:
+                    self._set(PickState.RETREAT, f"recovering after: {reason}")
+                    self._run_arm(Segment(PickState.RETREAT, trajectory=up))
+                    q = self.current_q()
+            traj = self.backend.plan_joint(q, self.robot.home, ignore=perceived)
             self._set(PickState.HOME, f"recovering after: {reason}")
             self._run_arm(Segment(PickState.HOME, trajectory=traj))
-        except (MotionPlanningError, _Halt):
-            return
+        except MotionPlanningError as exc:
+            return f"no path home: {exc}"
+        except _Halt as h:
+            return h.reason
+        return ""

@@ -242,3 +242,19 @@ def test_a_grasp_that_failed_is_tried_after_the_others_until_a_pick_succeeds(
     off = PickAndPlace(backend, empty.io(), PickParams(retry_memory=0))
     off.failed_positions.append(grasps[0].pose[:3, 3].copy())
     assert off.plan(grasps, empty._q())[0].grasp.index == 0
+
+
+def test_recovery_goes_home_from_a_hand_resting_on_the_table(panda: RobotModel, setup) -> None:
+    # a failed approach can leave the fingertips on the table (inside the collision
+    # padding): home is not plannable from there, so recovery first lifts the hand
+    backend, _ = setup
+    T = make_transform(rot_x(np.pi), [0.45, 0.25, 0.012])  # fingertips 2 mm above the table
+    q = backend.ik(T, panda.home)
+    assert q is not None
+    assert backend.scene.in_collision(q)  # within the table's padding
+    arm = KinematicRobot(panda)
+    arm.q = q
+    pnp = PickAndPlace(backend, arm.io())
+    pnp._recover("test: stalled on the table")
+    np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
+    assert PickState.RETREAT in arm.states and arm.states[-1] is PickState.HOME

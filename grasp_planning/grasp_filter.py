@@ -1,6 +1,8 @@
 """Keep the grasps the arm can execute, best first.
 
-Order of work (cheap rejects first): NaN / unknown frame / too wide -> workspace box, a
+Order of work (cheap rejects first): NaN / unknown frame / too wide (a width beyond the
+stroke is capped instead where the target's seen points let the finger check below judge
+whether it fits: a model trained for another gripper) -> workspace box, a
 perceived object in the closing volume (when the scene has any; a grasp that closes on air
 is the commonest failure of learned samplers) and reach sphere -> re-centring on the
 target's seen extent and no seen target point in a finger's path (a finger landing on
@@ -94,6 +96,11 @@ def filter_grasps_report(
     rejected: list[tuple[int, str]] = []
     keep: list[int] = []
     poses = []
+    too_wide = f"too wide for the gripper (> {max_w:.3f} m)"
+    # a predicted width beyond the stroke (a model trained for another gripper) is capped
+    # when the finger check can judge from seen points whether the object fits
+    seen = finger_check and any(o.vertices is not None for o in scene.objects.values())
+    capped: set[int] = set()
     for i, g in enumerate(grasps):
         pose = np.asarray(getattr(g, "pose", None), dtype=np.float64)
         if pose.shape != (4, 4) or not np.all(np.isfinite(pose)) or not np.isfinite(g.width):
@@ -102,9 +109,11 @@ def filter_grasps_report(
             rejected.append(
                 (i, f"unknown frame {g.frame_id!r} (expected {robot.config.base_frame!r})")
             )
-        elif g.width > max_w:
-            rejected.append((i, f"too wide for the gripper (> {max_w:.3f} m)"))
+        elif g.width > max_w and not seen:
+            rejected.append((i, too_wide))
         else:
+            if g.width > max_w:
+                capped.add(i)
             keep.append(i)
             poses.append(pose)
     if not keep:
@@ -124,7 +133,7 @@ def filter_grasps_report(
     if require_object:  # only where the workspace check passed
         inside = np.flatnonzero(in_box)
         has_object[inside] = _object_between_fingers(
-            scene, T[inside], [grasps[keep[k]].width for k in inside]
+            scene, T[inside], [min(grasps[keep[k]].width, max_w) for k in inside]
         )
     in_ws = in_box & has_object
     in_reach = (np.linalg.norm(pts - robot.reach_center, axis=2) <= robot.group.reach_radius).all(
@@ -145,8 +154,12 @@ def filter_grasps_report(
         Tc = _centre_on_targets(scene, Tc, targets, robot.gripper.max_width)
     if finger_check:
         blocked = _fingers_on_targets(scene, Tc, targets, pregrasp_distance)
-        for k in cand[blocked]:
-            rejected.append((keep[k], FINGER_REASON))
+        for j, k in enumerate(cand):
+            if blocked[j]:
+                rejected.append((keep[k], FINGER_REASON))
+            elif keep[k] in capped and not _has_seen_points(scene, targets[j]):
+                blocked[j] = True  # nothing to judge the capped width by
+                rejected.append((keep[k], too_wide))
         if blocked.all():
             return FilterResult([], sorted(rejected))
         cand, Tc = cand[~blocked], Tc[~blocked]
@@ -224,10 +237,16 @@ CLOSING_TIP_MARGIN = 0.005
 CENTRE_CLEARANCE = 0.005
 MAX_CENTRE_SHIFT = 0.03
 EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
-#: Finger-on-target check (``_fingers_on_targets``): tolerance [m] inside a finger's
-#: geometry (depth noise, a touch) and how many seen points make a hit.
+#: Finger-on-target check (``_fingers_on_targets``) [m]: a finger's geometry shrunk by
+#: ``FINGER_MARGIN`` (a touch is fine) and sampled every ``FINGER_SAMPLE_STEP``; the seen
+#: surface as a height map of ``FINGER_CELL`` squares, a sample counting as inside the
+#: target ``FINGER_HEIGHT_MARGIN`` below it (depth noise); ``FINGER_MIN_HITS`` samples make
+#: a hit (a lone noisy point does not).
 FINGER_MARGIN = 0.002
-FINGER_MIN_POINTS = 2
+FINGER_SAMPLE_STEP = 0.004
+FINGER_CELL = 0.005
+FINGER_HEIGHT_MARGIN = 0.003
+FINGER_MIN_HITS = 3
 FINGER_REASON = "a finger would land on the object (perceived points in its path)"
 
 
@@ -256,44 +275,85 @@ def _seen_points(o: SceneObject) -> np.ndarray:
     return v[v[:, 2] > v[:, 2].min() + 0.005]
 
 
+def _has_seen_points(scene: PlanningScene, name: str | None) -> bool:
+    o = scene.objects.get(name) if name is not None else None
+    return o is not None and o.vertices is not None
+
+
+def _finger_samples(scene: PlanningScene, sweep: float) -> np.ndarray:
+    """Points (N, 3) [m, TCP frame] filling the volume the fingers sweep on the approach:
+    each finger geometry's bounding box in the TCP frame, shrunk by ``FINGER_MARGIN``,
+    stretched ``sweep`` back along -Z (the approach axis is +Z), on a
+    ``FINGER_SAMPLE_STEP`` grid."""
+    out = []
+    for M, lo, hi in scene.finger_boxes():
+        c = np.array(
+            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+        )
+        c = c @ M[:3, :3].T + M[:3, 3]
+        a, b = c.min(axis=0) + FINGER_MARGIN, c.max(axis=0) - FINGER_MARGIN
+        a[2] -= sweep
+        axes = [
+            np.linspace(a[k], b[k], max(2, int(np.ceil((b[k] - a[k]) / FINGER_SAMPLE_STEP)) + 1))
+            for k in range(3)
+        ]
+        out.append(np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3))
+    return np.vstack(out) if out else np.zeros((0, 3))
+
+
+class _HeightMap:
+    """The highest seen point per ``cell`` [m] square of the table plane."""
+
+    def __init__(self, points: np.ndarray, cell: float) -> None:
+        self.cell = cell
+        key = self._key(points)
+        order = np.argsort(key, kind="stable")
+        self.keys, start = np.unique(key[order], return_index=True)
+        self.height = np.maximum.reduceat(points[order, 2], start)
+
+    def _key(self, p: np.ndarray) -> np.ndarray:
+        ij = np.floor(p[:, :2] / self.cell).astype(np.int64)
+        return (ij[:, 0] << 32) + (ij[:, 1] & 0xFFFFFFFF)
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        """Height [m] of the seen surface over each point's cell (-inf where none)."""
+        key = self._key(p)
+        idx = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        return np.where(self.keys[idx] == key, self.height[idx], -np.inf)
+
+
 def _fingers_on_targets(
     scene: PlanningScene, T: np.ndarray, targets: Sequence[str | None], sweep: float
 ) -> np.ndarray:
-    """Per grasp: would a finger meet its target? True where at least
-    ``FINGER_MIN_POINTS`` points perception saw of the target lie in the volume a finger
-    sweeps from ``sweep`` [m] back along the approach axis to the grasp, the finger's
-    geometry shrunk by ``FINGER_MARGIN``.
+    """Per grasp: would a finger meet its target on the way in? True where at least
+    ``FINGER_MIN_HITS`` samples of the volume the fingers sweep from ``sweep`` [m] back
+    along the approach axis to the grasp lie under the target's seen surface (more than
+    ``FINGER_HEIGHT_MARGIN`` below the highest point perception saw in their
+    ``FINGER_CELL`` column) and above the table.
 
-    The collision check lets the fingers touch the target (its hull is closed down to the
-    table, so a rim grasp's inner finger is "inside" it); a finger that comes down on the
-    target's top instead stalls the approach. Only seen points count: a rim grasp's inner
-    finger over the free inside of a mug or bowl passes. Primitive scene objects (no
-    points) are not judged."""
+    The collision check lets the fingers touch the target: its hull is closed down to the
+    table, so a rim grasp's inner finger is "inside" it. Under the seen surface, as seen
+    by an overhead camera, the object is solid (the hull's own assumption); over the free
+    inside of a mug or bowl the seen surface is its bottom, so a rim grasp's inner finger
+    passes, while a finger that comes down on the target's top or enters its side
+    (a closing axis across a side too wide for the stroke) is caught. Primitive scene
+    objects (no points) are not judged."""
     out = np.zeros(len(T), dtype=bool)
     objs = scene.objects
-    boxes = scene.finger_boxes()
+    samples = _finger_samples(scene, sweep)
+    maps: dict[str, tuple[_HeightMap, float]] = {}
     for i, name in enumerate(targets):
         o = objs.get(name) if name is not None else None
         if o is None or o.vertices is None:
             continue
-        local = (_seen_points(o) - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
-        for M, lo, hi in boxes:
-            p = (local - M[:3, 3]) @ M[:3, :3]  # in the finger geometry's frame
-            d = M[:3, :3].T @ np.array([0.0, 0.0, 1.0])  # the approach axis there
-            # the finger at p + s d, s in [0, sweep], reaches p: slab test per axis
-            s_lo, s_hi = np.zeros(len(p)), np.full(len(p), sweep)
-            for a in range(3):
-                a_lo, a_hi = lo[a] + FINGER_MARGIN, hi[a] - FINGER_MARGIN
-                if abs(d[a]) < 1e-9:
-                    inside = (p[:, a] >= a_lo) & (p[:, a] <= a_hi)
-                    s_hi = np.where(inside, s_hi, -1.0)
-                    continue
-                t1, t2 = (a_lo - p[:, a]) / d[a], (a_hi - p[:, a]) / d[a]
-                s_lo = np.maximum(s_lo, np.minimum(t1, t2))
-                s_hi = np.minimum(s_hi, np.maximum(t1, t2))
-            if int(np.count_nonzero(s_lo <= s_hi)) >= FINGER_MIN_POINTS:
-                out[i] = True
-                break
+        if name not in maps:
+            v = np.asarray(o.vertices) @ o.T_base_object[:3, :3].T + o.T_base_object[:3, 3]
+            table = float(v[:, 2].min())  # the hull's footprint copies lie on the table
+            maps[name] = (_HeightMap(_seen_points(o), FINGER_CELL), table)
+        hmap, table = maps[name]
+        p = samples @ T[i][:3, :3].T + T[i][:3, 3]
+        under = (p[:, 2] < hmap(p) - FINGER_HEIGHT_MARGIN) & (p[:, 2] > table + FINGER_MARGIN)
+        out[i] = int(np.count_nonzero(under)) >= FINGER_MIN_HITS
     return out
 
 

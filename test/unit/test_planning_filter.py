@@ -182,12 +182,17 @@ def test_a_grasp_whose_finger_lands_on_the_object_is_rejected(
     across_long = make_transform(rot_x(np.pi), [0.5, 0.0, 0.03])  # closing axis = base x
     across_short = across_long @ make_transform(rot_z(np.pi / 2))  # closing axis = base y
     grasps = [Grasp(pose=across_long, width=0.05, quality=0.9),
-              Grasp(pose=across_short, width=0.05, quality=0.5)]  # fmt: skip
+              Grasp(pose=across_short, width=0.05, quality=0.5),
+              # a width beyond the 8 cm stroke (a model for another gripper): capped, the
+              # seen points decide; across the long side as before, across the short kept
+              Grasp(pose=across_long, width=0.12, quality=0.9),
+              Grasp(pose=across_short, width=0.12, quality=0.4)]  # fmt: skip
     rep = filter_grasps_report(grasps, panda, scene, panda.home)
-    assert [r.index for r in rep.ranked] == [1]
-    assert dict(rep.rejected)[0] == FINGER_REASON
+    assert [r.index for r in rep.ranked] == [1, 3]
+    assert dict(rep.rejected) == {0: FINGER_REASON, 2: FINGER_REASON}
     off = filter_grasps_report(grasps, panda, scene, panda.home, finger_check=False)
     assert sorted(r.index for r in off.ranked) == [0, 1]
+    assert "too wide" in dict(off.rejected)[2] and "too wide" in dict(off.rejected)[3]
     # 2 cm off the short side's middle is centred first, then passes
     shifted = across_short.copy()
     shifted[1, 3] += 0.02
@@ -223,3 +228,24 @@ def test_a_rim_grasp_with_a_finger_inside_a_mug_is_kept(
     )  # fmt: skip
     assert [r.index for r in rep.ranked] == [0]
     assert dict(rep.rejected)[1] == FINGER_REASON
+
+
+def test_a_side_grasp_whose_lower_finger_enters_the_object_is_rejected(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_core.se3 import make_transform as mt
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.grasp_filter import FINGER_REASON
+    from grasp_planning.world import add_perceived_objects
+
+    # an overhead camera sees only the top of a 7 x 7 x 8.3 cm box
+    g = rng.uniform(-1, 1, (800, 3)) * [0.035, 0.035, 0.0] + [0.5, 0.0, 0.083]
+    scene = PlanningScene(panda)
+    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    # approach along -y from the side, closing vertically across the 8.3 cm height, TCP
+    # 1 cm below the top at the box's middle: the lower finger comes in through its side
+    R = np.column_stack([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    side = mt(R, [0.5, 0.0, 0.073])
+    rep = filter_grasps_report([Grasp(pose=side, width=0.05, quality=0.9)], panda, scene,
+                               panda.home, centre=False)  # fmt: skip
+    assert not rep.ranked and dict(rep.rejected)[0] == FINGER_REASON

@@ -25,6 +25,7 @@ from grasp_models.base import GraspInput, GraspModel
 from grasp_models.checkpoint import load_card, load_checkpoint
 from grasp_models.errors import CheckpointError, ModelError
 from grasp_models.planar import processing as P
+from grasp_models.planar.fast import FastGGCNN
 from grasp_models.planar.networks import GGCNN, GGCNN2
 from grasp_models.planar.vqvae import VQVAEGGCNN
 
@@ -67,9 +68,13 @@ def load_network(weights: str | Path) -> tuple[nn.Module, dict]:
 
 
 def optimise_for_cpu(net: nn.Module, in_channels: int, size: int) -> nn.Module:
-    """Inference-only CPU variant: channels-last memory layout (measured fastest here,
-    see benchmarks/planar_speed.py)."""
+    """Inference-only CPU variant, the fastest exact one measured in
+    benchmarks/planar_speed.py: GG-CNN becomes :class:`FastGGCNN` (sub-pixel rewrite,
+    same maps; plain PyTorch operators where oneDNN's fused ones are missing), the other
+    networks run channels-last. ``net`` itself is left as it is for GG-CNN."""
     del in_channels, size
+    if isinstance(net, GGCNN):
+        return FastGGCNN(net.eval())
     return net.eval().to(memory_format=torch.channels_last)
 
 
@@ -108,13 +113,14 @@ class PlanarGraspModel(GraspModel):
         self.device = device
         self.workspace_center_base = workspace_center_base
         self.depth_offset = depth_offset
-        self.net = net.eval().to(device)
-        if device == "cpu":
-            self.net = optimise_for_cpu(self.net, self.in_channels, self.cfg.size)
+        self.reference_net = net.eval()  # the network as given; ``net`` is what runs
+        self.to(device)
 
     def to(self, device: str) -> PlanarGraspModel:
         self.device = device
-        self.net = self.net.to(device)
+        self.net = self.reference_net.to(device)
+        if device == "cpu":
+            self.net = optimise_for_cpu(self.net, self.in_channels, self.cfg.size)
         return self
 
     def crop_center(self, frame: RGBDFrame) -> tuple[float, float]:

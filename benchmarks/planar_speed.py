@@ -1,12 +1,15 @@
 """Inference speed of the planar models on a 300x300 depth crop, batch 1, on the CPU.
 
 Compares ways of running the same network (eager, inference mode, channels-last,
-TorchScript trace + freeze, bfloat16 autocast) and times the full path the node uses
-(crop + normalise + network + blur + peaks + grasps). Untrained weights time the same
-as trained ones (same graph); pass --weights to time shipped files.
+TorchScript trace + freeze, bfloat16 autocast; for GG-CNN also the exact rewrite
+``FastGGCNN`` that ``PlanarGraspModel`` deploys, with and without oneDNN's fused
+operators, and ONNX Runtime when it is installed) in interleaved rounds, and times the
+full path the node uses (crop + normalise + network + blur + peaks + grasps), deployed
+and previously deployed, also interleaved. Untrained weights time the same as trained
+ones (same graph).
 
     .venv/bin/python benchmarks/planar_speed.py --threads 2
-Writes benchmarks/results/planar_speed.json.
+Writes benchmarks/results/planar_speed<tag>.json.
 """
 
 from __future__ import annotations
@@ -14,22 +17,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import json
+import io
 import os
-import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
+import warnings
 
 import numpy as np
 import torch
+from common import RESULTS_DIR, write_result
 
+from grasp_models.planar.fast import FastGGCNN, mkldnn_ops_work
+from grasp_models.planar.inference import PlanarGraspModel
 from grasp_models.planar.networks import GGCNN
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
 
-RESULTS = Path(__file__).resolve().parent / "results" / "planar_speed.json"
+PREVIOUS = "inference_mode_channels_last"  # what PlanarGraspModel deployed before FastGGCNN
 
 
 def timed_ms(fn, x, reps: int) -> list[float]:
@@ -65,7 +69,29 @@ def interleaved(runs: dict, warmup: int, reps: int, rounds: int) -> dict:
     }
 
 
-def variants(net: torch.nn.Module, x: torch.Tensor) -> dict:
+def onnxruntime_runner(net: torch.nn.Module, x: torch.Tensor, threads: int):
+    """``net`` exported to ONNX (TorchScript exporter) in an ONNX Runtime CPU session with
+    ``threads`` intra-op threads; None when onnxruntime is not installed."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), buf, input_names=["x"], opset_version=17, dynamo=False)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+
+    def f(t):
+        return torch.from_numpy(sess.run(None, {"x": t.numpy()})[0])
+
+    return f
+
+
+def variants(net: torch.nn.Module, x: torch.Tensor, threads: int) -> dict:
     """name -> (callable, input) for each way of running ``net``."""
     net = net.eval()
     cl = copy.deepcopy(net).to(memory_format=torch.channels_last)
@@ -89,7 +115,7 @@ def variants(net: torch.nn.Module, x: torch.Tensor) -> dict:
 
         return f
 
-    return {
+    runs = {
         "eager_no_grad": (no_grad(net), x),
         "inference_mode": (inference(net), x),
         "inference_mode_channels_last": (inference(cl), x_cl),
@@ -97,6 +123,34 @@ def variants(net: torch.nn.Module, x: torch.Tensor) -> dict:
         "jit_trace_freeze_channels_last": (no_grad(traced_cl), x_cl),
         "bf16_autocast_channels_last": (inference(cl, bf16=True), x_cl),
     }
+    if isinstance(net, GGCNN):
+        runs["fast_ggcnn_plain_ops"] = (inference(FastGGCNN(net, fused=False)), x_cl)
+        if mkldnn_ops_work():
+            runs["fast_ggcnn"] = (inference(FastGGCNN(net, fused=True)), x_cl)
+        ort_ref = onnxruntime_runner(net, x, threads)
+        if ort_ref is not None:
+            runs["onnxruntime"] = (ort_ref, x)
+            fast_plain = FastGGCNN(net, fused=False)
+            runs["fast_ggcnn_onnxruntime"] = (onnxruntime_runner(fast_plain, x, threads), x)
+    return runs
+
+
+def node_path(name: str, net: torch.nn.Module, previous: bool):
+    """``PlanarGraspModel.run`` on a 640x480 frame (the node's path) as deployed, or with
+    the previously deployed network (channels-last reference) when ``previous``."""
+    card = {"arch": name, "in_channels": 1}
+    if name == "vqvae_ggcnn":
+        card["vq_config"] = net.vq_config
+    model = PlanarGraspModel(copy.deepcopy(net), card, name=name)
+    if previous:
+        model.net = copy.deepcopy(net).eval().to(memory_format=torch.channels_last)
+    depth = np.full((480, 640), 0.8, np.float32)
+    depth[200:280, 280:360] = 0.75
+
+    def full(d):
+        return model.run(d, max_grasps=10)
+
+    return full, depth
 
 
 def main() -> int:
@@ -106,68 +160,66 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--tag", default="", help="suffix of the results file name")
+    ap.add_argument(
+        "--out", default=None, help="results file (default results/planar_speed<tag>.json)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x = torch.randn(1, 1, 300, 300) * 0.05
-    nets = {"ggcnn": GGCNN(), "vqvae_ggcnn": VQVAEGGCNN(VQVAE())}
+    nets = {"ggcnn": GGCNN().eval(), "vqvae_ggcnn": VQVAEGGCNN(VQVAE()).eval()}
+    loads = [round(os.getloadavg()[0], 2)]
     result: dict = {
-        "benchmark": "planar_speed",
-        "command": " ".join([sys.executable, *sys.argv]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "node": platform.node(),
-            "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "load_avg_1m": os.getloadavg()[0],
-        },
         "torch": torch.__version__,
         "threads": args.threads,
         "seed": args.seed,
         "input": [1, 1, 300, 300],
         "reps": args.reps,
         "rounds": args.rounds,
-        "deployed_variant": "inference_mode_channels_last (PlanarGraspModel on CPU)",
+        "deployed_variant": {
+            "ggcnn": "fast_ggcnn (FastGGCNN: PlanarGraspModel on CPU; fast_ggcnn_plain_ops "
+            "where oneDNN's fused operators are missing)",
+            "vqvae_ggcnn": "inference_mode_channels_last (PlanarGraspModel on CPU)",
+        },
+        "previous_deployed_variant": PREVIOUS,
         "median_ms": {},
         "end_to_end_ms": {},
     }
     for name, net in nets.items():
-        runs = variants(net, x)
+        runs = variants(net, x, args.threads)
         timing = interleaved(runs, args.warmup, args.reps, args.rounds)
-        ref = runs["eager_no_grad"][0](x).float()
+        loads.append(round(os.getloadavg()[0], 2))
+        with torch.inference_mode():
+            ref = net(x).float()
         result["median_ms"][name] = {}
         for vname, (fn, inp) in runs.items():
-            err = float((fn(inp).float() - ref).abs().max())
+            with torch.inference_mode():
+                err = float((fn(inp).float() - ref).abs().max())
             result["median_ms"][name][vname] = {**timing[vname], "max_abs_diff": err}
             t = timing[vname]
             print(
                 f"{name:12s} {vname:32s} {t['median_ms']:7.2f} ms "
                 f"(best round {t['best_round_median_ms']:6.2f}; max |diff| {err:.1e})"
             )
-        # the full node path: crop, normalise, network (as deployed), blur, peaks, grasps
-        from grasp_core import CameraModel
-        from grasp_models.planar.inference import PlanarGraspModel
-
-        card = {"arch": name, "in_channels": 1}
-        if name == "vqvae_ggcnn":
-            card["vq_config"] = net.vq_config
-        model = PlanarGraspModel(net, card, name=name)
-        cam = CameraModel.from_intrinsics(615, 615, 319.5, 239.5, 640, 480)
-        depth = np.full((480, 640), 0.8, np.float32)
-        depth[200:280, 280:360] = 0.75
-
-        def full(d, model=model, cam=cam):
-            return model.run(d, max_grasps=10)
-
-        ms = median_ms(full, depth, args.warmup, max(args.reps // 2, 10))
-        result["end_to_end_ms"][name] = round(ms, 2)
-        print(f"{name:12s} {'end-to-end (run)':32s} {ms:7.2f} ms")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, out)
+        # the full node path: crop, normalise, network, blur, peaks, grasps
+        paths = {"deployed": node_path(name, net, previous=False)}
+        if name == "ggcnn":
+            paths["previous"] = node_path(name, net, previous=True)
+        e2e = interleaved(paths, args.warmup, max(args.reps // 2, 10), args.rounds)
+        loads.append(round(os.getloadavg()[0], 2))
+        result["end_to_end_ms"][name] = e2e
+        for k, t in e2e.items():
+            print(f"{name:12s} {'end-to-end (run), ' + k:32s} {t['median_ms']:7.2f} ms")
+    g = result["median_ms"]["ggcnn"]
+    deployed = "fast_ggcnn" if "fast_ggcnn" in g else "fast_ggcnn_plain_ops"
+    result["ggcnn_deployed_over_previous"] = {
+        key: round(g[deployed][key] / g[PREVIOUS][key], 3)
+        for key in ("median_ms", "best_round_median_ms")
+    }
+    print("GG-CNN deployed / previous:", result["ggcnn_deployed_over_previous"], "load", loads)
+    out = args.out or RESULTS_DIR / f"planar_speed{args.tag}.json"
+    write_result("planar_speed", result, out=out, load_avg_1m_during=loads)
     return 0
 
 

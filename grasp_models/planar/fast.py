@@ -34,7 +34,7 @@ from grasp_models.errors import ModelError
 from grasp_models.planar.networks import GGCNN
 
 
-def _mkldnn_ops_work() -> bool:
+def mkldnn_ops_work() -> bool:
     """Whether the fused oneDNN operators exist and run in this PyTorch build."""
     if not torch.backends.mkldnn.is_available():
         return False
@@ -100,7 +100,7 @@ class FastGGCNN(nn.Module):
         if not isinstance(net, GGCNN):
             raise ModelError(f"FastGGCNN needs a GGCNN, got {type(net).__name__}")
         self.in_channels = net.in_channels
-        self.fused = _mkldnn_ops_work() if fused is None else fused
+        self.fused = mkldnn_ops_work() if fused is None else fused
         convs = [net.encoder[i] for i in (0, 2, 4)]
         self.enc_meta = [(c.stride, c.padding) for c in convs]
         for i, c in enumerate(convs):

@@ -73,7 +73,7 @@ def _depth_like(seed: int, size: tuple[int, ...]) -> torch.Tensor:
 @pytest.mark.parametrize("fused", [True, False])
 def test_fast_ggcnn_gives_the_shipped_networks_four_maps(shipped, fused, seed) -> None:
     torch.set_num_threads(2)
-    if fused and not fast._mkldnn_ops_work():
+    if fused and not fast.mkldnn_ops_work():
         pytest.skip("this PyTorch build has no working oneDNN fused operators")
     x = _depth_like(seed, (1, 1, 300, 300))
     with torch.inference_mode():
@@ -91,7 +91,7 @@ def test_fast_ggcnn_matches_on_other_sizes_batches_and_rgbd(size, seed) -> None:
     x = torch.randn(2, 4, *size)
     with torch.inference_mode():
         expected = net(x)
-        for fused in (False, fast._mkldnn_ops_work()):
+        for fused in (False, fast.mkldnn_ops_work()):
             got = FastGGCNN(net, fused=fused)(x)
             assert got.shape == expected.shape
             assert float((got - expected).abs().max()) <= ATOL
@@ -99,7 +99,7 @@ def test_fast_ggcnn_matches_on_other_sizes_batches_and_rgbd(size, seed) -> None:
 
 def test_fast_ggcnn_falls_back_to_plain_operators(shipped, monkeypatch, seed) -> None:
     monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
-    assert not fast._mkldnn_ops_work()
+    assert not fast.mkldnn_ops_work()
     model = FastGGCNN(shipped)
     assert not model.fused
     x = _depth_like(seed, (1, 1, 300, 300))

@@ -123,10 +123,13 @@ class FastGGCNN(nn.Module):
             raise ModelError("FastGGCNN: heads must be an unpadded stride-1 convolution")
         self.kernel = heads.kernel_size  # (kh, kw)
         self.n_maps, c = heads.out_channels, heads.in_channels
-        # tap products: row (dy, dx, o) of the 1x1 map is heads.weight[o, :, dy, dx]
-        taps = heads.weight.detach().permute(2, 3, 0, 1).reshape(-1, c)
+        # tap products: row (dx, dy, o) of the 1x1 map is heads.weight[o, :, dy, dx]; the
+        # heads' bias rides on the (0, 0) tap so it is added once
+        taps = heads.weight.detach().permute(3, 2, 0, 1).reshape(-1, c)
         self.register_buffer("tap_w", taps.contiguous())
-        self.register_buffer("heads_b", heads.bias.detach().clone().view(1, 1, 1, -1))
+        tap_b = taps.new_zeros(taps.shape[0])
+        tap_b[: self.n_maps] = heads.bias.detach()
+        self.register_buffer("tap_b", tap_b)
         self.channels = c
         self.scale = last.stride[0]
         self.to(memory_format=torch.channels_last)
@@ -140,8 +143,8 @@ class FastGGCNN(nn.Module):
 
     def _taps(self, z: torch.Tensor) -> torch.Tensor:
         if self.fused:
-            return torch.ops.mkldnn._linear_pointwise(z, self.tap_w, None, "none", [], "")
-        return z @ self.tap_w.t()
+            return torch.ops.mkldnn._linear_pointwise(z, self.tap_w, self.tap_b, "none", [], "")
+        return torch.addmm(self.tap_b, z, self.tap_w.t())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type != "cpu":
@@ -163,19 +166,17 @@ class FastGGCNN(nn.Module):
         z = z.permute(0, 2, 3, 1).reshape(-1, c)
         q = self._taps(z).view(b, gy.blocks, gx.blocks, s, s, -1)
         q = q.permute(0, 1, 3, 2, 4, 5).reshape(b, s * gy.blocks, s * gx.blocks, -1)
+        # the heads: out[y, x] = sum over taps of q[y + dy, x + dx, tap], x shifts first
         kh, kw = self.kernel
         h, w = gy.n_out - kh + 1, gx.n_out - kw + 1
-        out = None
-        for dy in range(kh):
-            for dx in range(kw):
-                t = (dy * kw + dx) * self.n_maps
-                part = q[
-                    :,
-                    gy.offset + dy : gy.offset + dy + h,
-                    gx.offset + dx : gx.offset + dx + w,
-                    t : t + self.n_maps,
-                ]
-                out = part + self.heads_b if out is None else out.add_(part)
+        oy, ox, m = gy.offset, gx.offset, kh * self.n_maps
+        rows = q[:, oy : oy + h + kh - 1, ox : ox + w, :m]
+        for dx in range(1, kw):
+            rows = rows + q[:, oy : oy + h + kh - 1, ox + dx : ox + dx + w, dx * m : (dx + 1) * m]
+        m = self.n_maps
+        out = rows[:, :h, :, :m]
+        for dy in range(1, kh):
+            out = out + rows[:, dy : dy + h, :, dy * m : (dy + 1) * m]
         out = out.permute(0, 3, 1, 2)  # B x 4 x H x W, channels-last memory
         if out.shape[-2:] != size:  # as GGCNN.forward: sizes not a multiple of 12
             out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)

@@ -132,7 +132,7 @@ class FastGGCNN(nn.Module):
         self.register_buffer("tap_b", tap_b)
         self.channels = c
         self.scale = last.stride[0]
-        self.to(memory_format=torch.channels_last)
+        self.to(memory_format=torch.channels_last).eval()
 
     def _conv_relu(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, stride, padding):
         if self.fused:

@@ -9,7 +9,9 @@ and previously deployed, also interleaved. Untrained weights time the same as tr
 ones (same graph).
 
     .venv/bin/python benchmarks/planar_speed.py --threads 2
-Writes benchmarks/results/planar_speed<tag>.json.
+Writes benchmarks/results/planar_speed<tag>.json. With other jobs on the CPU, 2 threads stall
+on GNU OpenMP's busy waiting; OMP_WAIT_POLICY=PASSIVE in the environment (recorded in the
+JSON) shows what that costs.
 """
 
 from __future__ import annotations
@@ -219,7 +221,13 @@ def main() -> int:
     }
     print("GG-CNN deployed / previous:", result["ggcnn_deployed_over_previous"], "load", loads)
     out = args.out or RESULTS_DIR / f"planar_speed{args.tag}.json"
-    write_result("planar_speed", result, out=out, load_avg_1m_during=loads)
+    write_result(
+        "planar_speed",
+        result,
+        out=out,
+        load_avg_1m_during=loads,
+        omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+    )
     return 0
 
 

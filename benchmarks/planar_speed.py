@@ -85,6 +85,9 @@ def onnxruntime_runner(net: torch.nn.Module, x: torch.Tensor, threads: int):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    # its idle workers would otherwise spin between calls and stall the PyTorch variants
+    # timed in the same rounds (seen: 2-thread PyTorch medians 10x higher)
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
 
     def f(t):

@@ -12,12 +12,12 @@ arithmetic (float results agree to rounding, see test/unit/test_planar_fast.py):
 * **Heads on the packed tensor.** The 2x2 heads are four 1x1 maps (one per kernel tap)
   summed with a one-pixel shift. The 1x1 maps (32 -> 4 taps x 4 maps) run as one matrix
   product on the phase-packed activations, so the 32-channel 301x301 tensor is never
-  shuffled to full resolution: only the 16 tap products are, then four shifted slices
-  are added.
+  shuffled to full resolution: only the 16 tap products are, then summed with their
+  shifts in two passes (x, then y).
 
 ReLUs are fused into the convolutions and the product runs in oneDNN when this PyTorch
 build has its oneDNN operators (``torch.ops.mkldnn``, what TorchInductor's CPU backend
-calls; no compiler is involved); otherwise plain ``F.conv2d`` + ReLU and ``torch.mm``.
+calls; no compiler is involved); otherwise plain ``F.conv2d`` + ReLU and ``torch.addmm``.
 Inference only: the weights are buffers, there is no gradient through the fused ops.
 """
 
@@ -120,7 +120,10 @@ class FastGGCNN(nn.Module):
         self.register_buffer("sub_b", bias)
         heads = net.heads.out
         if heads.stride != (1, 1) or heads.padding != (0, 0) or heads.dilation != (1, 1):
-            raise ModelError("FastGGCNN: heads must be an unpadded stride-1 convolution")
+            raise ModelError(
+                f"FastGGCNN: heads must be an unpadded stride-1 convolution, got stride "
+                f"{heads.stride}, padding {heads.padding}, dilation {heads.dilation}"
+            )
         self.kernel = heads.kernel_size  # (kh, kw)
         self.n_maps, c = heads.out_channels, heads.in_channels
         # tap products: row (dx, dy, o) of the 1x1 map is heads.weight[o, :, dy, dx]; the

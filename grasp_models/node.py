@@ -12,6 +12,7 @@ Bad input is dropped with a throttled warning; nothing here moves the robot.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -63,6 +64,18 @@ PARAMS = [
     ParamSpec("max_grasps", 50, "grasps published per detection", (1, 1000)),
     ParamSpec("min_quality", 0.0, "drop grasps below this quality", (0.0, 1.0)),
     ParamSpec(
+        "peak_min_distance",
+        5,
+        "planar models: pixels between two quality peaks (overrides the model card's)",
+        (1, 100),
+    ),
+    ParamSpec(
+        "peak_threshold",
+        0.05,
+        "planar models: lowest quality of a peak (overrides the model card's)",
+        (0.0, 1.0),
+    ),
+    ParamSpec(
         "adaptive_depth",
         True,
         "planar grasps: TCP half the object's height below its top (max 3 cm), as in training",
@@ -95,6 +108,13 @@ class GraspDetectorNode(Node):
             self.model.workspace_center_base = tuple(float(v) for v in p["workspace_center"])
         if planar:
             self.model.depth_offset = None if p["adaptive_depth"] else float(p["depth_offset"])
+            # more, closer peaks than the card's evaluation setting: the executor picks
+            # the feasible ones, and on one object the card's 10 px gave 2-14 grasps
+            self.model.cfg = dataclasses.replace(
+                self.model.cfg,
+                min_distance=int(p["peak_min_distance"]),
+                threshold=float(p["peak_threshold"]),
+            )
         T_base_camera = pose_from_pq(
             np.asarray(p["camera_position"], float), np.asarray(p["camera_orientation"], float)
         )

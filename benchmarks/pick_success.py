@@ -98,7 +98,9 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
             episodes.append({"episode": i, "objects": n, "placed": placed, "attempts": len(attempts),
                              "cleared_fraction": placed / max(n, 1),
                              "per_attempt": [{"outcome": a.outcome, "object": a.object,
-                                              "reason": a.reason, "timings": a.timings}
+                                              "reason": a.reason, "timings": a.timings,
+                                              "knocked_off": a.knocked_off,
+                                              "also_in_bin": a.also_in_bin}
                                              for a in attempts]})  # fmt: skip
             print(f"[{model} clutter] episode {i + 1}/{args.clutter}: {placed}/{n} placed in "
                   f"{len(attempts)} attempts", flush=True)  # fmt: skip

@@ -352,6 +352,9 @@ class PickSession:
         after = m.object_positions()
         newly = [n for n, p in after.items() if layout.in_bin(p) and n not in self.in_bin]
         self.in_bin |= set(newly)
+        left = set(_remaining(before, layout)) - set(_remaining(after, layout))
+        attempt.knocked_off = sorted(left - set(newly))
+        attempt.also_in_bin = newly[1:]
         moved = max(
             after, key=lambda n: np.linalg.norm(after[n] - before.get(n, after[n])), default=""
         )

@@ -36,6 +36,10 @@ class Attempt:
     candidates: int = 0
     reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    #: other objects that left the table during the attempt: into the bin as well as the
+    #: picked one, or off the table (knocked to the floor)
+    also_in_bin: list[str] = field(default_factory=list)
+    knocked_off: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
@@ -53,11 +57,23 @@ def summarise(attempts: Sequence[Attempt], n_objects: int) -> dict[str, Any]:
         "success_rate": placed / len(attempts) if attempts else 0.0,
         "cleared_fraction": placed / n_objects if n_objects else 0.0,
         "table_cleared": placed >= n_objects > 0,
+        "also_in_bin": sum(len(a.also_in_bin) for a in attempts),
+        "knocked_off": sum(len(a.knocked_off) for a in attempts),
         "outcomes": {o: sum(a.outcome == o for a in attempts) for o in OUTCOMES},
         "median_timings": {
             s: statistics.median([a.timings[s] for a in attempts if s in a.timings]) for s in stages
         },
     }
+
+
+def _side_effects(summary: dict[str, Any]) -> str:
+    """The report's note on objects that left the table without being picked."""
+    parts = []
+    if summary.get("knocked_off"):
+        parts.append(f"{summary['knocked_off']} knocked off the table")
+    if summary.get("also_in_bin"):
+        parts.append(f"{summary['also_in_bin']} fell into the bin along with a picked one")
+    return f" Not counted as placed: {'; '.join(parts)}." if parts else ""
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -152,7 +168,8 @@ def render_markdown(
         "",
         f"**{summary['placed']} of {summary['objects']} objects placed in the bin in "
         f"{summary['attempts']} attempts: success rate {100 * summary['success_rate']:.0f}% per attempt, "
-        f"table {'cleared' if summary['table_cleared'] else 'not cleared'}.**",
+        f"table {'cleared' if summary['table_cleared'] else 'not cleared'}.**"
+        + _side_effects(summary),
         "",
         "| # | object | model | grasp quality | candidates | outcome | "
         + " | ".join(f"{s} [s]" for s in summary["median_timings"])
@@ -162,6 +179,10 @@ def render_markdown(
     for a in attempts:
         q = "" if a.grasp_quality is None else f"{a.grasp_quality:.2f}"
         outcome = a.outcome + (f" ({a.reason})" if a.reason and not a.success else "")
+        if a.also_in_bin:
+            outcome += f"; also into the bin: {', '.join(a.also_in_bin)}"
+        if a.knocked_off:
+            outcome += f"; knocked off the table: {', '.join(a.knocked_off)}"
         times = " | ".join(
             f"{a.timings[s]:.2f}" if s in a.timings else "" for s in summary["median_timings"]
         )

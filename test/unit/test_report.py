@@ -47,6 +47,20 @@ def test_report_files(tmp_path):
     assert "| 2 | mug_1 | ggcnn | 0.70 | 12 | dropped (not in the bin) | 30.00 | 0.07 |" in md
     assert "![a.png](a.png)" in md
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    assert "Not counted" not in md
+
+
+def test_objects_that_leave_the_table_unpicked_are_reported(tmp_path):
+    a = attempts()
+    a[1].knocked_off = ["cyl_2"]
+    a[2].also_in_bin = ["box_4"]
+    s = summarise(a, n_objects=4)
+    assert (s["placed"], s["knocked_off"], s["also_in_bin"]) == (2, 1, 1)
+    md = tmp_path / "report.md"
+    write_report(tmp_path, {"model": "ggcnn"}, a, 4, [])
+    text = md.read_text()
+    assert "Not counted as placed: 1 knocked off the table; 1 fell into the bin" in text
+    assert "dropped (not in the bin); knocked off the table: cyl_2 |" in text
 
 
 def camera():

@@ -233,9 +233,11 @@ def filter_grasps_report(
 CLOSING_HALF_THICKNESS = 0.015
 CLOSING_DEPTH = 0.04
 CLOSING_TIP_MARGIN = 0.005
-#: Re-centring (``_centre_on_targets``): clearance each side [m], largest move [m].
+#: Re-centring (``_centre_on_targets``): clearance each side [m], largest move along the
+#: closing axis and along the pads [m].
 CENTRE_CLEARANCE = 0.005
 MAX_CENTRE_SHIFT = 0.03
+MAX_PAD_SHIFT = 0.04
 EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
 #: Finger-on-target check (``_fingers_on_targets``) [m]: a finger's geometry shrunk by
 #: ``FINGER_MARGIN`` (a touch is fine) and sampled every ``FINGER_SAMPLE_STEP``; the seen
@@ -360,15 +362,20 @@ def _fingers_on_targets(
 def _centre_on_targets(
     scene: PlanningScene, T: np.ndarray, targets: Sequence[str | None], max_width: float
 ) -> np.ndarray:
-    """Grasps moved along their closing axis (+X) to the middle of their target's perceived
-    extent between the fingers, where that extent plus the clearance fits the stroke.
+    """Grasps moved to the middle of their target's perceived extent: first along the
+    pads (+Y, at most ``MAX_PAD_SHIFT``), then along the closing axis (+X) where that
+    extent plus the clearance fits the stroke (at most ``MAX_CENTRE_SHIFT``).
 
-    A learned grasp is often 1-2 cm off an object's middle; with an object nearly as wide
-    as the stroke a finger then lands on it during the approach. The extent comes from the
-    points perception saw of the target (a perceived hull's vertices, minus the footprint
-    copies at the table), within the finger band: ``|y| <= CLOSING_HALF_THICKNESS`` and from
-    ``CLOSING_DEPTH`` above the TCP to just below it. Objects wider than the stroke (a
-    bowl's rim seen from rim to rim) and primitive scene objects are left as they are.
+    A learned grasp is often 1-5 cm off an object's middle. Along the closing axis a
+    finger then lands on an object nearly as wide as the stroke; along the pads they
+    squeeze the object's flank and push it out sideways (the fingers close on nothing).
+    The extents come from the points perception saw of the target (a perceived hull's
+    vertices, minus the footprint copies at the table) from ``CLOSING_DEPTH`` above the TCP
+    to just below it: between the open fingers (``|x| <= max_width / 2``) for the pads,
+    within the finger band (``|y| <= CLOSING_HALF_THICKNESS``) for the closing axis. A rim
+    grasp is moved onto the line through the rim's middle (where it pinches the wall
+    square); objects wider than the stroke along the closing axis (a bowl seen from rim to
+    rim) keep their x, and primitive scene objects are left as they are.
     """
     out = T.copy()
     objs = scene.objects
@@ -376,18 +383,22 @@ def _centre_on_targets(
         o = objs.get(name) if name is not None else None
         if o is None or o.vertices is None:
             continue
-        local = (_seen_points(o) - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
-        band = (
-            (np.abs(local[:, 1]) <= CLOSING_HALF_THICKNESS)
-            & (local[:, 2] >= -CLOSING_DEPTH)
-            & (local[:, 2] <= CLOSING_TIP_MARGIN)
-        )
+        seen = _seen_points(o)
+        local = (seen - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
+        depth = (local[:, 2] >= -CLOSING_DEPTH) & (local[:, 2] <= CLOSING_TIP_MARGIN)
+        between = depth & (np.abs(local[:, 0]) <= max_width / 2)
+        if between.sum() >= 5:
+            y = local[between, 1]
+            shift = float(np.clip(0.5 * (y.min() + y.max()), -MAX_PAD_SHIFT, MAX_PAD_SHIFT))
+            out[i][:3, 3] += shift * T[i][:3, 1]
+            local = (seen - out[i][:3, 3]) @ T[i][:3, :3]
+        band = depth & (np.abs(local[:, 1]) <= CLOSING_HALF_THICKNESS)
         if band.sum() < 5:
             continue
         lo, hi = float(local[band, 0].min()), float(local[band, 0].max())
         shift = 0.5 * (lo + hi)
         if hi - lo + 2 * CENTRE_CLEARANCE <= max_width and abs(shift) <= MAX_CENTRE_SHIFT:
-            out[i][:3, 3] = T[i][:3, 3] + shift * T[i][:3, 0]
+            out[i][:3, 3] += shift * T[i][:3, 0]
     return out
 
 

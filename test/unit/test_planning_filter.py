@@ -249,3 +249,28 @@ def test_a_side_grasp_whose_lower_finger_enters_the_object_is_rejected(
     rep = filter_grasps_report([Grasp(pose=side, width=0.05, quality=0.9)], panda, scene,
                                panda.home, centre=False)  # fmt: skip
     assert not rep.ranked and dict(rep.rejected)[0] == FINGER_REASON
+
+
+def test_a_grasp_off_the_middle_along_its_pads_is_centred(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.world import add_perceived_objects
+
+    # a standing cylinder, r 3.3 cm, 5 cm tall, seen from above: its top disk and its flank
+    n = 2000
+    a, r = rng.uniform(0, 2 * np.pi, n), 0.033 * np.sqrt(rng.random(n))
+    flank = rng.random(n) < 0.3
+    r[flank] = 0.033
+    z = np.where(flank, rng.uniform(0.0, 0.05, n), 0.05)
+    pts = np.c_[0.5 + r * np.cos(a), r * np.sin(a), z]
+    scene = PlanningScene(panda)
+    add_perceived_objects(scene, pts, np.zeros(n, int), table_z=0.0)
+    # closing along base x, the TCP 2.3 cm off the axis along the pads (base -y for this
+    # top-down pose: rot_x(pi) turns +y to -y): the pads would squeeze the flank
+    off = make_transform(rot_x(np.pi), [0.5, 0.023, 0.03])
+    grasp = Grasp(pose=off, width=0.07, quality=0.9)
+    (r0,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
+    np.testing.assert_allclose(r0.T_base_tcp[:2, 3], [0.5, 0.0], atol=0.003)
+    (kept,) = filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
+    assert kept.T_base_tcp[1, 3] == pytest.approx(0.023, abs=1e-9)

@@ -233,9 +233,8 @@ def filter_grasps_report(
 CLOSING_HALF_THICKNESS = 0.015
 CLOSING_DEPTH = 0.04
 CLOSING_TIP_MARGIN = 0.005
-#: Re-centring (``_centre_on_targets``): clearance each side [m], largest move along the
-#: closing axis and along the pads [m].
-CENTRE_CLEARANCE = 0.005
+#: Re-centring (``_centre_on_targets``): largest move along the closing axis and along
+#: the pads [m].
 MAX_CENTRE_SHIFT = 0.03
 MAX_PAD_SHIFT = 0.04
 EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
@@ -364,7 +363,8 @@ def _centre_on_targets(
 ) -> np.ndarray:
     """Grasps moved to the middle of their target's perceived extent: first along the
     pads (+Y, at most ``MAX_PAD_SHIFT``), then along the closing axis (+X) where that
-    extent plus the clearance fits the stroke (at most ``MAX_CENTRE_SHIFT``).
+    extent fits the stroke (at most ``MAX_CENTRE_SHIFT``; whether the fingers then clear
+    it is the finger check's call).
 
     A learned grasp is often 1-5 cm off an object's middle. Along the closing axis a
     finger then lands on an object nearly as wide as the stroke; along the pads they
@@ -397,7 +397,7 @@ def _centre_on_targets(
             continue
         lo, hi = float(local[band, 0].min()), float(local[band, 0].max())
         shift = 0.5 * (lo + hi)
-        if hi - lo + 2 * CENTRE_CLEARANCE <= max_width and abs(shift) <= MAX_CENTRE_SHIFT:
+        if hi - lo <= max_width and abs(shift) <= MAX_CENTRE_SHIFT:
             out[i][:3, 3] += shift * T[i][:3, 0]
     return out
 

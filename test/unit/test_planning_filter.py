@@ -274,3 +274,21 @@ def test_a_grasp_off_the_middle_along_its_pads_is_centred(
     np.testing.assert_allclose(r0.T_base_tcp[:2, 3], [0.5, 0.0], atol=0.003)
     (kept,) = filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
     assert kept.T_base_tcp[1, 3] == pytest.approx(0.023, abs=1e-9)
+
+
+def test_an_object_nearly_as_wide_as_the_stroke_is_centred_then_passes(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_core.se3 import rot_z
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.world import add_perceived_objects
+
+    # 7.4 cm across in the 8 cm stroke: 4 mm off its middle, a finger lands on its top
+    scene = PlanningScene(panda)
+    g = _seen_box(rng, (0.10, 0.074, 0.05), (0.5, 0.0))
+    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    pose = make_transform(rot_x(np.pi) @ rot_z(np.pi / 2), [0.5, 0.004, 0.03])
+    grasp = Grasp(pose=pose, width=0.06, quality=0.9)
+    assert not filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
+    (r,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
+    assert r.T_base_tcp[1, 3] == pytest.approx(0.0, abs=0.002)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grasp_core.grasp import Grasp
-from grasp_core.se3 import make_transform
+from grasp_core.se3 import make_transform, rot_z
 from grasp_planning.collision import PlanningScene, SceneObject
 from grasp_planning.ik import (
     FLIP_Z,
@@ -36,6 +36,9 @@ from grasp_planning.world import CELL_OBSTACLES
 
 #: Retries [m] of a grasp in collision with its TCP moved back along the approach axis.
 BACKOFF_STEPS = (0.01, 0.02)
+#: Retries [rad] of a grasp whose finger would land on its target: turned about the
+#: approach axis, in this order.
+TURN_STEPS = (np.pi / 6, -np.pi / 6, np.pi / 3, -np.pi / 3, np.pi / 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +47,9 @@ class RankedGrasp:
     grasp turned by pi about Z when ``flipped``), joint configurations [rad] of grasp,
     pre-grasp and lift, the ``target`` scene object (or None), ``motion_cost`` [s] and
     ``score`` (higher is better), ``index`` in the input list; ``backoff`` [m]: how far
-    the TCP was moved back along the approach axis to clear a collision (0: as given)."""
+    the TCP was moved back along the approach axis to clear a collision (0: as given);
+    ``turn`` [rad]: how far it was turned about the approach axis to keep the fingers off
+    the target (0: as given)."""
 
     grasp: Grasp
     index: int
@@ -57,6 +62,7 @@ class RankedGrasp:
     motion_cost: float
     score: float
     backoff: float = 0.0
+    turn: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ def filter_grasps_report(
     backoff_steps: Sequence[float] = BACKOFF_STEPS,
     centre: bool = True,
     finger_check: bool = True,
+    turn_steps: Sequence[float] = TURN_STEPS,
 ) -> FilterResult:
     """:func:`filter_grasps` with the reasons for every rejection."""
     q_current = robot.check_q(q_current, "q_current")
@@ -152,8 +159,23 @@ def filter_grasps_report(
     targets = [scene.object_at(p) for p in Tc[:, :3, 3]]
     if centre:
         Tc = _centre_on_targets(scene, Tc, targets, robot.gripper.max_width)
+    turn = np.zeros(cand.size)
     if finger_check:
         blocked = _fingers_on_targets(scene, Tc, targets, pregrasp_distance)
+        # a finger on the target: the grasp turned about its approach axis, smallest first
+        # (a learned angle 30-90 deg off across an elongated object)
+        for angle in turn_steps:
+            redo = np.flatnonzero(blocked)
+            if redo.size == 0:
+                break
+            Tv = T[cand[redo]] @ make_transform(rot_z(angle))
+            tv = [targets[j] for j in redo]
+            if centre:
+                Tv = _centre_on_targets(scene, Tv, tv, robot.gripper.max_width)
+            free = ~_fingers_on_targets(scene, Tv, tv, pregrasp_distance)
+            Tc[redo[free]] = Tv[free]
+            turn[redo[free]] = angle
+            blocked[redo[free]] = False
         for j, k in enumerate(cand):
             if blocked[j]:
                 rejected.append((keep[k], FINGER_REASON))
@@ -162,7 +184,7 @@ def filter_grasps_report(
                 rejected.append((keep[k], too_wide))
         if blocked.all():
             return FilterResult([], sorted(rejected))
-        cand, Tc = cand[~blocked], Tc[~blocked]
+        cand, Tc, turn = cand[~blocked], Tc[~blocked], turn[~blocked]
         targets = [t for t, b in zip(targets, blocked, strict=True) if not b]
     ok, Qg, Qp, Ql = _feasible(
         robot, scene, Tc, targets, q_current, seed, pregrasp_distance, lift_height
@@ -217,6 +239,7 @@ def filter_grasps_report(
                 q_lift=Ql[j],
                 flipped=bool(flipped[j]),
                 backoff=float(backoff[j]),
+                turn=float(turn[j]),
                 target=targets[j],
                 motion_cost=cost,
                 score=float(g.quality - motion_cost_weight * cost),

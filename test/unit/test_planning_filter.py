@@ -148,7 +148,7 @@ def test_a_grasp_off_a_perceived_objects_middle_is_centred_along_its_closing_axi
     # not centred, one finger comes down 5 mm onto the box's top edge
     from grasp_planning.grasp_filter import FINGER_REASON
 
-    stiff = filter_grasps_report([grasp], panda, scene, panda.home, centre=False)
+    stiff = filter_grasps_report([grasp], panda, scene, panda.home, centre=False, turn_steps=())
     assert not stiff.ranked and dict(stiff.rejected)[0] == FINGER_REASON
     (kept,) = filter_grasps_report(
         [grasp], panda, scene, panda.home, centre=False, finger_check=False
@@ -187,9 +187,14 @@ def test_a_grasp_whose_finger_lands_on_the_object_is_rejected(
               # seen points decide; across the long side as before, across the short kept
               Grasp(pose=across_long, width=0.12, quality=0.9),
               Grasp(pose=across_short, width=0.12, quality=0.4)]  # fmt: skip
-    rep = filter_grasps_report(grasps, panda, scene, panda.home)
+    rep = filter_grasps_report(grasps, panda, scene, panda.home, turn_steps=())
     assert [r.index for r in rep.ranked] == [1, 3]
     assert dict(rep.rejected) == {0: FINGER_REASON, 2: FINGER_REASON}
+    # turned about the approach axis, the grasps across the long side pass from 60 deg on
+    turned = filter_grasps_report(grasps, panda, scene, panda.home)
+    assert sorted(r.index for r in turned.ranked) == [0, 1, 2, 3]
+    by_index = {r.index: r for r in turned.ranked}
+    assert abs(by_index[0].turn) == pytest.approx(np.pi / 3) and by_index[1].turn == 0.0
     off = filter_grasps_report(grasps, panda, scene, panda.home, finger_check=False)
     assert sorted(r.index for r in off.ranked) == [0, 1]
     assert "too wide" in dict(off.rejected)[2] and "too wide" in dict(off.rejected)[3]
@@ -247,7 +252,7 @@ def test_a_side_grasp_whose_lower_finger_enters_the_object_is_rejected(
     R = np.column_stack([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
     side = mt(R, [0.5, 0.0, 0.073])
     rep = filter_grasps_report([Grasp(pose=side, width=0.05, quality=0.9)], panda, scene,
-                               panda.home, centre=False)  # fmt: skip
+                               panda.home, centre=False, turn_steps=())  # fmt: skip
     assert not rep.ranked and dict(rep.rejected)[0] == FINGER_REASON
 
 

@@ -5,8 +5,10 @@ stroke is capped instead where the target's seen points let the finger check bel
 whether it fits: a model trained for another gripper) -> workspace box, a
 perceived object in the closing volume (when the scene has any; a grasp that closes on air
 is the commonest failure of learned samplers) and reach sphere -> re-centring on the
-target's seen extent and no seen target point in a finger's path (a finger landing on
-the object stalls the approach) -> batched IK of grasp (and its pi-flip about +Z), pre-grasp and lift ->
+target's seen extent (along the pads, then the closing axis) and no finger's path under
+the target's seen surface (a finger landing on the object stalls the approach; retried
+turned about the approach axis) -> batched IK of grasp (and its pi-flip about +Z),
+pre-grasp and lift ->
 collision checks of grasp (target may touch the fingers), pre-grasp, the approach
 midpoint and lift (target ignored: it is carried). Survivors are ranked by
 ``quality - motion_cost_weight * motion_cost`` where the motion cost is the time [s] the

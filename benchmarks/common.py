@@ -54,3 +54,20 @@ def write_result(name: str, result: dict, out: Path | None = None, **machine_ext
         **result,
     }
     return atomic_write_json(out or RESULTS_DIR / f"{name}.json", full)
+
+
+def run_header(name: str, threads: int, load_start: tuple[float, ...]) -> dict:
+    """Benchmark name, date, machine (platform, CPUs, torch threads, load average at the
+    start and now) and command: the head of the 6-DOF evaluation JSONs."""
+    return {
+        "benchmark": name,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "threads": threads,
+            "load_average_at_start": load_start,
+            "load_average_at_end": os.getloadavg(),
+        },
+        "command": " ".join([sys.executable, *sys.argv]),
+    }

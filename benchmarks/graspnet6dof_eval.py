@@ -22,12 +22,12 @@ import hashlib
 import io
 import json
 import os
-import platform
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import run_header
 
 from grasp_core.files import atomic_write_bytes
 from grasp_models.checkpoint import save_json
@@ -208,16 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 **latent,
             }
     result = {
-        "benchmark": "graspnet6dof_eval",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "threads": args.threads,
-            "load_average_at_start": load_start,
-            "load_average_at_end": os.getloadavg(),
-        },
-        "command": " ".join([sys.executable, *sys.argv]),
+        **run_header("graspnet6dof_eval", args.threads, load_start),
         "seed": args.seed,
         "weights": {
             k: {

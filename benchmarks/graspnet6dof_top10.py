@@ -11,15 +11,14 @@ each view are trialled, so more views fit in the time). Writes
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from common import run_header
 
 from grasp_models.checkpoint import save_json
 from grasp_models.graspnet6dof.evaluate import EvalConfig, export_eval_set, reproduce_topk
@@ -64,16 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(f"{name}: {r['success']:.3f} ({runs[name]['seconds']} s)", flush=True)
     result = {
-        "benchmark": "graspnet6dof_top10",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "threads": args.threads,
-            "load_average_at_start": load_start,
-            "load_average_at_end": os.getloadavg(),
-        },
-        "command": " ".join([sys.executable, *sys.argv]),
+        **run_header("graspnet6dof_top10", args.threads, load_start),
         "seed": args.seed,
         "data": args.data,
         "views": info["views"],

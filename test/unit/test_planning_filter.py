@@ -22,6 +22,17 @@ def _top_down(obj, depth: float) -> np.ndarray:
     return make_transform(rot_x(np.pi), [*obj.center[:2], obj.aabb_max[2] - depth])
 
 
+def _perceived(panda: RobotModel, points: np.ndarray):
+    """A planning scene holding one perceived object: the hull of ``points`` (what a
+    camera saw of it) closed down to the table at z = 0."""
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.world import add_perceived_objects
+
+    scene = PlanningScene(panda)
+    add_perceived_objects(scene, points, np.zeros(len(points), int), table_z=0.0)
+    return scene
+
+
 def test_bad_candidates_are_dropped_with_reasons(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
@@ -127,8 +138,6 @@ def test_a_grasp_too_deep_for_the_palm_is_backed_off_along_its_approach(
 def test_a_grasp_off_a_perceived_objects_middle_is_centred_along_its_closing_axis(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
-    from grasp_planning.collision import PlanningScene
-    from grasp_planning.world import add_perceived_objects
 
     # what a camera sees of a 6 x 3 x 5 cm box at x = 0.5: its top and its sides
     g = rng.uniform(-1, 1, (600, 3)) * [0.03, 0.015, 0.025] + [0.5, 0.0, 0.025]
@@ -136,8 +145,7 @@ def test_a_grasp_off_a_perceived_objects_middle_is_centred_along_its_closing_axi
     g[face == 0, 2] = 0.05
     g[face == 1, 0] = np.where(g[face == 1, 0] > 0.5, 0.53, 0.47)
     g[face == 2, 1] = np.where(g[face == 2, 1] > 0, 0.015, -0.015)
-    scene = PlanningScene(panda)
-    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    scene = _perceived(panda, g)
     off = make_transform(rot_x(np.pi), [0.515, 0.0, 0.03])  # closing axis = base x
     grasp = Grasp(pose=off, width=0.05, quality=0.9)
     (r,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
@@ -171,14 +179,10 @@ def test_a_grasp_whose_finger_lands_on_the_object_is_rejected(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
     from grasp_core.se3 import rot_z
-    from grasp_planning.collision import PlanningScene
     from grasp_planning.grasp_filter import FINGER_REASON
-    from grasp_planning.world import add_perceived_objects
 
     # a 10 x 3 x 5 cm box: across its 10 cm the open fingers (8 cm) come down on its top
-    scene = PlanningScene(panda)
-    g = _seen_box(rng, (0.10, 0.03, 0.05), (0.5, 0.0))
-    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    scene = _perceived(panda, _seen_box(rng, (0.10, 0.03, 0.05), (0.5, 0.0)))
     across_long = make_transform(rot_x(np.pi), [0.5, 0.0, 0.03])  # closing axis = base x
     across_short = across_long @ make_transform(rot_z(np.pi / 2))  # closing axis = base y
     grasps = [Grasp(pose=across_long, width=0.05, quality=0.9),
@@ -209,9 +213,7 @@ def test_a_grasp_whose_finger_lands_on_the_object_is_rejected(
 def test_a_rim_grasp_with_a_finger_inside_a_mug_is_kept(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
-    from grasp_planning.collision import PlanningScene
     from grasp_planning.grasp_filter import FINGER_REASON
-    from grasp_planning.world import add_perceived_objects
 
     # a mug seen from above: a 3 mm wall of radius 4.5 cm, 9 cm tall, its rim and the
     # inside of its wall and bottom; wider than the stroke, so only a rim grasp works
@@ -221,8 +223,7 @@ def test_a_rim_grasp_with_a_finger_inside_a_mug_is_kept(
     z = np.where(r > 0.043, rng.uniform(0.02, 0.09, n), 0.008)
     z[r > 0.043] = np.where(rng.random(int((r > 0.043).sum())) < 0.5, 0.09, z[r > 0.043])
     pts = np.c_[0.5 + r * np.cos(a), r * np.sin(a), z]
-    scene = PlanningScene(panda)
-    add_perceived_objects(scene, pts, np.zeros(n, int), table_z=0.0)
+    scene = _perceived(panda, pts)
     # TCP on the wall at +x, closing radially (base x), 2 cm below the rim
     rim = make_transform(rot_x(np.pi), [0.5 + 0.044, 0.0, 0.07])
     # the same grasp 3 cm further in: the inner finger comes down on the far wall
@@ -239,14 +240,11 @@ def test_a_side_grasp_whose_lower_finger_enters_the_object_is_rejected(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
     from grasp_core.se3 import make_transform as mt
-    from grasp_planning.collision import PlanningScene
     from grasp_planning.grasp_filter import FINGER_REASON
-    from grasp_planning.world import add_perceived_objects
 
     # an overhead camera sees only the top of a 7 x 7 x 8.3 cm box
     g = rng.uniform(-1, 1, (800, 3)) * [0.035, 0.035, 0.0] + [0.5, 0.0, 0.083]
-    scene = PlanningScene(panda)
-    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    scene = _perceived(panda, g)
     # approach along -y from the side, closing vertically across the 8.3 cm height, TCP
     # 1 cm below the top at the box's middle: the lower finger comes in through its side
     R = np.column_stack([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
@@ -259,8 +257,6 @@ def test_a_side_grasp_whose_lower_finger_enters_the_object_is_rejected(
 def test_a_grasp_off_the_middle_along_its_pads_is_centred(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
-    from grasp_planning.collision import PlanningScene
-    from grasp_planning.world import add_perceived_objects
 
     # a standing cylinder, r 3.3 cm, 5 cm tall, seen from above: its top disk and its flank
     n = 2000
@@ -269,8 +265,7 @@ def test_a_grasp_off_the_middle_along_its_pads_is_centred(
     r[flank] = 0.033
     z = np.where(flank, rng.uniform(0.0, 0.05, n), 0.05)
     pts = np.c_[0.5 + r * np.cos(a), r * np.sin(a), z]
-    scene = PlanningScene(panda)
-    add_perceived_objects(scene, pts, np.zeros(n, int), table_z=0.0)
+    scene = _perceived(panda, pts)
     # closing along base x, the TCP 2.3 cm off the axis along the pads (base -y for this
     # top-down pose: rot_x(pi) turns +y to -y): the pads would squeeze the flank
     off = make_transform(rot_x(np.pi), [0.5, 0.023, 0.03])
@@ -285,13 +280,9 @@ def test_an_object_nearly_as_wide_as_the_stroke_is_centred_then_passes(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
     from grasp_core.se3 import rot_z
-    from grasp_planning.collision import PlanningScene
-    from grasp_planning.world import add_perceived_objects
 
     # 7.4 cm across in the 8 cm stroke: 4 mm off its middle, a finger lands on its top
-    scene = PlanningScene(panda)
-    g = _seen_box(rng, (0.10, 0.074, 0.05), (0.5, 0.0))
-    add_perceived_objects(scene, g, np.zeros(len(g), int), table_z=0.0)
+    scene = _perceived(panda, _seen_box(rng, (0.10, 0.074, 0.05), (0.5, 0.0)))
     pose = make_transform(rot_x(np.pi) @ rot_z(np.pi / 2), [0.5, 0.004, 0.03])
     grasp = Grasp(pose=pose, width=0.06, quality=0.9)
     assert not filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked

@@ -101,12 +101,13 @@ def plot(result: dict, path: Path) -> None:
             ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=label)
     ax.set_xlabel("labelled fraction of the training images")
     ax.set_ylabel("held-out top-1 accuracy (%), mean +- std")
-    ax.set_title("Synthetic held-out objects, blind crops")
+    ax.set_title(f"Synthetic held-out objects, blind crops, {result['steps']} steps per run")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
     tmp = path.with_name(f".tmp.{path.name}")
     fig.savefig(tmp, dpi=120)
+    plt.close(fig)
     os.replace(tmp, path)
 
 

@@ -463,12 +463,19 @@ class PlanningScene:
         gripper's ``max_width``: one ``(T_tcp_geometry, lo, hi)`` per geometry, ``lo`` /
         ``hi`` [m] its local bounding box (exact for the box primitives robot
         descriptions use for fingers). Computed once; the fingers move with the TCP."""
-        cached = getattr(self, "_finger_boxes", None)
-        if cached is not None:
-            return cached
+        return self._tcp_boxes(self.robot.gripper.finger_links)
+
+    def hand_boxes(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The same for the hand links (palm, gripper body), as :meth:`finger_boxes`."""
+        return self._tcp_boxes(self.robot.gripper.hand_links)
+
+    def _tcp_boxes(self, links: tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        cache = self.__dict__.setdefault("_tcp_box_cache", {})
+        if links in cache:
+            return cache[links]
         robot = self.robot
         q = np.asarray(robot.home, dtype=np.float64)
-        links = set(robot.gripper.finger_links)
+        wanted = set(links)
         gm = self._robot_geom
         T_tcp_inv = np.linalg.inv(robot.fk(q))
         boxes = []
@@ -476,7 +483,7 @@ class PlanningScene:
             gd = pin.GeometryData(gm)
             pin.updateGeometryPlacements(robot.model, self._data, gm, gd, q)
             for i, g in enumerate(gm.geometryObjects):
-                if self._geom_link[i] not in links:
+                if self._geom_link[i] not in wanted:
                     continue
                 geom = g.geometry
                 geom.computeLocalAABB()
@@ -484,7 +491,7 @@ class PlanningScene:
                 boxes.append(
                     (T, np.asarray(geom.aabb_local.min_), np.asarray(geom.aabb_local.max_))
                 )
-        self._finger_boxes = boxes
+        cache[links] = boxes
         return boxes
 
     def finger_contacts(

@@ -262,6 +262,10 @@ CLOSING_TIP_MARGIN = 0.005
 #: the pads [m].
 MAX_CENTRE_SHIFT = 0.03
 MAX_PAD_SHIFT = 0.04
+#: ``_clear_the_palm``: gap [m] kept between the hand and the target's seen points, and
+#: the largest move back along the approach axis [m] made for it.
+PALM_CLEARANCE = 0.005
+MAX_PALM_BACKOFF = 0.06
 EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
 #: Finger-on-target check (``_fingers_on_targets``) [m]: a finger's geometry shrunk by
 #: ``FINGER_MARGIN`` (a touch is fine) and sampled every ``FINGER_SAMPLE_STEP``; the seen
@@ -306,18 +310,50 @@ def _has_seen_points(scene: PlanningScene, name: str | None) -> bool:
     return o is not None and o.vertices is not None
 
 
+def _tcp_aabb(M: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Axis-aligned bounds [m] in the TCP frame of a box ``lo``..``hi`` placed by ``M``."""
+    c = np.array(
+        [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    )
+    c = c @ M[:3, :3].T + M[:3, 3]
+    return c.min(axis=0), c.max(axis=0)
+
+
+def _clear_the_palm(
+    scene: PlanningScene, T: np.ndarray, targets: Sequence[str | None]
+) -> np.ndarray:
+    """Grasps moved back along their approach axis until the target's seen points under
+    the hand (its links' bounding boxes in the TCP frame) lie ``PALM_CLEARANCE`` short of
+    it, at most ``MAX_PALM_BACKOFF``; further than that they are left for the collision
+    check. A planar model's TCP depth comes from the surface at the grasp point: on a
+    standing bottle that is the shoulder, and the neck above it met the palm."""
+    out = T.copy()
+    objs = scene.objects
+    hand = [_tcp_aabb(*box) for box in scene.hand_boxes()]
+    for i, name in enumerate(targets):
+        o = objs.get(name) if name is not None else None
+        if o is None or o.vertices is None or not hand:
+            continue
+        local = (_seen_points(o) - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
+        need = 0.0
+        for a, b in hand:
+            under = np.all((local[:, :2] >= a[:2]) & (local[:, :2] <= b[:2]), axis=1)
+            if under.any():
+                need = max(need, b[2] + PALM_CLEARANCE - float(local[under, 2].min()))
+        if 0.0 < need <= MAX_PALM_BACKOFF:
+            out[i][:3, 3] -= need * T[i][:3, 2]
+    return out
+
+
 def _finger_samples(scene: PlanningScene, sweep: float) -> np.ndarray:
     """Points (N, 3) [m, TCP frame] filling the volume the fingers sweep on the approach:
     each finger geometry's bounding box in the TCP frame, shrunk by ``FINGER_MARGIN``,
     stretched ``sweep`` back along -Z (the approach axis is +Z), on a
     ``FINGER_SAMPLE_STEP`` grid."""
     out = []
-    for M, lo, hi in scene.finger_boxes():
-        c = np.array(
-            [[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-        )
-        c = c @ M[:3, :3].T + M[:3, 3]
-        a, b = c.min(axis=0) + FINGER_MARGIN, c.max(axis=0) - FINGER_MARGIN
+    for box in scene.finger_boxes():
+        a, b = _tcp_aabb(*box)
+        a, b = a + FINGER_MARGIN, b - FINGER_MARGIN
         a[2] -= sweep
         axes = [
             np.linspace(a[k], b[k], max(2, int(np.ceil((b[k] - a[k]) / FINGER_SAMPLE_STEP)) + 1))
@@ -400,7 +436,8 @@ def _centre_on_targets(
     within the finger band (``|y| <= CLOSING_HALF_THICKNESS``) for the closing axis. A rim
     grasp is moved onto the line through the rim's middle (where it pinches the wall
     square); objects wider than the stroke along the closing axis (a bowl seen from rim to
-    rim) keep their x, and primitive scene objects are left as they are.
+    rim) keep their x, and primitive scene objects are left as they are. Last, the hand is
+    kept off the target (``_clear_the_palm``).
     """
     out = T.copy()
     objs = scene.objects
@@ -424,7 +461,7 @@ def _centre_on_targets(
         shift = 0.5 * (lo + hi)
         if hi - lo <= max_width and abs(shift) <= MAX_CENTRE_SHIFT:
             out[i][:3, 3] += shift * T[i][:3, 0]
-    return out
+    return _clear_the_palm(scene, out, targets)
 
 
 def _feasible(

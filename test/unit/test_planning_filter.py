@@ -288,3 +288,25 @@ def test_an_object_nearly_as_wide_as_the_stroke_is_centred_then_passes(
     assert not filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
     (r,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
     assert r.T_base_tcp[1, 3] == pytest.approx(0.0, abs=0.002)
+
+
+def test_a_grasp_on_a_bottles_shoulder_is_moved_up_to_its_neck(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    # a standing bottle seen from above: body r 3.5 cm to 14 cm, shoulder to 17 cm, neck
+    # r 1.2 cm to 22 cm; a planar grasp 1.5 cm off the axis takes its depth from the
+    # shoulder: the TCP 2 cm under it, the neck 5 cm into the hand
+    n = 4000
+    a, u = rng.uniform(0, 2 * np.pi, n), rng.random(n)
+    r = np.where(u < 0.3, 0.012 * np.sqrt(rng.random(n)), rng.uniform(0.012, 0.035, n))
+    z = np.where(u < 0.3, 0.22, 0.14 + 0.03 * (0.035 - r) / 0.023)
+    pts = np.c_[0.5 + r * np.cos(a), r * np.sin(a), z]
+    scene = _perceived(panda, pts)
+    pose = make_transform(rot_x(np.pi), [0.5, 0.015, 0.15])  # closing along base x
+    grasp = Grasp(pose=pose, width=0.04, quality=0.9)
+    assert not filter_grasps_report([grasp], panda, scene, panda.home, centre=False).ranked
+    (r0,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
+    tcp = r0.T_base_tcp[:3, 3]
+    np.testing.assert_allclose(tcp[:2], [0.5, 0.0], atol=0.004)  # centred on the neck
+    # the hand's lowest point (3.7 cm behind the TCP) 5 mm over the neck's top
+    assert tcp[2] == pytest.approx(0.22 - (0.037 - 0.005), abs=0.004)

@@ -143,13 +143,35 @@ def place_configuration(
     hang: float,
     clearance: float,
     target: str | None,
+    R_grasp: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Configuration [rad] with the TCP over the bin centre, approach pointing down, the
-    object (hanging ``hang`` [m] below the TCP) ``clearance`` [m] above the rim; yaw
-    chosen among 8 for the solution closest to ``q_lift``."""
+    """Configuration [rad] with the TCP over the bin centre and the object (hanging
+    ``hang`` [m] below the TCP) ``clearance`` [m] above the rim; yaw chosen among 8 for the
+    solution closest to ``q_lift``. With ``R_grasp`` (the TCP orientation the object was
+    grasped with) the hand keeps that orientation up to the yaw, so the object arrives as
+    it stood on the table and ``hang`` holds (a 35 deg tilted rim grasp turned to point
+    down swung a bowl into the bin walls); the approach pointing down is the fallback."""
     p = place_position(layout, clearance + hang)
     yaws = np.linspace(-np.pi, np.pi, 8, endpoint=False)
-    T = np.array([make_transform(rot_z(y) @ rot_x(np.pi), p) for y in yaws])
+    orientations = [rot_x(np.pi)] if R_grasp is None else [R_grasp, rot_x(np.pi)]
+    for R in orientations:
+        try:
+            return _place_ik(robot, scene, q_lift, p, yaws, R, target)
+        except MotionPlanningError as exc:
+            last = exc
+    raise last
+
+
+def _place_ik(
+    robot: RobotModel,
+    scene: PlanningScene,
+    q_lift: np.ndarray,
+    p: np.ndarray,
+    yaws: np.ndarray,
+    R: np.ndarray,
+    target: str | None,
+) -> np.ndarray:
+    T = np.array([make_transform(rot_z(y) @ R, p) for y in yaws])
     ignore = (target,) if target else ()
     rng = np.random.default_rng(0)
     # seeds: the lift configuration (closest), home, then a few random ones
@@ -238,7 +260,14 @@ def plan_pick(
     with carry:
         try:
             q_place = place_configuration(
-                robot, scene, layout, lift_traj.end, hang, params.place_clearance, None
+                robot,
+                scene,
+                layout,
+                lift_traj.end,
+                hang,
+                params.place_clearance,
+                None,
+                ranked.T_base_tcp[:3, :3],
             )
         except MotionPlanningError as exc:
             raise MotionPlanningError(f"place: {exc}") from exc

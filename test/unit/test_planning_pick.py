@@ -258,3 +258,21 @@ def test_recovery_goes_home_from_a_hand_resting_on_the_table(panda: RobotModel, 
     pnp._recover("test: stalled on the table")
     np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
     assert PickState.RETREAT in arm.states and arm.states[-1] is PickState.HOME
+
+
+def test_the_place_keeps_the_grasps_tilt_so_the_object_arrives_as_it_stood(
+    panda: RobotModel, setup
+) -> None:
+    from grasp_core.se3 import rot_y
+    from grasp_planning.pick import place_configuration
+
+    backend, _ = setup
+    R_grasp = rot_y(0.6) @ rot_x(np.pi)  # a rim grasp tilted 34 deg from vertical
+    q = place_configuration(
+        panda, backend.scene, load_layout(), panda.home, 0.05, 0.05, None, R_grasp
+    )
+    R = panda.fk(q)[:3, :3]
+    # the same tilt up to a turn about the vertical: the approach axis' height matches
+    assert R[2, 2] == pytest.approx(R_grasp[2, 2], abs=1e-3)
+    down = place_configuration(panda, backend.scene, load_layout(), panda.home, 0.05, 0.05, None)
+    assert panda.fk(down)[2, 2] == pytest.approx(-1.0, abs=1e-3)

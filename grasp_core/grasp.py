@@ -68,12 +68,13 @@ class GraspRect:
         model: str = "",
         depth_offset: float = 0.0,
         window: int = 5,
+        surface_depth: float | None = None,
     ) -> Grasp:
         """6-DOF grasp of this rectangle seen by ``camera`` over ``depth`` [m].
 
         The TCP is placed on the camera ray through the centre, ``depth_offset`` [m]
-        beyond the surface depth (median of the valid pixels in a ``window`` square);
-        it approaches along the camera's +Z and closes along the rectangle's axis.
+        beyond the surface depth (``surface_depth`` [m] when given, else the median of the
+        valid pixels in a ``window`` square round the centre); it approaches along the camera's +Z and closes along the rectangle's axis.
         The width is converted to metres at that depth. The pose is in the camera's
         base frame (``camera.T_base_camera``).
         """
@@ -91,11 +92,16 @@ class GraspRect:
                 f"GraspRect.center ({u:.1f}, {v:.1f}) lies outside the "
                 f"{camera.width}x{camera.height} image"
             )
-        patch = depth[max(iv - r, 0) : iv + r + 1, max(iu - r, 0) : iu + r + 1]
-        valid = patch[np.isfinite(patch) & (patch > 0)]
-        if valid.size == 0:
-            raise ValidationError(f"depth: no valid depth around grasp centre ({u:.1f}, {v:.1f})")
-        z = float(np.median(valid))
+        if surface_depth is not None:
+            z = require_range("surface_depth", surface_depth, 0.0, None, low_inclusive=False)
+        else:
+            patch = depth[max(iv - r, 0) : iv + r + 1, max(iu - r, 0) : iu + r + 1]
+            valid = patch[np.isfinite(patch) & (patch > 0)]
+            if valid.size == 0:
+                raise ValidationError(
+                    f"depth: no valid depth around grasp centre ({u:.1f}, {v:.1f})"
+                )
+            z = float(np.median(valid))
         p_cam = camera.backproject(u, v, z)
         c, s = np.cos(self.angle), np.sin(self.angle)
         x_axis = np.array([c, s, 0.0])

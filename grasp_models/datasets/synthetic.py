@@ -204,7 +204,7 @@ def physics_labels(
     # TCP half way down the object's top, at most 3 cm below it: the rule inference uses
     grasps = rects_to_grasps(rects, frame.depth, frame.camera, model="", depth_offset=None)
     if len(grasps) != len(rects):
-        raise DatasetError("a label rectangle has no valid depth at its centre")
+        raise DatasetError("a label rectangle has no valid depth between its jaws")
     T_world_object = _trial_pose_of(world, obj.name)
     T_object_base = invert(np.asarray(world.object_pose(obj.name)))
     results = run_grasp_trials(

@@ -217,13 +217,35 @@ def table_depth(depth: np.ndarray) -> float:
     return float(np.median(valid)) if valid.size else 0.0
 
 
-def adaptive_depth_offset(rect: GraspRect, depth: np.ndarray, table: float) -> float:
-    """TCP depth below the surface at ``rect``'s centre [m]: half the height of that
-    surface above the table (``table`` depth [m]), clipped to :data:`DEPTH_OFFSET_RANGE`."""
+#: Percentile of the depth between the jaws taken as the grasped surface (the nearest
+#: surface, robust to a few noisy pixels).
+SURFACE_PERCENTILE = 10.0
+
+
+def surface_depth(rect: GraspRect, depth: np.ndarray) -> float | None:
+    """Depth [m] of the surface the jaws close on: the nearest valid depth
+    (:data:`SURFACE_PERCENTILE`) inside ``rect``'s footprint, None when it holds none.
+
+    The centre pixel alone misleads at an object's edge (a peak 2 cm off a bottle's axis
+    reads the table) and under a tall, narrow part (a neck above the shoulder the centre
+    sees): the TCP then went so deep that the palm hit the object."""
     h, w = depth.shape
-    u = min(max(int(round(rect.center[0])), 0), w - 1)
-    v = min(max(int(round(rect.center[1])), 0), h - 1)
-    top = max(table - float(depth[v, u]), 0.0)
+    corners = rect.corners()
+    lo = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+    hi = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 1, [w, h])
+    if np.any(hi <= lo):
+        return None
+    mask = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(corners - lo).astype(np.int32), 1)
+    patch = depth[lo[1] : hi[1], lo[0] : hi[0]][mask.astype(bool)]
+    valid = patch[np.isfinite(patch) & (patch > 0)]
+    return float(np.percentile(valid, SURFACE_PERCENTILE)) if valid.size else None
+
+
+def adaptive_depth_offset(surface: float, table: float) -> float:
+    """TCP depth below a surface at depth ``surface`` [m]: half its height above the table
+    (``table`` depth [m]), clipped to :data:`DEPTH_OFFSET_RANGE`."""
+    top = max(table - surface, 0.0)
     return float(np.clip(top / 2, *DEPTH_OFFSET_RANGE))
 
 
@@ -236,15 +258,22 @@ def rects_to_grasps(
 ) -> list[Grasp]:
     """Base-frame grasps of full-image rectangles; ones without valid depth are dropped.
 
-    ``depth_offset`` [m] places the TCP that far beyond the surface; ``None`` uses
-    :func:`adaptive_depth_offset`, the rule the training labels were made with.
+    The TCP goes below the surface between the jaws (:func:`surface_depth`) by
+    ``depth_offset`` [m]; ``None`` uses :func:`adaptive_depth_offset`, the rule the
+    training labels were made with.
     """
+    depth = np.asarray(depth, dtype=np.float64)
     table = table_depth(depth) if depth_offset is None else 0.0
     grasps = []
     for r in rects_image:
-        offset = adaptive_depth_offset(r, depth, table) if depth_offset is None else depth_offset
+        z = surface_depth(r, depth)
+        if z is None:
+            continue  # no depth between the jaws: not a usable grasp
+        offset = adaptive_depth_offset(z, table) if depth_offset is None else depth_offset
         try:
-            grasps.append(r.to_grasp(depth, camera, model=model, depth_offset=offset))
+            grasps.append(
+                r.to_grasp(depth, camera, model=model, depth_offset=offset, surface_depth=z)
+            )
         except ValidationError:
-            continue  # centre outside the image or no depth there: not a usable grasp
+            continue  # centre outside the image: not a usable grasp
     return grasps

@@ -115,3 +115,23 @@ def test_adaptive_depth_puts_the_tcp_half_way_down_the_object() -> None:
     assert g.position[2] == pytest.approx(0.04 - 0.02, abs=1e-6)
     (g,) = P.rects_to_grasps([r], tall, cam, "ggcnn")
     assert g.position[2] == pytest.approx(0.2 - 0.03, abs=1e-6)
+
+
+def test_tcp_depth_comes_from_the_surface_between_the_jaws_not_the_centre_pixel() -> None:
+    # A peak on the table 1.5 cm beside a 20 cm tall, 2 cm wide post (a bottle's neck seen
+    # off-axis): the jaws close on the post, so the TCP goes 3 cm below its top, not 4 mm
+    # below the table the centre pixel sees (the palm would hit the post).
+    T_base_camera = make_transform(rot_x(math.pi), [0.5, 0.0, 0.8])
+    cam = CameraModel.from_intrinsics(600, 600, 79.5, 59.5, 160, 120, T_base_camera=T_base_camera)
+    depth = np.full((120, 160), 0.8, np.float32)
+    depth[55:65, 60:70] = 0.6  # columns 60-69: left of the centre column 79.5
+    r = GraspRect((79.5, 59.5), 0.0, 50.0, 15.0)  # jaws span columns 54.5-104.5
+    (g,) = P.rects_to_grasps([r], depth, cam, "ggcnn")
+    assert g.position[2] == pytest.approx(0.2 - 0.03, abs=1e-6)
+    assert g.width == pytest.approx(50.0 * 0.6 / 600)
+    assert P.surface_depth(r, depth) == pytest.approx(0.6)
+    # the same rectangle turned 90 deg misses the post: the table it is
+    turned = GraspRect((79.5, 59.5), math.pi / 2, 50.0, 15.0)
+    assert P.surface_depth(turned, depth) == pytest.approx(0.8)
+    # a rectangle entirely off the image has no surface and is dropped
+    assert P.surface_depth(GraspRect((500.0, 500.0), 0.0, 10.0, 5.0), depth) is None

@@ -65,6 +65,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
                        "min_grasp_width": need,
                        "fits_gripper": need is not None and need + 2 * FIT_CLEARANCE <= STROKE,
                        "outcome": a.outcome if a else "none", "object": a.object if a else "",
+                       "placed_above_rim": bool(a and a.above_rim),
                        "reason": a.reason if a else "", "timings": a.timings if a else {},
                        "wall_s": time.monotonic() - t0})  # fmt: skip
         ok = sum(t["outcome"] == "placed" for t in trials)
@@ -100,7 +101,8 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
                              "per_attempt": [{"outcome": a.outcome, "object": a.object,
                                               "reason": a.reason, "timings": a.timings,
                                               "knocked_off": a.knocked_off,
-                                              "also_in_bin": a.also_in_bin}
+                                              "also_in_bin": a.also_in_bin,
+                                              "above_rim": a.above_rim}
                                              for a in attempts]})  # fmt: skip
             print(f"[{model} clutter] episode {i + 1}/{args.clutter}: {placed}/{n} placed in "
                   f"{len(attempts)} attempts", flush=True)  # fmt: skip

@@ -154,7 +154,7 @@ def _remaining(positions: dict[str, np.ndarray], layout: Any) -> list[str]:
     out = []
     for name, p in positions.items():
         on_xy = bool(np.all(np.abs(p[:2] - c[:2]) <= h[:2] + 0.02))
-        if on_xy and p[2] > layout.table_top_z - 0.05 and not layout.in_bin(p):
+        if on_xy and p[2] > layout.table_top_z - 0.05 and not layout.object_in_bin(p):
             out.append(name)
     return out
 
@@ -267,7 +267,7 @@ class PickSession:
 
         m, layout, opts = self.monitor, self.layout, self.opts
         positions = m.object_positions()
-        self.in_bin = {n for n, p in positions.items() if layout.in_bin(p)}
+        self.in_bin = {n for n, p in positions.items() if layout.object_in_bin(p)}
         n_objects = len(_remaining(positions, layout))
         self.log(f"[demo] {n_objects} objects on the table: {', '.join(positions)}")
         attempts: list[Attempt] = []
@@ -350,7 +350,7 @@ class PickSession:
         t_settle = m.now() + 1.0  # let objects settle, then read the ground truth
         m.wait_for(lambda: m.poses.stamp > t_settle, 15.0)
         after = m.object_positions()
-        newly = [n for n, p in after.items() if layout.in_bin(p) and n not in self.in_bin]
+        newly = [n for n, p in after.items() if layout.object_in_bin(p) and n not in self.in_bin]
         self.in_bin |= set(newly)
         left = set(_remaining(before, layout)) - set(_remaining(after, layout))
         attempt.knocked_off = sorted(left - set(newly))
@@ -360,6 +360,7 @@ class PickSession:
         )
         if newly:
             attempt.outcome, attempt.object = "placed", newly[0]
+            attempt.above_rim = bool(after[newly[0]][2] > layout.bin_top_z)
         elif not done:
             attempt.outcome, attempt.reason = "failed", "executor did not finish in time"
         elif final.state == "done":

@@ -40,6 +40,8 @@ class Attempt:
     #: picked one, or off the table (knocked to the floor)
     also_in_bin: list[str] = field(default_factory=list)
     knocked_off: list[str] = field(default_factory=list)
+    #: the placed object rests with its origin above the bin's rim (standing up in it)
+    above_rim: bool = False
 
     @property
     def success(self) -> bool:

@@ -362,8 +362,8 @@ class SimWorld:
         return make_transform(None, self.layout.bin_center)
 
     def objects_in_bin(self) -> list[str]:
-        """Names of objects whose frame origin is inside the bin volume."""
-        return [n for n, T in self.object_poses().items() if self.layout.in_bin(T[:3, 3])]
+        """Names of objects resting in the bin (``CellLayout.object_in_bin`` of their origin)."""
+        return [n for n, T in self.object_poses().items() if self.layout.object_in_bin(T[:3, 3])]
 
     def object_on_table(self, name: str) -> bool:
         """Whether an object rests on the table top (not in the bin, not lifted, not fallen)."""
@@ -375,7 +375,7 @@ class SimWorld:
         above = p[2] - self.layout.table_top_z
         return (
             on_xy
-            and not self.layout.in_bin(p)
+            and not self.layout.object_in_bin(p)
             and 0.0 < above <= obj.radius + obj.half_extents[2] + 0.01
         )
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grasp_core.cell import CellConfigError, layout_path, load_layout, shipped_layouts
+from grasp_core.cell import (
+    RESTING_ABOVE_RIM,
+    CellConfigError,
+    layout_path,
+    load_layout,
+    shipped_layouts,
+)
 from grasp_core.paths import config_path
 
 BAXTER_CELL = "cells/baxter_table.yaml"
@@ -86,3 +92,19 @@ def test_relative_paths_resolve_from_the_working_directory_then_config(
     assert {"sim/panda_table.yaml", BAXTER_CELL} <= set(shipped_layouts())
     with pytest.raises(CellConfigError, match="cells/nowhere.yaml.*not found.*baxter_table"):
         load_layout("cells/nowhere.yaml")
+
+
+def test_an_object_standing_up_in_the_bin_counts_as_in_it() -> None:
+    layout = load_layout(frame="panda_link0")
+    floor = layout.bin_center
+    wall = layout.bin_size[2]
+    # a 22 cm bottle standing on the bin floor: origin 11 cm up, over the 10 cm wall
+    standing = floor + np.array([0.0, 0.0, 0.11])
+    assert wall < 0.11
+    assert not layout.in_bin(standing)  # the point is above the inner volume
+    assert layout.object_in_bin(standing)  # the object at rest is in the bin
+    # higher than that, or outside the footprint, or under the floor: not in the bin
+    assert not layout.object_in_bin(floor + np.array([0.0, 0.0, wall + RESTING_ABOVE_RIM + 0.01]))
+    beside = floor + np.array([layout.bin_size[0] / 2 + 0.02, 0.0, 0.05])
+    assert not layout.object_in_bin(beside)
+    assert not layout.object_in_bin(floor - np.array([0.0, 0.0, 0.02]))

@@ -266,6 +266,9 @@ MAX_PAD_SHIFT = 0.04
 #: the largest move back along the approach axis [m] made for it.
 PALM_CLEARANCE = 0.005
 MAX_PALM_BACKOFF = 0.06
+#: ``_seat_on_targets``: TCP depth beyond the target's surface [m], half the target's
+#: depth along the approach within these bounds.
+SEAT_DEPTH_RANGE = (0.004, 0.03)
 EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
 #: Finger-on-target check (``_fingers_on_targets``) [m]: a finger's geometry shrunk by
 #: ``FINGER_MARGIN`` (a touch is fine) and sampled every ``FINGER_SAMPLE_STEP``; the seen
@@ -317,6 +320,38 @@ def _tcp_aabb(M: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray
     )
     c = c @ M[:3, :3].T + M[:3, 3]
     return c.min(axis=0), c.max(axis=0)
+
+
+def _seat_on_targets(
+    scene: PlanningScene, T: np.ndarray, targets: Sequence[str | None], max_width: float
+) -> np.ndarray:
+    """Shallow grasps moved forward along their approach axis until the TCP lies half the
+    target's depth along that axis beyond its seen surface between the fingers, within
+    ``SEAT_DEPTH_RANGE`` (the rule the planar models' TCP depth follows); never moved
+    back. The target's depth runs from that surface to its hull's farthest point (the
+    hull is closed down to the table). The 6-DOF sampler put the TCP 8 mm under the top
+    of a 5.4 cm cylinder and the pads slipped off its edge ("grasp empty")."""
+    out = T.copy()
+    objs = scene.objects
+    lo, hi = SEAT_DEPTH_RANGE
+    for i, name in enumerate(targets):
+        o = objs.get(name) if name is not None else None
+        if o is None or o.vertices is None:
+            continue
+        R, p = T[i][:3, :3], T[i][:3, 3]
+        local = (_seen_points(o) - p) @ R  # in the grasp frame
+        band = (np.abs(local[:, 0]) <= max_width / 2) & (
+            np.abs(local[:, 1]) <= CLOSING_HALF_THICKNESS
+        )
+        if band.sum() < 5:
+            continue
+        top = float(local[band, 2].min())  # the surface between the fingers
+        far = float(((np.asarray(o.vertices) - p) @ R[:, 2]).max())
+        want = float(np.clip(0.5 * (far - top), lo, hi))
+        move = want + top  # the TCP lies -top beyond the surface now
+        if move > 0.0:
+            out[i][:3, 3] += move * R[:, 2]
+    return out
 
 
 def _clear_the_palm(
@@ -436,8 +471,9 @@ def _centre_on_targets(
     within the finger band (``|y| <= CLOSING_HALF_THICKNESS``) for the closing axis. A rim
     grasp is moved onto the line through the rim's middle (where it pinches the wall
     square); objects wider than the stroke along the closing axis (a bowl seen from rim to
-    rim) keep their x, and primitive scene objects are left as they are. Last, the hand is
-    kept off the target (``_clear_the_palm``).
+    rim) keep their x, and primitive scene objects are left as they are. Then a shallow
+    grasp is seated deeper (``_seat_on_targets``), and last the hand is kept off the target
+    (``_clear_the_palm``).
     """
     out = T.copy()
     objs = scene.objects
@@ -461,7 +497,7 @@ def _centre_on_targets(
         shift = 0.5 * (lo + hi)
         if hi - lo <= max_width and abs(shift) <= MAX_CENTRE_SHIFT:
             out[i][:3, 3] += shift * T[i][:3, 0]
-    return _clear_the_palm(scene, out, targets)
+    return _clear_the_palm(scene, _seat_on_targets(scene, out, targets, max_width), targets)
 
 
 def _feasible(

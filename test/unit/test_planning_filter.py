@@ -310,3 +310,20 @@ def test_a_grasp_on_a_bottles_shoulder_is_moved_up_to_its_neck(
     np.testing.assert_allclose(tcp[:2], [0.5, 0.0], atol=0.004)  # centred on the neck
     # the hand's lowest point (3.7 cm behind the TCP) 5 mm over the neck's top
     assert tcp[2] == pytest.approx(0.22 - (0.037 - 0.005), abs=0.004)
+
+
+def test_a_shallow_grasp_is_seated_half_way_down_its_target(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    # a 3.5 x 3.5 x 5.4 cm block; the TCP 8 mm under its top: the pads would hold its edge
+    scene = _perceived(panda, _seen_box(rng, (0.035, 0.035, 0.054), (0.5, 0.0)))
+    shallow = make_transform(rot_x(np.pi), [0.5, 0.0, 0.046])
+    (r,) = filter_grasps_report([Grasp(pose=shallow, width=0.05)], panda, scene, panda.home).ranked
+    assert r.T_base_tcp[2, 3] == pytest.approx(0.054 / 2, abs=0.003)  # half its height
+    np.testing.assert_allclose(r.T_base_tcp[:2, 3], [0.5, 0.0], atol=0.003)
+    # on a 20 cm tall block the TCP goes 3 cm under the top, and a deeper grasp stays
+    tall = _perceived(panda, _seen_box(rng, (0.035, 0.035, 0.20), (0.5, 0.0)))
+    for z, want in ((0.19, 0.17), (0.169, 0.169)):
+        T = make_transform(rot_x(np.pi), [0.5, 0.0, z])
+        (r,) = filter_grasps_report([Grasp(pose=T, width=0.05)], panda, tall, panda.home).ranked
+        assert r.T_base_tcp[2, 3] == pytest.approx(want, abs=0.003)

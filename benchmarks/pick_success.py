@@ -39,6 +39,12 @@ RESULTS = Path(__file__).resolve().parent / "results" / "pick_success.json"
 #: whose narrowest top-down grasp (grasp_sim ObjectSpec.min_grasp_width) does not fit are
 #: counted apart (the test split has some wider than the stroke on purpose).
 STROKE, FIT_CLEARANCE = 0.08, 0.005
+FIT_RULE = f"min_grasp_width + 2 x {FIT_CLEARANCE} m <= {STROKE} m"
+
+
+def fits_stroke(min_grasp_width: float | None) -> bool:
+    """Whether an object's narrowest top-down grasp fits the stroke with the clearance."""
+    return min_grasp_width is not None and min_grasp_width + 2 * FIT_CLEARANCE <= STROKE
 
 
 def single(model: str, args: argparse.Namespace) -> dict:
@@ -63,7 +69,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
             ].min_grasp_width
         trials.append({"trial": i, "kind": kind, "seed": args.seed + i, "objects": n,
                        "min_grasp_width": need,
-                       "fits_gripper": need is not None and need + 2 * FIT_CLEARANCE <= STROKE,
+                       "fits_gripper": fits_stroke(need),
                        "outcome": a.outcome if a else "none", "object": a.object if a else "",
                        "placed_above_rim": bool(a and a.above_rim),
                        "reason": a.reason if a else "", "timings": a.timings if a else {},
@@ -81,7 +87,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
             "outcomes": {o: sum(t["outcome"] == o for t in trials) for o in {t["outcome"] for t in trials}},
             "fits_gripper": {"trials": len(fit), "placed": sum(t["outcome"] == "placed" for t in fit),
                              "success_rate": sum(t["outcome"] == "placed" for t in fit) / max(len(fit), 1),
-                             "rule": f"min_grasp_width + 2 x {FIT_CLEARANCE} m <= {STROKE} m"},
+                             "rule": FIT_RULE},
             "by_kind": by_kind, "per_trial": trials}  # fmt: skip
 
 
@@ -90,14 +96,21 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
                           seed=args.seed, real_time_factor=args.rtf, record=False,
                           processes=args.processes, weights=args.weights or None)  # fmt: skip
     episodes = []
+    fits: dict[str, bool] = {}  # the objects the sim driver drops (same function)
+    if args.object_set in SPLITS:
+        specs = object_set(args.object_set, seed=args.seed, count=args.objects)
+        fits = {o.name: fits_stroke(o.min_grasp_width) for o in specs}
     with PickSession(opts, log=lambda s: None) as session:
         for i in range(args.clutter):
             if i:
                 session.reset()
             attempts, n = session.episode(budget=args.budget)
             placed = sum(a.success for a in attempts)
+            placed_names = [a.object for a in attempts if a.success]
             episodes.append({"episode": i, "objects": n, "placed": placed, "attempts": len(attempts),
                              "cleared_fraction": placed / max(n, 1),
+                             "graspable_objects": sum(fits.values()),
+                             "graspable_placed": sum(fits.get(o, False) for o in placed_names),
                              "per_attempt": [{"outcome": a.outcome, "object": a.object,
                                               "reason": a.reason, "timings": a.timings,
                                               "knocked_off": a.knocked_off,
@@ -108,8 +121,15 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
                   f"{len(attempts)} attempts", flush=True)  # fmt: skip
     total = sum(e["objects"] for e in episodes)
     placed = sum(e["placed"] for e in episodes)
+    graspable = sum(e["graspable_objects"] for e in episodes)
     return {"episodes": len(episodes), "objects": total, "placed": placed,
-            "cleared_fraction": placed / max(total, 1), "budget": args.budget, "per_episode": episodes}  # fmt: skip
+            "cleared_fraction": placed / max(total, 1), "budget": args.budget,
+            "fits_gripper": {"rule": FIT_RULE,
+                             "objects": dict(fits), "graspable": graspable,
+                             "placed": sum(e["graspable_placed"] for e in episodes),
+                             "cleared_fraction": sum(e["graspable_placed"] for e in episodes)
+                             / max(graspable, 1)},
+            "per_episode": episodes}  # fmt: skip
 
 
 def latency(model: str, args: argparse.Namespace) -> dict:

@@ -15,6 +15,11 @@ from grasp_core.errors import ValidationError
 from grasp_core.se3 import check_transform, make_transform, matrix_to_quat, pose_from_pq
 from grasp_core.validation import readonly, require_finite_scalar, require_range
 
+#: How far the TCP goes beyond the grasped surface along the approach [m]: half the
+#: object's depth along it (its height for a top-down grasp), within these bounds. The
+#: planar models' synthetic labels and TCP depth, and the grasp filter's seating, use it.
+TCP_DEPTH_RANGE = (0.004, 0.03)
+
 
 def wrap_half_pi(angle: float) -> float:
     """Wrap an angle [rad] to [-pi/2, pi/2): a parallel grasp is the same turned by pi."""
@@ -74,7 +79,8 @@ class GraspRect:
 
         The TCP is placed on the camera ray through the centre, ``depth_offset`` [m]
         beyond the surface depth (``surface_depth`` [m] when given, else the median of the
-        valid pixels in a ``window`` square round the centre); it approaches along the camera's +Z and closes along the rectangle's axis.
+        valid pixels in a ``window`` square round the centre); it approaches along the
+        camera's +Z and closes along the rectangle's axis.
         The width is converted to metres at that depth. The pose is in the camera's
         base frame (``camera.T_base_camera``).
         """

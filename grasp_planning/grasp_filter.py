@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grasp_core.grasp import Grasp
+from grasp_core.grasp import TCP_DEPTH_RANGE, Grasp
 from grasp_core.se3 import make_transform, rot_z
 from grasp_planning.collision import PlanningScene, SceneObject
 from grasp_planning.ik import (
@@ -266,9 +266,6 @@ MAX_PAD_SHIFT = 0.04
 #: the largest move back along the approach axis [m] made for it.
 PALM_CLEARANCE = 0.005
 MAX_PALM_BACKOFF = 0.06
-#: ``_seat_on_targets``: TCP depth beyond the target's surface [m], half the target's
-#: depth along the approach within these bounds.
-SEAT_DEPTH_RANGE = (0.004, 0.03)
 EMPTY_REASON = "nothing between the fingers (no perceived object in the closing volume)"
 #: Finger-on-target check (``_fingers_on_targets``) [m]: a finger's geometry shrunk by
 #: ``FINGER_MARGIN`` (a touch is fine) and sampled every ``FINGER_SAMPLE_STEP``; the seen
@@ -301,11 +298,31 @@ def _object_between_fingers(
     return ok
 
 
+def _hull_points(o: SceneObject) -> np.ndarray:
+    """A convex scene object's hull vertices in the base frame [m]."""
+    return np.asarray(o.vertices) @ o.T_base_object[:3, :3].T + o.T_base_object[:3, 3]
+
+
 def _seen_points(o: SceneObject) -> np.ndarray:
     """The points perception saw of a perceived object (its hull's input in the base
     frame, minus the footprint copies at the table that close the hull)."""
-    v = np.asarray(o.vertices) @ o.T_base_object[:3, :3].T + o.T_base_object[:3, 3]
+    v = _hull_points(o)
     return v[v[:, 2] > v[:, 2].min() + 0.005]
+
+
+#: Per target name: (seen points, hull points) in the base frame.
+_TargetPoints = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _target_points(scene: PlanningScene, targets: Sequence[str | None]) -> _TargetPoints:
+    """:func:`_seen_points` and :func:`_hull_points` of each distinct perceived target,
+    computed once for all the grasps on it."""
+    out: _TargetPoints = {}
+    for name in set(targets):
+        o = scene.objects.get(name) if name is not None else None
+        if o is not None and o.vertices is not None:
+            out[name] = (_seen_points(o), _hull_points(o))
+    return out
 
 
 def _has_seen_points(scene: PlanningScene, name: str | None) -> bool:
@@ -323,30 +340,29 @@ def _tcp_aabb(M: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray
 
 
 def _seat_on_targets(
-    scene: PlanningScene, T: np.ndarray, targets: Sequence[str | None], max_width: float
+    points: _TargetPoints, T: np.ndarray, targets: Sequence[str | None], max_width: float
 ) -> np.ndarray:
     """Shallow grasps moved forward along their approach axis until the TCP lies half the
     target's depth along that axis beyond its seen surface between the fingers, within
-    ``SEAT_DEPTH_RANGE`` (the rule the planar models' TCP depth follows); never moved
+    ``TCP_DEPTH_RANGE`` (the rule the planar models' TCP depth follows); never moved
     back. The target's depth runs from that surface to its hull's farthest point (the
     hull is closed down to the table). The 6-DOF sampler put the TCP 8 mm under the top
     of a 5.4 cm cylinder and the pads slipped off its edge ("grasp empty")."""
     out = T.copy()
-    objs = scene.objects
-    lo, hi = SEAT_DEPTH_RANGE
+    lo, hi = TCP_DEPTH_RANGE
     for i, name in enumerate(targets):
-        o = objs.get(name) if name is not None else None
-        if o is None or o.vertices is None:
+        if name not in points:
             continue
+        seen, hull = points[name]
         R, p = T[i][:3, :3], T[i][:3, 3]
-        local = (_seen_points(o) - p) @ R  # in the grasp frame
+        local = (seen - p) @ R  # in the grasp frame
         band = (np.abs(local[:, 0]) <= max_width / 2) & (
             np.abs(local[:, 1]) <= CLOSING_HALF_THICKNESS
         )
         if band.sum() < 5:
             continue
         top = float(local[band, 2].min())  # the surface between the fingers
-        far = float(((np.asarray(o.vertices) - p) @ R[:, 2]).max())
+        far = float(((hull - p) @ R[:, 2]).max())
         want = float(np.clip(0.5 * (far - top), lo, hi))
         move = want + top  # the TCP lies -top beyond the surface now
         if move > 0.0:
@@ -355,7 +371,7 @@ def _seat_on_targets(
 
 
 def _clear_the_palm(
-    scene: PlanningScene, T: np.ndarray, targets: Sequence[str | None]
+    scene: PlanningScene, points: _TargetPoints, T: np.ndarray, targets: Sequence[str | None]
 ) -> np.ndarray:
     """Grasps moved back along their approach axis until the target's seen points under
     the hand (its links' bounding boxes in the TCP frame) lie ``PALM_CLEARANCE`` short of
@@ -363,13 +379,11 @@ def _clear_the_palm(
     check. A planar model's TCP depth comes from the surface at the grasp point: on a
     standing bottle that is the shoulder, and the neck above it met the palm."""
     out = T.copy()
-    objs = scene.objects
     hand = [_tcp_aabb(*box) for box in scene.hand_boxes()]
     for i, name in enumerate(targets):
-        o = objs.get(name) if name is not None else None
-        if o is None or o.vertices is None or not hand:
+        if name not in points or not hand:
             continue
-        local = (_seen_points(o) - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
+        local = (points[name][0] - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
         need = 0.0
         for a, b in hand:
             under = np.all((local[:, :2] >= a[:2]) & (local[:, :2] <= b[:2]), axis=1)
@@ -476,12 +490,11 @@ def _centre_on_targets(
     (``_clear_the_palm``).
     """
     out = T.copy()
-    objs = scene.objects
+    points = _target_points(scene, targets)
     for i, name in enumerate(targets):
-        o = objs.get(name) if name is not None else None
-        if o is None or o.vertices is None:
+        if name not in points:
             continue
-        seen = _seen_points(o)
+        seen = points[name][0]
         local = (seen - T[i][:3, 3]) @ T[i][:3, :3]  # in the grasp frame
         depth = (local[:, 2] >= -CLOSING_DEPTH) & (local[:, 2] <= CLOSING_TIP_MARGIN)
         between = depth & (np.abs(local[:, 0]) <= max_width / 2)
@@ -497,7 +510,8 @@ def _centre_on_targets(
         shift = 0.5 * (lo + hi)
         if hi - lo <= max_width and abs(shift) <= MAX_CENTRE_SHIFT:
             out[i][:3, 3] += shift * T[i][:3, 0]
-    return _clear_the_palm(scene, _seat_on_targets(scene, out, targets, max_width), targets)
+    out = _seat_on_targets(points, out, targets, max_width)
+    return _clear_the_palm(scene, points, out, targets)
 
 
 def _feasible(

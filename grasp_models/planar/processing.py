@@ -21,6 +21,7 @@ from scipy import ndimage
 
 from grasp_core import CameraModel, Grasp, GraspRect
 from grasp_core.errors import ValidationError
+from grasp_core.grasp import TCP_DEPTH_RANGE
 from grasp_core.validation import require_range
 
 #: Width map target is ``width_px / WIDTH_SCALE`` clipped to [0, 1] (300 px crops).
@@ -206,8 +207,9 @@ def detect_rects(maps: np.ndarray, cfg: ProcessingConfig, n: int = 1) -> list[Gr
 
 
 #: How far the TCP goes below the grasped surface: half the object's height above the
-#: table, within these bounds [m]. The synthetic labels were made with the same rule.
-DEPTH_OFFSET_RANGE = (0.004, 0.03)
+#: table, within these bounds [m] (grasp_core's rule). The synthetic labels were made
+#: with the same rule.
+DEPTH_OFFSET_RANGE = TCP_DEPTH_RANGE
 
 
 def table_depth(depth: np.ndarray) -> float:

@@ -47,6 +47,11 @@ def fits_stroke(min_grasp_width: float | None) -> bool:
     return min_grasp_width is not None and min_grasp_width + 2 * FIT_CLEARANCE <= STROKE
 
 
+def max_width(args: argparse.Namespace) -> float | None:
+    """``--fits-gripper``: draw only objects that fit the stroke by FIT_RULE."""
+    return STROKE - 2 * FIT_CLEARANCE if args.fits_gripper else None
+
+
 def single(model: str, args: argparse.Namespace) -> dict:
     """Trial ``i``: a fresh graph with one object of kind ``kinds[i % len(kinds)]`` drawn
     with seed ``seed + i`` (so every trial is a different held-out object), one attempt."""
@@ -57,16 +62,16 @@ def single(model: str, args: argparse.Namespace) -> dict:
         opts = EpisodeOptions(model=model, objects=1, object_set=args.object_set,
                               seed=args.seed + i, object_kinds=kind, real_time_factor=args.rtf,
                               record=False, processes=args.processes,
-                              weights=args.weights or None)  # fmt: skip
+                              weights=args.weights or None,
+                              max_grasp_width=max_width(args))  # fmt: skip
         t0 = time.monotonic()
         with PickSession(opts, log=lambda s: None) as session:
             attempts, n = session.episode(budget=1)
         a = attempts[0] if attempts else None
         need = None
         if args.object_set in SPLITS:  # the object the sim driver dropped (same function)
-            need = object_set(args.object_set, seed=args.seed + i, count=1, kinds=[kind])[
-                0
-            ].min_grasp_width
+            need = object_set(args.object_set, seed=args.seed + i, count=1, kinds=[kind],
+                              max_grasp_width=max_width(args))[0].min_grasp_width  # fmt: skip
         trials.append({"trial": i, "kind": kind, "seed": args.seed + i, "objects": n,
                        "min_grasp_width": need,
                        "fits_gripper": fits_stroke(need),
@@ -94,11 +99,13 @@ def single(model: str, args: argparse.Namespace) -> dict:
 def clutter(model: str, args: argparse.Namespace) -> dict:
     opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
                           seed=args.seed, real_time_factor=args.rtf, record=False,
-                          processes=args.processes, weights=args.weights or None)  # fmt: skip
+                          processes=args.processes, weights=args.weights or None,
+                          max_grasp_width=max_width(args))  # fmt: skip
     episodes = []
     fits: dict[str, bool] = {}  # the objects the sim driver drops (same function)
     if args.object_set in SPLITS:
-        specs = object_set(args.object_set, seed=args.seed, count=args.objects)
+        specs = object_set(args.object_set, seed=args.seed, count=args.objects,
+                           max_grasp_width=max_width(args))  # fmt: skip
         fits = {o.name: fits_stroke(o.min_grasp_width) for o in specs}
     with PickSession(opts, log=lambda s: None) as session:
         for i in range(args.clutter):
@@ -281,6 +288,12 @@ def main() -> int:
         action="store_true",
         help="each node of the graph in its own process (default: one process)",
     )
+    ap.add_argument(
+        "--fits-gripper",
+        action="store_true",
+        help=f"draw only held-out objects that fit the stroke ({FIT_RULE}); the same "
+        "objects as without it, the others skipped",
+    )
     ap.add_argument("--weights", default="", help="detector weights (default: the shipped ones)")
     ap.add_argument("--tag", default="", help="suffix of the model's key in the results")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -303,6 +316,8 @@ def main() -> int:
                 key = (
                     f"detector_latency[{nodes}, {'processes' if args.processes else 'one process'}]"
                 )
+            elif args.fits_gripper:  # a different object draw: never overwrite the other
+                key = f"{mode}[fits_gripper]"
             entry[key] = run(model, args)
             entry[key]["meta"] = {  # each mode records how it was made
                 "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -310,6 +325,7 @@ def main() -> int:
                 "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
                 "object_set": args.object_set, "seed": args.seed, "real_time_factor": args.rtf,
                 "processes": args.processes, "load_avg_1m": os.getloadavg()[0],
+                "fits_gripper_only": args.fits_gripper,
                 "weights": args.weights or "shipped",
                 "wall_time_s": time.monotonic() - t0,
             }  # fmt: skip

@@ -63,6 +63,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     demo.add_argument("--seed", type=int, default=0, help="scene seed (default: %(default)s)")
     demo.add_argument(
+        "--max-grasp-width",
+        type=float,
+        default=None,
+        help="only split objects whose narrowest top-down grasp is at most this wide [m], "
+        "e.g. 0.07 for the Panda hand's 8 cm stroke less 5 mm each side (default: any)",
+    )
+    demo.add_argument(
         "--max-attempts",
         type=int,
         default=None,

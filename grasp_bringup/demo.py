@@ -46,7 +46,9 @@ class EpisodeOptions:
     """One episode: ``objects`` objects of ``object_set`` (a split name or a folder of
     OBJ/STL meshes) dropped with ``seed``; at most ``max_attempts`` picks (default
     ``max(8, objects + 3)``); simulation paced at ``real_time_factor``; ``processes``: each
-    node of the graph in its own process instead of all in this one."""
+    node of the graph in its own process instead of all in this one; ``max_grasp_width``
+    [m]: only split objects whose narrowest top-down grasp is at most that wide
+    (``grasp_sim.objects.object_set``), None for any."""
 
     model: str = "ggcnn"
     objects: int = 3
@@ -61,6 +63,7 @@ class EpisodeOptions:
     object_kinds: str | None = None
     weights: str | None = None
     processes: bool = False
+    max_grasp_width: float | None = None
 
     @property
     def budget(self) -> int:
@@ -93,6 +96,8 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
                 )
             if opts.object_kinds:
                 params["object_kinds"] = opts.object_kinds
+            if opts.max_grasp_width is not None:
+                params["object_max_grasp_width"] = float(opts.max_grasp_width)
         if spec.name == "executor":
             params["continuous"] = False
         if spec.name == "grasp_detector" and opts.weights:
@@ -383,6 +388,7 @@ def run_meta(opts: EpisodeOptions, wall: float) -> dict[str, Any]:
         "object_set": opts.object_set,
         "objects_requested": opts.objects,
         "seed": opts.seed,
+        "max_grasp_width": opts.max_grasp_width,
         "max_attempts": opts.budget,
         "real_time_factor": opts.real_time_factor,
         "processes": opts.processes,
@@ -441,6 +447,7 @@ def run_demo(args: argparse.Namespace) -> int:
         record=not args.no_record,
         weights=args.weights or None,
         processes=args.processes,
+        max_grasp_width=args.max_grasp_width,
     )
     print(
         f"[demo] {opts.objects} objects from {opts.object_set!r}, model {opts.model}, seed {opts.seed} -> {out}"

@@ -93,6 +93,14 @@ NODE_PARAMS = [
     ParamSpec("object_count", 3, "objects dropped on the table", (0, 30), read_only=True),
     ParamSpec("object_seed", 0, "seed of the object split", (0, 2**31 - 1), read_only=True),
     ParamSpec(
+        "object_max_grasp_width",
+        0.0,
+        "drop only split objects whose narrowest top-down grasp is at most this wide [m] "
+        "(0: any object)",
+        (0.0, 1.0),
+        read_only=True,
+    ),
+    ParamSpec(
         "object_kinds",
         ",".join(PRIMITIVE_KINDS),
         "comma-separated object kinds (add 'mesh' for pybullet random_urdfs meshes)",
@@ -138,6 +146,7 @@ def _objects(values: dict[str, Any]):
         seed=values["object_seed"],
         count=values["object_count"],
         kinds=kinds,
+        max_grasp_width=values["object_max_grasp_width"] or None,
     )
 
 

@@ -50,6 +50,8 @@ SIZE_LEN = {
 }
 #: Objects per split when ``count`` is None (primitives; mesh objects: all of the split).
 DEFAULT_COUNT = {"train": 200, "val": 40, "test": 40}
+#: With ``max_grasp_width``, how many stream draws per requested object before giving up.
+_MAX_DRAWS_PER_OBJECT = 50
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ def object_set(
     seed: int = 0,
     count: int | None = None,
     kinds: Sequence[str] | None = None,
+    max_grasp_width: float | None = None,
 ) -> list[ObjectSpec]:
     """A named, seeded object split.
 
@@ -242,6 +245,13 @@ def object_set(
     to add the split's share of the third-party mesh objects (pybullet_data random_urdfs,
     decomposed and cached on first use; see :mod:`grasp_sim.meshes`). Objects cycle through
     ``kinds`` in order; object ``i`` is the same for any ``count > i``.
+
+    ``max_grasp_width`` [m] keeps only primitives whose narrowest top-down grasp
+    (:attr:`ObjectSpec.min_grasp_width`) is at most that wide: the objects a gripper of
+    that stroke (less its clearance) can hold. The others are skipped, not redrawn, so the
+    kept objects are the same objects, with the same names, as in the unfiltered split,
+    and the split stays disjoint from the others; ``count`` then counts kept objects.
+    Mesh objects are kept (their narrowest grasp is not computed).
     """
     try:
         require_choice("object_set split", split, SPLITS)
@@ -255,6 +265,8 @@ def object_set(
             raise ObjectError(f"object_set kinds: {k!r} is not one of {', '.join(KINDS)}")
     if count is not None and (int(count) != count or count < 0):
         raise ObjectError(f"object_set count: expected a non-negative integer, got {count!r}")
+    if max_grasp_width is not None:
+        _check("object_set max_grasp_width", max_grasp_width, 1e-3, 2.0)
     prim = [k for k in kinds if k != "mesh"]
     n = DEFAULT_COUNT[split] if count is None else int(count)
     meshes: list[ObjectSpec] = []
@@ -265,7 +277,12 @@ def object_set(
         meshes = library_objects(split, seed=seed, limit=None if count is None else slots)
     out: list[ObjectSpec] = []
     mi = 0
-    for i in range(n):
+    # with a width limit, look further down the streams for objects that fit (bounded:
+    # a limit no object of the kinds can meet must fail, not loop)
+    limit = n if max_grasp_width is None else _MAX_DRAWS_PER_OBJECT * max(n, 1)
+    for i in range(limit):
+        if len(out) >= n:
+            break
         kind = kinds[i % len(kinds)]
         if kind == "mesh":
             if mi >= len(meshes):
@@ -276,5 +293,14 @@ def object_set(
         if not prim:
             continue
         rng = _stream(seed, split, i)
-        out.append(random_primitive(kind, rng, f"{split}_{i:04d}_{kind}", split=split))
+        spec = random_primitive(kind, rng, f"{split}_{i:04d}_{kind}", split=split)
+        if max_grasp_width is not None and spec.min_grasp_width > max_grasp_width:
+            continue
+        out.append(spec)
+    if max_grasp_width is not None and len(out) < n and prim:
+        raise ObjectError(
+            f"object_set({split!r}, seed={seed}, kinds={list(kinds)}): only {len(out)} of "
+            f"{n} objects within max_grasp_width {max_grasp_width} m in the first {limit} "
+            "draws; raise the limit or add kinds"
+        )
     return out

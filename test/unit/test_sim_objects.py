@@ -47,6 +47,27 @@ def test_some_objects_fit_the_gripper_and_some_do_not():
     assert (narrowest > 0.08).any()
 
 
+def test_max_grasp_width_keeps_the_same_objects_that_fit():
+    every = object_set("test", seed=100, count=60)
+    fit = object_set("test", seed=100, count=20, max_grasp_width=0.07)
+    assert len(fit) == 20
+    assert all(o.min_grasp_width <= 0.07 for o in fit)
+    # the kept objects are the unfiltered split's, in order, the wider ones skipped
+    expected = [o for o in every if o.min_grasp_width <= 0.07][:20]
+    assert fit == expected
+    assert len(every[: every.index(fit[-1]) + 1]) > 20  # some were skipped
+    # one kind: the first fitting sphere of the stream
+    (sphere,) = object_set("test", seed=7, count=1, kinds=["sphere"], max_grasp_width=0.05)
+    assert sphere.kind == "sphere" and 2 * sphere.size[0] <= 0.05
+
+
+def test_max_grasp_width_no_object_can_meet_is_an_error():
+    with pytest.raises(ObjectError, match="max_grasp_width"):
+        object_set("test", count=2, kinds=["sphere"], max_grasp_width=0.01)
+    with pytest.raises(ObjectError, match="max_grasp_width"):
+        object_set("test", count=2, max_grasp_width=-0.1)
+
+
 def test_min_grasp_width_per_kind():
     def spec(kind: str, size: tuple) -> ObjectSpec:
         return dataclasses.replace(object_set("val", count=1, kinds=[kind])[0], size=size)

@@ -128,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label-iterations", default="0,1,2,5,10,20")
     ap.add_argument("--latent-weights", nargs="*", default=[], help="SIZE=FOLDER sampler weights")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--min-positives",
+        type=int,
+        default=0,
+        help="leave out held-out objects with fewer positive physics labels (0: none)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
         "--tag",
@@ -164,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         iterations=args.iterations,
         label_iterations=labels,
         seed=args.seed,
+        min_positives=args.min_positives,
     )
     if args.export_set:
         print(json.dumps(export_eval_set(cfg, Path(args.export_set))))

@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--views", type=int, default=3, help="views per held-out object")
     ap.add_argument("--weights", nargs="+", required=True, help="NAME=FOLDER (both .pt files)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--min-positives",
+        type=int,
+        default=0,
+        help="leave out held-out objects with fewer positive physics labels (0: none)",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tag", default="")
     args = ap.parse_args(argv)
@@ -40,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     cfg = EvalConfig(
         data=args.data, views=args.views, samples=200, iterations=20, trials=10,
-        topk_iteration=10, seed=args.seed,
+        topk_iteration=10, seed=args.seed, min_positives=args.min_positives,
     )  # fmt: skip
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "data": args.data,
         "views": info["views"],
+        "objects_left_out": {
+            "min_positives": args.min_positives,
+            "names": info["objects_left_out"],
+        },
         "config": info["config"],
         "runs": runs,
     }

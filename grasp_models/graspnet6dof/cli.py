@@ -52,6 +52,7 @@ def _eval(args: argparse.Namespace) -> int:
         iterations=args.iterations,
         seed=args.seed,
         trials=args.trials,
+        min_positives=args.min_positives,
     )
     result = evaluate(cfg, sampler=args.sampler, evaluator=args.evaluator)
     print(json.dumps(result["summary"], indent=1))
@@ -103,4 +104,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--trials", type=int, default=10, help="top grasps trialled per view")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--min-positives",
+        type=int,
+        default=0,
+        help="leave out objects with fewer positive physics labels (default: keep all)",
+    )
     p.set_defaults(handler=_eval)

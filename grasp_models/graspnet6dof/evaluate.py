@@ -22,6 +22,12 @@ the training data). Metrics per iterate:
   at 0.95, where refined grasps still cover a third of the positives, so both grid
   variants depend on how that gap is treated, which is why neither is the primary;
 * top-k success: physics success of the k best-scored grasps per view.
+
+``min_positives`` (default 0: every object) leaves out held-out objects whose physics
+labels hold fewer positive grasps: an object that no grasp of the gripper held among
+its labelled candidates (wider than the stroke every way) scores 0 by construction and
+has no positives to cover. Such objects keep their index, so the other objects' view
+seeds do not change, and the summary lists them.
 """
 
 from __future__ import annotations
@@ -51,6 +57,19 @@ class EvalConfig:
     topk_iteration: int = 10
     seed: int = 0
     thresholds: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 0.95, 20), 3))
+    min_positives: int = 0
+
+
+def eval_objects(cfg: EvalConfig) -> tuple[list[tuple[int, object]], list[str]]:
+    """The held-out objects of ``cfg.data`` to evaluate, each with its index among the
+    first ``cfg.objects`` (the view seeds derive from it), and the names of the objects
+    left out for having fewer than ``cfg.min_positives`` positive labels."""
+    objs = load_folder(Path(cfg.data))
+    if cfg.objects:
+        objs = objs[: cfg.objects]
+    keep = [(i, o) for i, o in enumerate(objs) if len(o.positives) >= cfg.min_positives]
+    left_out = [o.name for o in objs if len(o.positives) < cfg.min_positives]
+    return keep, left_out
 
 
 @dataclass
@@ -183,13 +202,11 @@ def evaluate(
             other = load_graspnet6dof(Path(evaluator).parent)
             model.evaluator = other.evaluator
     params = replace(model.params, num_samples=cfg.samples, iterations=cfg.iterations)
-    objs = load_folder(Path(cfg.data))
-    if cfg.objects:
-        objs = objs[: cfg.objects]
+    objs, left_out = eval_objects(cfg)
     rows = {k: _Rows() for k in cfg.label_iterations}
     topk, by_view, t_infer, n_trials = [], [], [], 0
     t0 = time.perf_counter()
-    for oi, obj in enumerate(objs):
+    for n_done, (oi, obj) in enumerate(objs):
         spec = spec_from_dict(obj.file.spec)
         gt = obj.positives[:, :3, 3]
         for vi in range(min(cfg.views, len(obj.views))):
@@ -221,7 +238,10 @@ def evaluate(
                         }
                     )
         if progress:
-            print(f"[{oi + 1}/{len(objs)}] {obj.name}: {time.perf_counter() - t0:.0f}s", flush=True)
+            print(
+                f"[{n_done + 1}/{len(objs)}] {obj.name}: {time.perf_counter() - t0:.0f}s",
+                flush=True,
+            )
     raw = {int(k): pooled(rows[k]) for k in cfg.label_iterations}
     curves = {
         int(k): iterate_curve(raw[k], curve(rows[k], cfg.thresholds)) for k in cfg.label_iterations
@@ -231,6 +251,7 @@ def evaluate(
     last = cfg.topk_iteration if cfg.topk_iteration in rows else cfg.label_iterations[-1]
     summary = {
         "objects": len(objs),
+        "objects_left_out": {"min_positives": cfg.min_positives, "names": left_out},
         "views": int(sum(len(r) for r in rows[last].scores) / max(cfg.samples, 1)),
         f"top{cfg.trials}_success_at_iteration_{cfg.topk_iteration}": float(top.mean())
         if len(top)
@@ -280,11 +301,9 @@ def export_eval_set(cfg: EvalConfig, path: Path) -> dict:
 
     from grasp_core.files import atomic_write_bytes
 
-    objs = load_folder(Path(cfg.data))
-    if cfg.objects:
-        objs = objs[: cfg.objects]
+    objs, left_out = eval_objects(cfg)
     arrays, meta = {}, []
-    for oi, obj in enumerate(objs):
+    for oi, obj in objs:
         for vi in range(min(cfg.views, len(obj.views))):
             arrays[f"cloud_{len(meta)}"] = obj.views[vi].astype(np.float32)
             meta.append(
@@ -296,11 +315,20 @@ def export_eval_set(cfg: EvalConfig, path: Path) -> dict:
                 }
             )
     config = {k: getattr(cfg, k) for k in ("samples", "iterations", "trials", "topk_iteration")}
-    arrays["meta"] = np.array(json.dumps({"views": meta, "config": config, "data": cfg.data}))
+    arrays["meta"] = np.array(
+        json.dumps(
+            {
+                "views": meta,
+                "config": config,
+                "data": cfg.data,
+                "objects_left_out": {"min_positives": cfg.min_positives, "names": left_out},
+            }
+        )
+    )
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     atomic_write_bytes(Path(path), buf.getvalue())
-    return {"views": len(meta), "config": config}
+    return {"views": len(meta), "config": config, "objects_left_out": left_out}
 
 
 def reproduce_topk(model: GraspNet6Dof, eval_set: Path, views: int | None = None) -> dict:

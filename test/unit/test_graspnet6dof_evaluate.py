@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,31 @@ def test_reproduce_topk_on_an_exported_set_equals_the_evaluation(tmp_path, seed)
     assert len(again["by_view"]) == 1
     assert again["by_view"] == full["top5_by_view"]
     assert again["success"] == full["top5_success_at_iteration_3"]
+
+
+def test_min_positives_leaves_out_objects_no_grasp_held_and_keeps_the_seeds(tmp_path, seed):
+    """An object wider than the stroke every way has no positive label: with
+    min_positives=1 it is left out and named, and the other object keeps its index (its
+    view seeds)."""
+    from grasp_models.graspnet6dof.datagen import DatagenConfig, generate_object
+    from grasp_models.graspnet6dof.evaluate import EvalConfig, eval_objects, export_eval_set
+    from grasp_sim.objects import ObjectSpec
+
+    data = tmp_path / "data"
+    data.mkdir()
+    cfg_gen = DatagenConfig(candidates=40, perturbed=10, views=1)
+    wide = ObjectSpec(name="a_wide", kind="sphere", size=(0.06,), mass=0.3)
+    narrow = ObjectSpec(name="b_cyl", kind="cylinder", size=(0.025, 0.08), mass=0.1)
+    generate_object(wide, data / "a_wide.h5", cfg_gen, seed)
+    generate_object(narrow, data / "b_cyl.h5", cfg_gen, seed)
+    every, none_left = eval_objects(EvalConfig(data=str(data)))
+    assert [o.name for _, o in every] == ["a_wide", "b_cyl"] and none_left == []
+    assert len(every[0][1].positives) == 0 < len(every[1][1].positives)
+    cfg = EvalConfig(data=str(data), views=1, seed=seed, min_positives=1)
+    kept, left_out = eval_objects(cfg)
+    assert [(i, o.name) for i, o in kept] == [(1, "b_cyl")]
+    assert left_out == ["a_wide"]
+    info = export_eval_set(cfg, tmp_path / "set.npz")
+    assert info["views"] == 1 and info["objects_left_out"] == ["a_wide"]
+    meta = json.loads(str(np.load(tmp_path / "set.npz")["meta"]))
+    assert meta["views"][0]["seed"] == seed * 10_000 + 1 * 100 + 0

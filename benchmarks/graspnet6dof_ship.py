@@ -47,6 +47,7 @@ def held_out_block(eval_json: Path) -> dict:
         },
         "physics_trials": s["physics_trials"],
         "views": s["views"],
+        "objects_left_out": s.get("objects_left_out", {"min_positives": 0, "names": []}),
         "top10_success_at_iteration_10": s["top10_success_at_iteration_10"],
         "top10_by_view": s["top10_by_view"],
         "auc_by_iteration": s["auc_by_iteration"],
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                 "data_command": args.data_command,
                 "held_out": held_out,
                 "sha256": sha256(src / name),
-                "trained_from": str(src),
+                # re-shipping the shipped files with new held-out numbers keeps their origin
+                "trained_from": card.get("trained_from", str(src)),
                 "shipped_by": " ".join(["benchmarks/graspnet6dof_ship.py", *sys.argv[1:]]),
             }
         )

@@ -6,7 +6,9 @@ between episodes):
                 through --kinds, seed + i), one attempt each: success = placed in the
                 bin (lifted and placed).
   --clutter M   M episodes of --objects objects (default 5), --budget attempts (default 8):
-                fraction of objects cleared into the bin.
+                fraction of objects cleared into the bin; episode i has the objects of
+                seed + i on a fresh graph (--same-objects: those of seed every time).
+  --fits-gripper  only held-out objects whose narrowest top-down grasp fits the stroke.
   --latency S   S seconds of the running graph: camera frame published -> grasp
                 candidates received (wall clock), and whether it grows (a frame backlog).
 
@@ -97,42 +99,62 @@ def single(model: str, args: argparse.Namespace) -> dict:
 
 
 def clutter(model: str, args: argparse.Namespace) -> dict:
-    opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
-                          seed=args.seed, real_time_factor=args.rtf, record=False,
-                          processes=args.processes, weights=args.weights or None,
-                          max_grasp_width=max_width(args))  # fmt: skip
-    episodes = []
-    fits: dict[str, bool] = {}  # the objects the sim driver drops (same function)
-    if args.object_set in SPLITS:
-        specs = object_set(args.object_set, seed=args.seed, count=args.objects,
+    """Episode ``i``: ``--objects`` held-out objects drawn with seed ``seed + i`` on a fresh
+    graph (every episode other objects), or with ``--same-objects`` the objects of ``seed``
+    in every episode, dropped anew by ``/sim/reset`` on one graph."""
+    episodes: list[dict] = []
+
+    def options(seed: int) -> EpisodeOptions:
+        return EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
+                              seed=seed, real_time_factor=args.rtf, record=False,
+                              processes=args.processes, weights=args.weights or None,
+                              max_grasp_width=max_width(args))  # fmt: skip
+
+    def fits_of(seed: int) -> dict[str, bool]:
+        """Whether each object the sim driver drops fits the stroke (same function)."""
+        if args.object_set not in SPLITS:
+            return {}
+        specs = object_set(args.object_set, seed=seed, count=args.objects,
                            max_grasp_width=max_width(args))  # fmt: skip
-        fits = {o.name: fits_stroke(o.min_grasp_width) for o in specs}
-    with PickSession(opts, log=lambda s: None) as session:
+        return {o.name: fits_stroke(o.min_grasp_width) for o in specs}
+
+    def record(i: int, seed: int, session: PickSession) -> None:
+        attempts, n = session.episode(budget=args.budget)
+        fits = fits_of(seed)
+        placed = sum(a.success for a in attempts)
+        placed_names = [a.object for a in attempts if a.success]
+        episodes.append({"episode": i, "object_seed": seed, "objects": n, "placed": placed,
+                         "attempts": len(attempts), "cleared_fraction": placed / max(n, 1),
+                         "fits_gripper": fits,
+                         "graspable_objects": sum(fits.values()),
+                         "graspable_placed": sum(fits.get(o, False) for o in placed_names),
+                         "per_attempt": [{"outcome": a.outcome, "object": a.object,
+                                          "reason": a.reason, "timings": a.timings,
+                                          "knocked_off": a.knocked_off,
+                                          "also_in_bin": a.also_in_bin,
+                                          "above_rim": a.above_rim}
+                                         for a in attempts]})  # fmt: skip
+        print(f"[{model} clutter] episode {i + 1}/{args.clutter} (objects of seed {seed}): "
+              f"{placed}/{n} placed in {len(attempts)} attempts", flush=True)  # fmt: skip
+
+    if args.same_objects:
+        with PickSession(options(args.seed), log=lambda s: None) as session:
+            for i in range(args.clutter):
+                if i:
+                    session.reset()
+                record(i, args.seed, session)
+    else:
         for i in range(args.clutter):
-            if i:
-                session.reset()
-            attempts, n = session.episode(budget=args.budget)
-            placed = sum(a.success for a in attempts)
-            placed_names = [a.object for a in attempts if a.success]
-            episodes.append({"episode": i, "objects": n, "placed": placed, "attempts": len(attempts),
-                             "cleared_fraction": placed / max(n, 1),
-                             "graspable_objects": sum(fits.values()),
-                             "graspable_placed": sum(fits.get(o, False) for o in placed_names),
-                             "per_attempt": [{"outcome": a.outcome, "object": a.object,
-                                              "reason": a.reason, "timings": a.timings,
-                                              "knocked_off": a.knocked_off,
-                                              "also_in_bin": a.also_in_bin,
-                                              "above_rim": a.above_rim}
-                                             for a in attempts]})  # fmt: skip
-            print(f"[{model} clutter] episode {i + 1}/{args.clutter}: {placed}/{n} placed in "
-                  f"{len(attempts)} attempts", flush=True)  # fmt: skip
+            with PickSession(options(args.seed + i), log=lambda s: None) as session:
+                record(i, args.seed + i, session)
     total = sum(e["objects"] for e in episodes)
     placed = sum(e["placed"] for e in episodes)
     graspable = sum(e["graspable_objects"] for e in episodes)
     return {"episodes": len(episodes), "objects": total, "placed": placed,
             "cleared_fraction": placed / max(total, 1), "budget": args.budget,
-            "fits_gripper": {"rule": FIT_RULE,
-                             "objects": dict(fits), "graspable": graspable,
+            "objects_per_episode": "seed" if args.same_objects else "seed + episode",
+            "fully_cleared_episodes": sum(e["placed"] == e["objects"] for e in episodes),
+            "fits_gripper": {"rule": FIT_RULE, "graspable": graspable,
                              "placed": sum(e["graspable_placed"] for e in episodes),
                              "cleared_fraction": sum(e["graspable_placed"] for e in episodes)
                              / max(graspable, 1)},
@@ -263,6 +285,12 @@ def main() -> int:
     ap.add_argument("--clutter", type=int, default=0, help="clutter episodes per model")
     ap.add_argument("--objects", type=int, default=5, help="objects per clutter episode")
     ap.add_argument("--budget", type=int, default=8, help="attempts per clutter episode")
+    ap.add_argument(
+        "--same-objects",
+        action="store_true",
+        help="clutter: the objects of --seed in every episode, re-dropped by /sim/reset on "
+        "one graph (before 2026-12-04 the only way); default: episode i draws seed + i",
+    )
     ap.add_argument("--latency", type=float, default=0.0, help="seconds of latency measurement")
     ap.add_argument("--rtf", type=float, default=1.0, help="simulation real-time factor")
     ap.add_argument(
@@ -316,8 +344,11 @@ def main() -> int:
                 key = (
                     f"detector_latency[{nodes}, {'processes' if args.processes else 'one process'}]"
                 )
-            elif args.fits_gripper:  # a different object draw: never overwrite the other
-                key = f"{mode}[fits_gripper]"
+            else:  # a different object draw: never overwrite the other
+                tags = ["fits_gripper"] if args.fits_gripper else []
+                if mode == "clutter" and args.same_objects:
+                    tags.append("same_objects")
+                key = f"{mode}[{', '.join(tags)}]" if tags else mode
             entry[key] = run(model, args)
             entry[key]["meta"] = {  # each mode records how it was made
                 "command": " ".join([Path(sys.executable).name, *sys.argv]),

@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from common import machine
 
 from grasp_bringup.demo import SPLITS, EpisodeOptions, PickSession, isolate_domain
 from grasp_bringup.report import write_json
@@ -329,6 +330,7 @@ def main() -> int:
     if not (args.single or args.clutter or args.latency or args.detector_latency):
         ap.error("choose at least one of --single, --clutter, --latency, --detector-latency")
     isolate_domain()
+    commit = machine()["git_commit"]  # at the start: the code this run imported
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     for model in args.model:
         entry = results.setdefault(model + args.tag, {})
@@ -356,7 +358,7 @@ def main() -> int:
                 "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
                 "object_set": args.object_set, "seed": args.seed, "real_time_factor": args.rtf,
                 "processes": args.processes, "load_avg_1m": os.getloadavg()[0],
-                "fits_gripper_only": args.fits_gripper,
+                "fits_gripper_only": args.fits_gripper, "git_commit": commit,
                 "weights": args.weights or "shipped",
                 "wall_time_s": time.monotonic() - t0,
             }  # fmt: skip

@@ -37,3 +37,18 @@ def test_layout_cameras_are_realsense_like():
     # the overhead camera looks straight down from 0.8 m
     assert model.T_base_camera[2, 3] == pytest.approx(0.8)
     assert model.T_base_camera[:3, 2] == pytest.approx([0.0, 0.0, -1.0])
+
+
+def test_sim_driver_draws_only_objects_that_fit_when_asked():
+    pytest.importorskip("rclpy")
+    from grasp_sim.node import NODE_PARAMS, _objects
+    from grasp_sim.objects import object_set
+
+    values = {p.name: p.default for p in NODE_PARAMS}
+    values.update(object_split="test", object_seed=100, object_count=5)
+    assert _objects(values) == object_set("test", seed=100, count=5)  # 0.0: any object
+    values["object_max_grasp_width"] = 0.07
+    fit = _objects(values)
+    assert fit == object_set("test", seed=100, count=5, max_grasp_width=0.07)
+    assert len(fit) == 5 and all(o.min_grasp_width <= 0.07 for o in fit)
+    assert "test_0002_sphere" not in {o.name for o in fit}  # 8.1 cm: skipped

@@ -76,6 +76,13 @@ PARAMS = [
         (0.0, 1.0),
     ),
     ParamSpec(
+        "peak_border",
+        12,
+        "planar models: ignore quality peaks this close to the crop's edge [px] "
+        "(padding artefacts there; 0 = the model card's setting, none)",
+        (0, 100),
+    ),
+    ParamSpec(
         "adaptive_depth",
         True,
         "planar grasps: TCP half the object's height below its top (max 3 cm), as in training",
@@ -114,6 +121,7 @@ class GraspDetectorNode(Node):
                 self.model.cfg,
                 min_distance=int(p["peak_min_distance"]),
                 threshold=float(p["peak_threshold"]),
+                border=int(p["peak_border"]),
             )
         T_base_camera = pose_from_pq(
             np.asarray(p["camera_position"], float), np.asarray(p["camera_orientation"], float)

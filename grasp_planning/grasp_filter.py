@@ -10,7 +10,9 @@ the target's seen surface (a finger landing on the object stalls the approach; r
 turned about the approach axis) -> batched IK of grasp (and its pi-flip about +Z),
 pre-grasp and lift ->
 collision checks of grasp (target may touch the fingers), pre-grasp, the approach
-midpoint and lift (target ignored: it is carried). Survivors are ranked by
+midpoint and lift (target ignored: it is carried); what still collides after the pi-flip
+and back-off retries is retried turned about its approach axis (``collision_turns``: a
+finger on a neighbouring object in clutter). Survivors are ranked by
 ``quality - motion_cost_weight * motion_cost`` where the motion cost is the time [s] the
 slowest joint needs to reach the pre-grasp at full speed.
 """
@@ -98,6 +100,7 @@ def filter_grasps_report(
     centre: bool = True,
     finger_check: bool = True,
     turn_steps: Sequence[float] = TURN_STEPS,
+    collision_turns: bool = True,
 ) -> FilterResult:
     """:func:`filter_grasps` with the reasons for every rejection."""
     q_current = robot.check_q(q_current, "q_current")
@@ -222,6 +225,34 @@ def filter_grasps_report(
         flipped[good] = flip
         backoff[good] = step
         ik_any[redo] |= ~np.isnan(Qgv[:, 0])
+    # last, a grasp that reaches but collides (a finger on a neighbour in clutter) turned
+    # about its approach axis, smallest turn first, re-centred and finger-checked again
+    for angle in turn_steps if collision_turns else ():
+        redo = np.flatnonzero(~ok & ik_any)
+        if redo.size == 0:
+            break
+        Tv = Tc[redo] @ make_transform(rot_z(angle))
+        tv = [targets[i] for i in redo]
+        if centre:
+            Tv = _centre_on_targets(scene, Tv, tv, robot.gripper.max_width)
+        if finger_check:
+            free = ~_fingers_on_targets(scene, Tv, tv, pregrasp_distance)
+            redo, Tv, tv = redo[free], Tv[free], [t for t, f in zip(tv, free, strict=True) if f]
+        for flip in flips:
+            if redo.size == 0:
+                break
+            Tf = Tv @ FLIP_Z if flip else Tv
+            okv, Qgv, Qpv, Qlv = _feasible(
+                robot, scene, Tf, tv, q_current, seed, pregrasp_distance, lift_height
+            )
+            good = redo[okv]
+            ok[good] = True
+            Qg[good], Qp[good], Ql[good] = Qgv[okv], Qpv[okv], Qlv[okv]
+            TT[good] = Tf[okv]
+            flipped[good] = flip
+            turn[good] += angle
+            redo, Tv = redo[~okv], Tv[~okv]
+            tv = [t for t, o in zip(tv, okv, strict=True) if not o]
     vmax = robot.velocity_limits
     ranked: list[RankedGrasp] = []
     for j, k in enumerate(cand):

@@ -39,6 +39,7 @@ class ProcessingConfig:
     width_sigma: float = 1.0
     min_distance: int = 10
     threshold: float = 0.1
+    border: int = 0  # peaks this close to the crop's edge [px] are ignored
     jaw_ratio: float = 0.5  # predicted rectangle length = jaw_ratio * opening (GG-CNN's)
     width_scale: float = WIDTH_SCALE
 
@@ -47,6 +48,7 @@ class ProcessingConfig:
         require_range("depth_clip", self.depth_clip, 0.0, None, low_inclusive=False)
         require_range("min_distance", self.min_distance, 1, None)
         require_range("threshold", self.threshold, 0.0, 1.0)
+        require_range("border", self.border, 0, self.size // 2 - 1)
 
 
 def crop_transform(
@@ -167,10 +169,16 @@ def postprocess(maps: np.ndarray, cfg: ProcessingConfig) -> tuple[np.ndarray, ..
 
 
 def local_maxima(
-    q: np.ndarray, n: int, min_distance: int, threshold: float
+    q: np.ndarray, n: int, min_distance: int, threshold: float, border: int = 0
 ) -> list[tuple[int, int]]:
     """Up to ``n`` (row, col) peaks of ``q`` above ``threshold``, ``min_distance`` apart,
-    best first; the global maximum when none clears the threshold."""
+    best first; the global maximum when none clears the threshold. Peaks within
+    ``border`` px of the edge are ignored (the network sees half its receptive field
+    padded there: on a bare table it raises a ridge of quality along the crop's edge)."""
+    if border:
+        inner = np.full(q.shape, -np.inf, dtype=np.float32)
+        inner[border:-border, border:-border] = q[border:-border, border:-border]
+        q = inner
     peaks_mask = ndimage.maximum_filter(q, size=2 * min_distance + 1, mode="nearest") == q
     peaks_mask &= q > threshold
     rows, cols = np.nonzero(peaks_mask)
@@ -192,7 +200,7 @@ def detect_rects(maps: np.ndarray, cfg: ProcessingConfig, n: int = 1) -> list[Gr
     """Grasp rectangles in crop pixels from raw network outputs, best first."""
     q, angle, width = postprocess(maps, cfg)
     out = []
-    for r, c in local_maxima(q, n, cfg.min_distance, cfg.threshold):
+    for r, c in local_maxima(q, n, cfg.min_distance, cfg.threshold, cfg.border):
         w = max(float(width[r, c]), 2.0)
         out.append(
             GraspRect(

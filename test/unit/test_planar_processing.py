@@ -135,3 +135,15 @@ def test_tcp_depth_comes_from_the_surface_between_the_jaws_not_the_centre_pixel(
     assert P.surface_depth(turned, depth) == pytest.approx(0.8)
     # a rectangle entirely off the image has no surface and is dropped
     assert P.surface_depth(GraspRect((500.0, 500.0), 0.0, 10.0, 5.0), depth) is None
+
+
+def test_peaks_at_the_crop_edge_are_ignored_with_a_border():
+    local_maxima, ProcessingConfig = P.local_maxima, P.ProcessingConfig
+
+    q = np.zeros((64, 64), dtype=np.float32)
+    q[30, 62] = 0.9  # a padding ridge at the edge, higher than the object's peak
+    q[32, 20] = 0.5
+    assert local_maxima(q, 5, 3, 0.1)[0] == (30, 62)
+    assert local_maxima(q, 5, 3, 0.1, border=4) == [(32, 20)]
+    with pytest.raises(ValueError, match="border"):
+        ProcessingConfig(size=64, border=40)

@@ -327,3 +327,27 @@ def test_a_shallow_grasp_is_seated_half_way_down_its_target(
         T = make_transform(rot_x(np.pi), [0.5, 0.0, z])
         (r,) = filter_grasps_report([Grasp(pose=T, width=0.05)], panda, tall, panda.home).ranked
         assert r.T_base_tcp[2, 3] == pytest.approx(want, abs=0.003)
+
+
+def test_a_grasp_whose_finger_hits_a_neighbour_is_retried_turned(
+    panda: RobotModel, rng: np.random.Generator
+) -> None:
+    from grasp_planning.world import add_perceived_objects
+
+    # a 3 x 3 x 4 cm box with a taller neighbour 1.5 cm away along base x: closing along
+    # x, the outer finger comes down on the neighbour; turned 90 deg it is free
+    target = _seen_box(rng, (0.03, 0.03, 0.04), (0.5, 0.0))
+    neighbour = _seen_box(rng, (0.03, 0.03, 0.08), (0.545, 0.0))
+    from grasp_planning.collision import PlanningScene
+
+    scene = PlanningScene(panda)
+    labels = np.r_[np.zeros(len(target), int), np.ones(len(neighbour), int)]
+    add_perceived_objects(scene, np.r_[target, neighbour], labels, table_z=0.0)
+    grasp = Grasp(pose=make_transform(rot_x(np.pi), [0.5, 0.0, 0.025]), width=0.05, quality=0.9)
+    stiff = filter_grasps_report([grasp], panda, scene, panda.home, collision_turns=False)
+    assert not stiff.ranked and dict(stiff.rejected)[0] == "in collision"
+    (r,) = filter_grasps_report([grasp], panda, scene, panda.home).ranked
+    assert r.turn != 0.0
+    # the closing axis (TCP x) now points away from the neighbour: mostly along base y
+    assert abs(r.T_base_tcp[1, 0]) > abs(r.T_base_tcp[0, 0])
+    assert r.T_base_tcp[:2, 3] == pytest.approx([0.5, 0.0], abs=0.005)

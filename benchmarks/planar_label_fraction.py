@@ -66,6 +66,8 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
         vq_train_decoder=VARIANTS.get(model, {}).get("vq_train_decoder", True),
         threads=args.threads,
         train_size=args.train_size,
+        train_crop=args.train_crop,
+        train_shift=args.train_shift,
     )
     return train(cfg, progress=not args.quiet)
 
@@ -125,6 +127,8 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--train-size", type=int, default=128, help="training patch [px]")
+    ap.add_argument("--train-crop", default="gt", choices=("gt", "image"))
+    ap.add_argument("--train-shift", type=float, default=30.0, help="crop shift [px]")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="runs/planar/label_fraction")
@@ -150,6 +154,8 @@ def main() -> int:
         "batch_size": args.batch_size,
         "lr": args.lr,
         "train_size": args.train_size,
+        "train_crop": args.train_crop,
+        "train_shift": args.train_shift,
         "runs": {m: {} for m in [*args.models, *args.ablations]},
         "summary": {m: {} for m in [*args.models, *args.ablations]},
         "ablation_fractions": args.ablation_fractions if args.ablations else [],

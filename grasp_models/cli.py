@@ -64,6 +64,8 @@ def train_from_args(args: argparse.Namespace) -> int:
         device=args.device,
         size=args.size,
         train_size=args.train_size,
+        train_crop=args.train_crop,
+        train_shift=args.train_shift,
     )
     card = train(cfg, progress=not args.quiet)
     print(json.dumps(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
@@ -171,6 +173,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vqvae", default=None, help="trained VQ-VAE (.pt) for vqvae_ggcnn")
     p.add_argument("--size", type=int, default=300, help="inference/eval crop [px]")
     p.add_argument("--train-size", type=int, default=160, help="training patch [px]")
+    p.add_argument(
+        "--train-crop",
+        default="gt",
+        choices=("gt", "image"),
+        help="grasp models: patches around the labels (gt) or blind-style crops (image)",
+    )
+    p.add_argument(
+        "--train-shift", type=float, default=30.0, help="random crop shift [px] in training"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--quiet", action="store_true")

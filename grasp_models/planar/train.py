@@ -67,6 +67,11 @@ class TrainConfig:
     vqvae: str | None = None
     size: int = 300
     train_size: int = 160
+    # "gt": train_size patches around the labels; "image": centred on the image like the
+    # blind evaluation crops, crop edges and bare table included; either shifted randomly
+    # by up to train_shift px when augmenting
+    train_crop: str = "gt"
+    train_shift: float = 30.0
     augment: bool = True
     threads: int = 2
     device: str = "cpu"
@@ -77,6 +82,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         require_choice("model", self.model, TRAINABLE)
         require_choice("split", self.split, ("image", "object"))
+        require_choice("train_crop", self.train_crop, ("gt", "image"))
+        require_range("train_shift", self.train_shift, 0.0, None)
         require_range("epochs", self.epochs, 1, None)
         require_range("batch_size", self.batch_size, 1, None)
         require_range("val_every", self.val_every, 1, None)
@@ -122,6 +129,25 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
         vq.load_state_dict(state.get("model", state))
         return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)
     return build_network({"arch": cfg.model, "in_channels": in_channels})
+
+
+def training_data(cfg: TrainConfig, source: CornellDataset, indices: list[int]) -> GraspMapDataset:
+    """The training crops. Fully convolutional: train on ``train_size`` patches at full
+    resolution, around the labels or (``train_crop="image"``) centred on the image like
+    the blind crops, for the grasp models; anywhere near the image centre for the VQ-VAE.
+    The model card's processing (inference, evaluation) uses blind ``size`` crops."""
+    is_vq = cfg.model == "vqvae"
+    return GraspMapDataset(
+        source,
+        indices,
+        P.ProcessingConfig(size=min(cfg.train_size, cfg.size)),
+        augment=cfg.augment,
+        crop="image" if is_vq else cfg.train_crop,
+        rgb=cfg.rgb,
+        seed=cfg.seed,
+        shift=80.0 if is_vq else cfg.train_shift,
+        with_targets=not is_vq,
+    )
 
 
 def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
@@ -172,20 +198,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     train_idx = split["train"] if is_vq else split["labelled"]
     if not train_idx:
         raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
-    # Fully convolutional: train on train_size patches at full resolution (around the
-    # labels for the grasp models, anywhere near the image centre for the VQ-VAE); the
-    # model card's processing (inference, evaluation) uses blind size x size crops.
-    data = GraspMapDataset(
-        source,
-        train_idx,
-        P.ProcessingConfig(size=min(cfg.train_size, cfg.size)),
-        augment=cfg.augment,
-        crop="image" if is_vq else "gt",
-        rgb=cfg.rgb,
-        seed=cfg.seed,
-        shift=80.0 if is_vq else 30.0,
-        with_targets=not is_vq,
-    )
+    data = training_data(cfg, source, train_idx)
     net = build_model(cfg).to(cfg.device)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr)

@@ -162,3 +162,32 @@ def test_shipping_writes_eval_accuracy_and_data_notes_into_the_card(tmp_path: Pa
     assert shipped["shipped_eval"] == card["shipped_eval"]
     again = evaluate_eval_set(load_ggcnn(tmp_path / "ship" / "ggcnn.pt"), eval_set)
     assert again["top1"] == shipped["shipped_eval"]["top1"] and again["images"] == 4
+
+
+def test_training_crops_follow_the_labels_or_the_image_centre(tmp_path: Path) -> None:
+    from grasp_models.datasets import CornellDataset
+    from grasp_models.planar.train import training_data
+
+    root = tmp_path / "data"
+    depth = np.full((96, 128), 0.8, np.float32)
+    depth[10:20, 90:110] = 0.75  # an object far from the image centre (63.5, 47.5)
+    write_cornell_image(root, 0, depth, None, [GraspRect((100.0, 15.0), 0.0, 18.0, 8.0)], [])
+    (root / "objects.txt").write_text("0 box0\n")
+    source = CornellDataset(root)
+    base = dict(model="ggcnn", data=str(root), out=str(tmp_path / "w.pt"), size=64)
+    centre = {}
+    for crop in ("gt", "image"):
+        cfg = TrainConfig(**base, train_size=48, train_crop=crop, augment=False)
+        data = training_data(cfg, source, [0])
+        M = data.transform(0)
+        # the image point that lands on the crop's centre pixel
+        centre[crop] = np.linalg.solve(M[:, :2], np.array([23.5, 23.5]) - M[:, 2])
+        x, y, _ = data[0]
+        assert tuple(x.shape) == (1, 48, 48)
+        centre[crop + "_quality"] = float(y[0].max())
+    np.testing.assert_allclose(centre["gt"], [100.0, 15.0], atol=1e-6)
+    np.testing.assert_allclose(centre["image"], [63.5, 47.5], atol=1e-6)
+    assert centre["gt_quality"] == 1.0  # the label is inside the patch
+    assert centre["image_quality"] == 0.0  # 36 px right of a 48 px crop's centre: outside
+    with pytest.raises(ValueError, match="train_crop"):
+        TrainConfig(**base, train_crop="labels")

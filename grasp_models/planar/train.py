@@ -34,7 +34,7 @@ from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
 from grasp_models.datasets import CornellDataset
 from grasp_models.datasets.splits import labelled_subset, split_indices
-from grasp_models.datasets.torch_dataset import GraspMapDataset
+from grasp_models.datasets.torch_dataset import CROP_MODES, GraspMapDataset
 from grasp_models.errors import CheckpointError
 from grasp_models.planar import processing as P
 from grasp_models.planar.evaluate import evaluate
@@ -82,7 +82,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         require_choice("model", self.model, TRAINABLE)
         require_choice("split", self.split, ("image", "object"))
-        require_choice("train_crop", self.train_crop, ("gt", "image"))
+        require_choice("train_crop", self.train_crop, CROP_MODES)
         require_range("train_shift", self.train_shift, 0.0, None)
         require_range("epochs", self.epochs, 1, None)
         require_range("batch_size", self.batch_size, 1, None)

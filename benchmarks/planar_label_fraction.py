@@ -5,7 +5,8 @@ labelled training images (each seed draws another labelled subset and initialisa
 with the same number of gradient steps (``--steps`` x ``--batch-size`` samples) and the
 same augmentation, the VQ-VAE GG-CNN on top of one VQ-VAE trained on every training image
 (``--vqvae``, labels unused). With ``--val-data`` both keep their best checkpoint on the
-validation objects (checked every quarter of the run and at its end); the held-out test objects are only
+validation objects (checked ``--val-checks`` times over the run, 4 by default, and at its
+end); the held-out test objects are only
 reported (rectangle metric, blind image-centred crops, top-1): per run, and mean and
 standard deviation over the seeds. ``--ablations`` adds variants (``VARIANTS``) at
 ``--ablation-fractions``. Runs are resumable: a finished run's card is reused.
@@ -55,7 +56,7 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
         data=args.data,
         test_data=args.test_data,
         val_data=args.val_data,
-        val_every=max(epochs // 4, 1),
+        val_every=max(epochs // args.val_checks, 1),
         out=str(out),
         epochs=epochs,
         batch_size=args.batch_size,
@@ -129,6 +130,8 @@ def main() -> int:
     ap.add_argument("--train-size", type=int, default=128, help="training patch [px]")
     ap.add_argument("--train-crop", default="gt", choices=("gt", "image"))
     ap.add_argument("--train-shift", type=float, default=30.0, help="crop shift [px]")
+    ap.add_argument("--val-checks", type=int, default=4,
+                    help="validation checks per run (with --val-data)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="runs/planar/label_fraction")
@@ -156,6 +159,7 @@ def main() -> int:
         "train_size": args.train_size,
         "train_crop": args.train_crop,
         "train_shift": args.train_shift,
+        "val_checks": args.val_checks,
         "runs": {m: {} for m in [*args.models, *args.ablations]},
         "summary": {m: {} for m in [*args.models, *args.ablations]},
         "ablation_fractions": args.ablation_fractions if args.ablations else [],

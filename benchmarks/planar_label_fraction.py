@@ -130,8 +130,9 @@ def main() -> int:
     ap.add_argument("--train-size", type=int, default=128, help="training patch [px]")
     ap.add_argument("--train-crop", default="gt", choices=("gt", "image"))
     ap.add_argument("--train-shift", type=float, default=30.0, help="crop shift [px]")
-    ap.add_argument("--val-checks", type=int, default=4,
-                    help="validation checks per run (with --val-data)")
+    ap.add_argument(
+        "--val-checks", type=int, default=4, help="validation checks per run (with --val-data)"
+    )
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="runs/planar/label_fraction")

@@ -8,7 +8,8 @@ same augmentation, the VQ-VAE GG-CNN on top of one VQ-VAE trained on every train
 validation objects (checked ``--val-checks`` times over the run, 4 by default, and at its
 end); the held-out test objects are only
 reported (rectangle metric, blind image-centred crops, top-1): per run, and mean and
-standard deviation over the seeds. ``--ablations`` adds variants (``VARIANTS``) at
+standard deviation over the seeds, and each model's difference to GG-CNN paired by seed.
+``--ablations`` adds variants (``VARIANTS``) at
 ``--ablation-fractions``. Runs are resumable: a finished run's card is reused.
 
     .venv/bin/python benchmarks/planar_label_fraction.py --data runs/planar/synth_train_v3 \
@@ -80,6 +81,27 @@ def summary(runs: dict) -> dict:
         vals = [r[key] for r in runs.values()]
         out[f"{key}_mean"] = statistics.fmean(vals)
         out[f"{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return out
+
+
+def paired_vs_ggcnn(result: dict) -> dict:
+    """Per fraction and model, blind top-1 minus GG-CNN's on the same seeds (same labelled
+    subsets): per seed, mean and (sample) standard deviation, in points."""
+    base = result["runs"].get("ggcnn", {})
+    out: dict = {}
+    for model, by_fraction in result["runs"].items():
+        if model == "ggcnn":
+            continue
+        for f, runs in by_fraction.items():
+            seeds = sorted(set(runs) & set(base.get(f, {})), key=int)
+            if not seeds:
+                continue
+            diffs = [100 * (runs[s]["top1_image"] - base[f][s]["top1_image"]) for s in seeds]
+            out.setdefault(model, {})[f] = {
+                "per_seed_points": dict(zip(seeds, diffs, strict=True)),
+                "mean_points": statistics.fmean(diffs),
+                "std_points": statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+            }
     return out
 
 
@@ -188,6 +210,7 @@ def main() -> int:
                     "test_images": m["image"]["images"],
                 }
                 result["summary"][model][f] = summary(runs)
+                result["paired_vs_ggcnn"] = paired_vs_ggcnn(result)
                 result["load_avg_last"] = [round(x, 2) for x in os.getloadavg()]
                 save_json(out, result)
                 plot(result, out.with_suffix(".png"))

@@ -11,6 +11,9 @@ reported (rectangle metric, blind image-centred crops, top-1): per run, and mean
 standard deviation over the seeds, and each model's difference to GG-CNN paired by seed.
 ``--ablations`` adds variants (``VARIANTS``) at
 ``--ablation-fractions``. Runs are resumable: a finished run's card is reused.
+``--extra-test-data`` names a second held-out set: each run's kept checkpoint is also
+evaluated on it (cached beside the run) and on both sets pooled, image by image; the
+paired differences are then given for every set, with a 95 % t-interval of the mean.
 
     .venv/bin/python benchmarks/planar_label_fraction.py --data runs/planar/synth_train_v3 \
         --test-data runs/planar/synth_test_v3 --val-data runs/planar/synth_val_v3 \
@@ -34,7 +37,9 @@ from common import machine
 
 from grasp_models.checkpoint import card_path, save_json
 from grasp_models.datasets import CornellDataset
+from grasp_models.planar.evaluate import evaluate
 from grasp_models.planar.train import TrainConfig, train
+from grasp_models.registry import load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Ablations run like a model: ``--models NAME`` trains ``model`` with these settings.
@@ -44,7 +49,7 @@ VARIANTS = {
 
 
 def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> dict:
-    out = Path(args.work) / f"{model}_f{fraction:.2f}_s{seed}.pt"
+    out = run_path(args, model, fraction, seed)
     arch = VARIANTS.get(model, {}).get("model", model)
     if card_path(out).is_file():
         card = json.loads(card_path(out).read_text())
@@ -74,19 +79,68 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
     return train(cfg, progress=not args.quiet)
 
 
+def run_path(args, model: str, fraction: float, seed: int) -> Path:
+    return Path(args.work) / f"{model}_f{fraction:.2f}_s{seed}.pt"
+
+
+def extra_eval(args, model: str, fraction: float, seed: int, card: dict) -> dict:
+    """Blind and ground-truth-centred top-k of a run's kept checkpoint on
+    ``--extra-test-data``; cached beside the run, keyed by that folder."""
+    weights = run_path(args, model, fraction, seed)
+    cache = weights.with_name(f"{weights.stem}.eval_{Path(args.extra_test_data).name}.json")
+    if cache.is_file():
+        cached = json.loads(cache.read_text())
+        if cached.get("data") == args.extra_test_data:
+            return cached
+    net = load_model(card["arch"], weights, device="cpu")
+    source = CornellDataset(args.extra_test_data)
+    flags = source.labelled_flags()
+    indices = [i for i in range(len(source)) if flags[i]]
+    if not indices:
+        raise SystemExit(f"--extra-test-data {args.extra_test_data}: no labelled images")
+    result = {"data": args.extra_test_data, "weights": str(weights)}
+    for crop in ("image", "gt"):
+        result[crop] = evaluate(net, source, indices, crop=crop, progress=not args.quiet)
+    save_json(cache, result)
+    return result
+
+
+def pooled(a: dict, b: dict) -> float:
+    """Top-1 over two evaluations' images together (each image counted once)."""
+    hits = round(a["top1"] * a["images"]) + round(b["top1"] * b["images"])
+    return hits / (a["images"] + b["images"])
+
+
+#: Per-run metrics summarised and paired when every run of a model has them.
+METRICS = (
+    "top1_image",
+    "top5_image",
+    "top1_gt",
+    "extra_top1_image",
+    "extra_top1_gt",
+    "pooled_top1_image",
+    "pooled_top1_gt",
+)
+
+
 def summary(runs: dict) -> dict:
     """Mean and (sample) standard deviation over the seeds of each metric."""
     out = {"seeds": sorted(int(s) for s in runs)}
-    for key in ("top1_image", "top5_image", "top1_gt"):
+    for key in METRICS:
+        if not all(key in r for r in runs.values()):
+            continue
         vals = [r[key] for r in runs.values()]
         out[f"{key}_mean"] = statistics.fmean(vals)
         out[f"{key}_std"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
     return out
 
 
-def paired_vs_ggcnn(result: dict) -> dict:
-    """Per fraction and model, blind top-1 minus GG-CNN's on the same seeds (same labelled
-    subsets): per seed, mean and (sample) standard deviation, in points."""
+def paired_vs_ggcnn(result: dict, key: str = "top1_image") -> dict:
+    """Per fraction and model, ``key`` (blind top-1 by default) minus GG-CNN's on the same
+    seeds (same labelled subsets): per seed, mean, (sample) standard deviation and the
+    95 % t-interval of the mean, in points."""
+    from scipy.stats import t
+
     base = result["runs"].get("ggcnn", {})
     out: dict = {}
     for model, by_fraction in result["runs"].items():
@@ -94,14 +148,21 @@ def paired_vs_ggcnn(result: dict) -> dict:
             continue
         for f, runs in by_fraction.items():
             seeds = sorted(set(runs) & set(base.get(f, {})), key=int)
+            seeds = [s for s in seeds if key in runs[s] and key in base[f][s]]
             if not seeds:
                 continue
-            diffs = [100 * (runs[s]["top1_image"] - base[f][s]["top1_image"]) for s in seeds]
-            out.setdefault(model, {})[f] = {
+            diffs = [100 * (runs[s][key] - base[f][s][key]) for s in seeds]
+            mean = statistics.fmean(diffs)
+            std = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+            entry = {
                 "per_seed_points": dict(zip(seeds, diffs, strict=True)),
-                "mean_points": statistics.fmean(diffs),
-                "std_points": statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+                "mean_points": mean,
+                "std_points": std,
             }
+            if len(diffs) > 1:
+                half = float(t.ppf(0.975, len(diffs) - 1)) * std / math.sqrt(len(diffs))
+                entry["ci95_points"] = [mean - half, mean + half]
+            out.setdefault(model, {})[f] = entry
     return out
 
 
@@ -159,6 +220,11 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="runs/planar/label_fraction")
     ap.add_argument("--out", default=str(RESULTS / "planar_label_fraction.json"))
+    ap.add_argument(
+        "--extra-test-data",
+        default=None,
+        help="a second held-out set: every kept checkpoint is also evaluated on it",
+    )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
     flags = CornellDataset(args.data).labelled_flags()
@@ -172,6 +238,7 @@ def main() -> int:
         "seeds": args.seeds,
         "data": args.data,
         "test_data": args.test_data,
+        "extra_test_data": args.extra_test_data,
         "val_data": args.val_data,
         "vqvae": args.vqvae,
         "labelled_train_images": n_labelled,
@@ -209,8 +276,23 @@ def main() -> int:
                     "val_top1": card.get("selection", {}).get("val_top1"),
                     "test_images": m["image"]["images"],
                 }
+                if args.extra_test_data:
+                    e = extra_eval(args, model, fraction, seed, card)
+                    runs[str(seed)].update(
+                        extra_top1_image=e["image"]["top1"],
+                        extra_top1_gt=e["gt"]["top1"],
+                        extra_test_images=e["image"]["images"],
+                        pooled_top1_image=pooled(m["image"], e["image"]),
+                        pooled_top1_gt=pooled(m["gt"], e["gt"]),
+                    )
                 result["summary"][model][f] = summary(runs)
                 result["paired_vs_ggcnn"] = paired_vs_ggcnn(result)
+                if args.extra_test_data:
+                    result["paired_vs_ggcnn_by_metric"] = {
+                        key: paired_vs_ggcnn(result, key)
+                        for key in METRICS
+                        if key.startswith(("extra_", "pooled_")) or key == "top1_gt"
+                    }
                 result["load_avg_last"] = [round(x, 2) for x in os.getloadavg()]
                 save_json(out, result)
                 plot(result, out.with_suffix(".png"))

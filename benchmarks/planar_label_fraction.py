@@ -92,6 +92,9 @@ def extra_eval(args, model: str, fraction: float, seed: int, card: dict) -> dict
         cached = json.loads(cache.read_text())
         if cached.get("data") == args.extra_test_data:
             return cached
+    import torch
+
+    torch.set_num_threads(args.threads)  # as the training runs (train() sets it there)
     net = load_model(card["arch"], weights, device="cpu")
     source = CornellDataset(args.extra_test_data)
     flags = source.labelled_flags()

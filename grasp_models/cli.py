@@ -73,6 +73,10 @@ def train_from_args(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if not args.no_malloc_tuning:
+        from grasp_models.malloc import tune_malloc
+
+        tune_malloc()
     module = importlib.import_module(TRAINERS[args.model])
     return module.train_from_args(args)
 
@@ -184,6 +188,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
+    p.add_argument(
+        "--no-malloc-tuning",
+        action="store_true",
+        help="keep glibc's malloc defaults (see grasp_models/malloc.py)",
+    )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=_train)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +192,20 @@ def test_training_crops_follow_the_labels_or_the_image_centre(tmp_path: Path) ->
     assert centre["image_quality"] == 0.0  # 36 px right of a 48 px crop's centre: outside
     with pytest.raises(ValueError, match="train_crop"):
         TrainConfig(**base, train_crop="labels")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
+def test_malloc_tuning_is_applied_and_can_be_turned_off() -> None:
+    import argparse
+
+    from grasp_models import cli
+    from grasp_models.malloc import M_MMAP_THRESHOLD, SETTINGS, tune_malloc
+
+    assert SETTINGS[M_MMAP_THRESHOLD] == 32 << 20  # glibc's largest accepted value
+    assert tune_malloc() is True
+    sub = argparse.ArgumentParser().add_subparsers()
+    cli.register(sub)
+    parser = sub.choices["train"]
+    base = ["--model", "ggcnn", "--data", "d", "--out", "o.pt"]
+    assert parser.parse_args(base).no_malloc_tuning is False
+    assert parser.parse_args([*base, "--no-malloc-tuning"]).no_malloc_tuning is True

@@ -1,0 +1,99 @@
+"""CPU training speed with and without the glibc malloc settings of ``grasp train``.
+
+Two ``grasp train`` processes on the same data and configuration run side by side (same
+machine load for both), one with the default malloc tuning (``grasp_models/malloc.py``),
+one with ``--no-malloc-tuning``. Reported per process: median seconds per epoch (from
+the run's log.csv, the first epoch left out as warm-up), user and system CPU seconds and
+peak resident memory (``os.wait4``), and the median-epoch ratio. The two also must
+end with the same final training loss (the settings change no arithmetic).
+
+    .venv/bin/python benchmarks/planar_train_malloc.py --data runs/planar/synth_train_v4 \
+        --test-data runs/planar/synth_test_v4 --epochs 12
+Writes benchmarks/results/planar_train_malloc.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import write_result
+
+
+def epoch_seconds(log: Path) -> list[float]:
+    with log.open() as fh:
+        return [float(row["seconds"]) for row in csv.DictReader(fh)]
+
+
+def final_loss(log: Path) -> float:
+    with log.open() as fh:
+        return float(list(csv.DictReader(fh))[-1]["loss"])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--test-data", required=True)
+    ap.add_argument("--model", default="ggcnn")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--label-fraction", type=float, default=0.1)
+    ap.add_argument("--train-size", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    grasp = Path(sys.executable).with_name("grasp")
+    work = Path(tempfile.mkdtemp(prefix="train_malloc_"))
+    procs = {}
+    try:
+        for name, extra in (("tuned", []), ("glibc_defaults", ["--no-malloc-tuning"])):
+            cmd = [
+                str(grasp), "train", "--model", args.model, "--data", args.data,
+                "--test-data", args.test_data, "--epochs", str(args.epochs),
+                "--label-fraction", str(args.label_fraction), "--train-crop", "image",
+                "--train-size", str(args.train_size), "--train-shift", "20", "--lr", "2e-3",
+                "--seed", "0", "--threads", str(args.threads), "--quiet",
+                "--out", str(work / f"{name}.pt"), *extra,
+            ]  # fmt: skip
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+            procs[name] = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+        result: dict = {"config": vars(args), "runs": {}}
+        for name, proc in procs.items():
+            _, status, usage = os.wait4(proc.pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"{name}: grasp train failed (exit {status})")
+            log = work / f"{name}.run" / "log.csv"
+            secs = epoch_seconds(log)
+            result["runs"][name] = {
+                "median_epoch_s": statistics.median(secs[1:] or secs),
+                "epoch_s": secs,
+                "user_cpu_s": round(usage.ru_utime, 1),
+                "system_cpu_s": round(usage.ru_stime, 1),
+                "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
+                "final_train_loss": final_loss(log),
+            }
+        runs = result["runs"]
+        result["speedup_median_epoch"] = (
+            runs["glibc_defaults"]["median_epoch_s"] / runs["tuned"]["median_epoch_s"]
+        )
+        result["same_final_loss"] = (
+            runs["tuned"]["final_train_loss"] == runs["glibc_defaults"]["final_train_loss"]
+        )
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    out = write_result("planar_train_malloc", result, Path(args.out) if args.out else None)
+    print(out.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -97,8 +97,7 @@ def extra_eval(args, model: str, fraction: float, seed: int, card: dict) -> dict
     torch.set_num_threads(args.threads)  # as the training runs (train() sets it there)
     net = load_model(card["arch"], weights, device="cpu")
     source = CornellDataset(args.extra_test_data)
-    flags = source.labelled_flags()
-    indices = [i for i in range(len(source)) if flags[i]]
+    indices = source.labelled_indices()
     if not indices:
         raise SystemExit(f"--extra-test-data {args.extra_test_data}: no labelled images")
     result = {"data": args.extra_test_data, "weights": str(weights)}

@@ -58,8 +58,7 @@ def main() -> int:
     vq.eval()
     net, card = load_network(Path(args.ggcnn))
     source = CornellDataset(args.data)
-    flags = source.labelled_flags()
-    idx = [i for i in range(len(source)) if flags[i]]
+    idx = source.labelled_indices()
     plain = evaluate(PlanarGraspModel(net, card, name="ggcnn"), source, idx, crop="image")
     through = evaluate(
         PlanarGraspModel(ThroughVQVAE(vq, net), card, name="ggcnn"), source, idx, crop="image"

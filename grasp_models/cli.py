@@ -92,8 +92,7 @@ def _eval(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     model = load_model(args.model, args.weights, device=args.device)
     source = (JacquardDataset if args.format == "jacquard" else CornellDataset)(args.data)
-    flags = source.labelled_flags()
-    indices = [i for i in range(len(source)) if flags[i]]
+    indices = source.labelled_indices()
     metric = RectangleMetric(args.iou, args.angle)
     ks = sorted({1, *args.k})
     result = {
@@ -117,8 +116,7 @@ def _export(args: argparse.Namespace) -> int:
     eval_set = Path(args.eval_set)
     if args.eval_data:
         source = CornellDataset(args.eval_data)
-        flags = source.labelled_flags()
-        n = export_eval_set(source, [i for i in range(len(source)) if flags[i]], eval_set)
+        n = export_eval_set(source, source.labelled_indices(), eval_set)
         print(f"wrote {n} crops to {eval_set}")
     for weights in args.weights:
         name = json.loads(Path(weights).with_suffix(".json").read_text())["arch"]

@@ -56,6 +56,10 @@ class PlanarDataset(abc.ABC):
         """Whether each sample has positive labels (override when it can be cheaper)."""
         return [self[i].labelled for i in range(len(self))]
 
+    def labelled_indices(self) -> list[int]:
+        """Indices of the samples with positive labels (the ones a metric can score)."""
+        return [i for i, flag in enumerate(self.labelled_flags()) if flag]
+
 
 def read_depth_tiff(path: Path) -> np.ndarray:
     """A float depth TIFF as float32 [m]; values that look like millimetres are converted."""

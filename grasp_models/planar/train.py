@@ -109,8 +109,7 @@ def dataset_split(
         test = [i for i in test if flags[i]]
     else:
         train = list(range(len(source)))
-        test_flags = test_source.labelled_flags()
-        test = [i for i in range(len(test_source)) if test_flags[i]]
+        test = test_source.labelled_indices()
     labelled_train = [i for i in train if flags[i]]
     labelled = (
         labelled_subset(labelled_train, cfg.label_fraction, cfg.seed) if labelled_train else []
@@ -218,8 +217,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     best: dict | None = None  # {"epoch", "top1", "top5", "model"} of the best validation
     if cfg.val_data and not is_vq:
         val_source = CornellDataset(cfg.val_data, load_rgb=cfg.rgb)
-        flags = val_source.labelled_flags()
-        val_idx = [i for i in range(len(val_source)) if flags[i]]
+        val_idx = val_source.labelled_indices()
         if not val_idx:
             raise CheckpointError(f"{cfg.val_data}: no labelled validation images")
     if start_epoch and ckpt_path.is_file():

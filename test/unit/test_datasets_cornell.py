@@ -79,6 +79,16 @@ def test_dataset_reads_depth_rgb_labels_and_object_ids(tmp_path: Path) -> None:
     assert ds.labelled_flags() == [True, True]
 
 
+def test_labelled_indices_skip_images_without_positives(tmp_path: Path) -> None:
+    depth = np.full((48, 64), 0.7, np.float32)
+    _write_image(tmp_path, 100, depth, RECT)
+    _write_image(tmp_path, 101, depth, "", RECT)  # negatives only: not scorable
+    _write_image(tmp_path, 102, depth, RECT)
+    ds = CornellDataset(tmp_path)
+    assert ds.labelled_flags() == [True, False, True]
+    assert ds.labelled_indices() == [0, 2]
+
+
 def test_depth_from_point_cloud_when_no_tiff(tmp_path: Path) -> None:
     rows = ["# .PCD v.7", "FIELDS x y z rgb index", "DATA ascii"]
     rows += ["0 0 600 0 0", "0 0 700 0 641"]  # mm, pixel (0, 0) and (1, 1)

@@ -27,14 +27,11 @@ from pathlib import Path
 from common import write_result
 
 
-def epoch_seconds(log: Path) -> list[float]:
+def read_log(log: Path) -> tuple[list[float], float]:
+    """Seconds of every epoch and the last epoch's loss from a run's log.csv."""
     with log.open() as fh:
-        return [float(row["seconds"]) for row in csv.DictReader(fh)]
-
-
-def final_loss(log: Path) -> float:
-    with log.open() as fh:
-        return float(list(csv.DictReader(fh))[-1]["loss"])
+        rows = list(csv.DictReader(fh))
+    return [float(row["seconds"]) for row in rows], float(rows[-1]["loss"])
 
 
 def main() -> int:
@@ -68,15 +65,14 @@ def main() -> int:
             _, status, usage = os.wait4(proc.pid, 0)
             if os.waitstatus_to_exitcode(status) != 0:
                 raise SystemExit(f"{name}: grasp train failed (exit {status})")
-            log = work / f"{name}.run" / "log.csv"
-            secs = epoch_seconds(log)
+            secs, loss = read_log(work / f"{name}.run" / "log.csv")
             result["runs"][name] = {
                 "median_epoch_s": statistics.median(secs[1:] or secs),
                 "epoch_s": secs,
                 "user_cpu_s": round(usage.ru_utime, 1),
                 "system_cpu_s": round(usage.ru_stime, 1),
                 "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
-                "final_train_loss": final_loss(log),
+                "final_train_loss": loss,
             }
         runs = result["runs"]
         result["speedup_median_epoch"] = (

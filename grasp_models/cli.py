@@ -51,6 +51,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
+        lr_schedule=args.lr_schedule,
         label_fraction=args.label_fraction,
         test_fraction=args.test_fraction,
         test_data=args.test_data,
@@ -167,6 +168,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument(
+        "--lr-schedule",
+        default="constant",
+        choices=("constant", "cosine"),
+        help="constant lr, or lr decayed to 0 along a half cosine over --epochs",
+    )
     p.add_argument("--label-fraction", type=float, default=1.0)
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--split", default="object", choices=("image", "object"))

@@ -15,13 +15,14 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import math
 import os
 import platform
 import random
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from grasp_models.planar.networks import grasp_loss
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
 
 TRAINABLE = ("ggcnn", "ggcnn2", "vqvae", "vqvae_ggcnn")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 8
     lr: float = 1e-3
+    # "constant": Adam at ``lr`` throughout; "cosine": ``lr`` decayed to 0 along a half
+    # cosine over the run's ``epochs`` (set per step, a function of the epoch and step
+    # alone, so a resumed run continues the same curve; resuming with another ``epochs``
+    # bends the rest of it)
+    lr_schedule: str = "constant"
     label_fraction: float = 1.0
     test_fraction: float = 0.2
     test_data: str | None = None
@@ -83,6 +90,7 @@ class TrainConfig:
         require_choice("model", self.model, TRAINABLE)
         require_choice("split", self.split, ("image", "object"))
         require_choice("train_crop", self.train_crop, CROP_MODES)
+        require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         require_range("train_shift", self.train_shift, 0.0, None)
         require_range("epochs", self.epochs, 1, None)
         require_range("batch_size", self.batch_size, 1, None)
@@ -90,6 +98,24 @@ class TrainConfig:
         require_range("label_fraction", self.label_fraction, 0.0, 1.0, low_inclusive=False)
         if self.model == "vqvae_ggcnn" and not self.vqvae:
             raise CheckpointError("vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt)")
+
+
+def learning_rate(cfg: TrainConfig, progress: float) -> float:
+    """The learning rate at ``progress`` = (epochs done, fractions included) / ``cfg.epochs``."""
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    return 0.5 * cfg.lr * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+def same_config(saved: dict, cfg: TrainConfig) -> bool:
+    """Whether a checkpoint's saved config is ``cfg``'s, ``epochs`` aside. Fields added to
+    :class:`TrainConfig` after the checkpoint was written count as their defaults."""
+    now = json.loads(json.dumps(asdict(cfg)))
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    old = {**defaults, **saved}
+    return {k: v for k, v in old.items() if k != "epochs"} == {
+        k: v for k, v in now.items() if k != "epochs"
+    }
 
 
 def seed_everything(seed: int) -> None:
@@ -204,8 +230,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     start_epoch = 0
     if ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
-        same = {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k != "epochs"}
-        if {k: v for k, v in state.get("config", {}).items() if k != "epochs"} != same:
+        if not same_config(state.get("config", {}), cfg):
             raise CheckpointError(
                 f"{ckpt_path} was written for another configuration; delete it or change --out"
             )
@@ -237,7 +262,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             bar = tqdm(
                 loader, desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", disable=not progress
             )
-            for x, y, _ in bar:
+            for step, (x, y, _) in enumerate(bar):
+                for group in opt.param_groups:
+                    group["lr"] = learning_rate(cfg, (epoch + step / len(loader)) / cfg.epochs)
                 x, y = x.to(cfg.device), y.to(cfg.device)
                 loss, details = net.loss(x) if is_vq else grasp_loss(net(x), y)
                 opt.zero_grad()

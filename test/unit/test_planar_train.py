@@ -209,3 +209,54 @@ def test_malloc_tuning_is_applied_and_can_be_turned_off() -> None:
     base = ["--model", "ggcnn", "--data", "d", "--out", "o.pt"]
     assert parser.parse_args(base).no_malloc_tuning is False
     assert parser.parse_args([*base, "--no-malloc-tuning"]).no_malloc_tuning is True
+
+
+def test_cosine_schedule_decays_to_zero_and_old_checkpoints_still_resume(tmp_path: Path) -> None:
+    import torch
+
+    from grasp_models.checkpoint import load_checkpoint, save_checkpoint
+    from grasp_models.planar.train import learning_rate, same_config
+
+    cos = TrainConfig(model="ggcnn", data="d", out="o.pt", lr=2e-3, lr_schedule="cosine")
+    assert learning_rate(cos, 0.0) == pytest.approx(2e-3)
+    assert learning_rate(cos, 0.5) == pytest.approx(1e-3)
+    assert learning_rate(cos, 0.75) == pytest.approx(1e-3 * (1 - math.sqrt(0.5)))
+    assert learning_rate(cos, 1.0) == pytest.approx(0.0, abs=1e-12)
+    const = TrainConfig(model="ggcnn", data="d", out="o.pt", lr=2e-3)
+    assert {learning_rate(const, p) for p in (0.0, 0.5, 1.0)} == {2e-3}
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(model="ggcnn", data="d", out="o.pt", lr_schedule="step")
+
+    data = tiny_dataset(tmp_path / "data", n=6)
+    out = tmp_path / "w" / "ggcnn.pt"
+    cfg = dict(
+        model="ggcnn",
+        data=str(data),
+        out=str(out),
+        batch_size=2,
+        lr=3e-3,
+        size=64,
+        test_fraction=0.25,
+        seed=1,
+        threads=1,
+        augment=False,
+        lr_schedule="cosine",
+    )
+    train(TrainConfig(epochs=3, **cfg), progress=False)
+    ckpt = out.with_suffix(".run") / "checkpoint.pt"
+    state = load_checkpoint(ckpt)
+    # the optimiser's last step ran at the lr of progress (3 epochs - 1 step) / 3
+    steps = 2  # 4 training images, batch 2
+    last = learning_rate(TrainConfig(epochs=3, **cfg), (3 - 1 / steps) / 3)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(last)
+    assert 0 < last < 0.2 * 3e-3
+    assert same_config(state["config"], TrainConfig(epochs=5, **cfg))
+    assert not same_config(state["config"], TrainConfig(epochs=3, **{**cfg, "lr": 1e-3}))
+    # a checkpoint written before lr_schedule existed resumes as "constant" only
+    old = {k: v for k, v in state["config"].items() if k != "lr_schedule"}
+    assert same_config(old, TrainConfig(epochs=3, **{**cfg, "lr_schedule": "constant"}))
+    assert not same_config(old, TrainConfig(epochs=3, **cfg))
+    save_checkpoint(ckpt, {**state, "config": {**old, "lr_schedule": "constant"}})
+    with pytest.raises(Exception, match="another configuration"):
+        train(TrainConfig(epochs=4, **cfg), progress=False)
+    assert isinstance(state["model"], dict) and torch.is_tensor(next(iter(state["model"].values())))

@@ -52,6 +52,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         lr_schedule=args.lr_schedule,
+        width_loss=args.width_loss,
         label_fraction=args.label_fraction,
         test_fraction=args.test_fraction,
         test_data=args.test_data,
@@ -173,6 +174,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="constant",
         choices=("constant", "cosine"),
         help="constant lr, or lr decayed to 0 along a half cosine over --epochs",
+    )
+    p.add_argument(
+        "--width-loss",
+        default="all",
+        choices=("all", "grasp"),
+        help="width MSE over all pixels (GG-CNN's) or only inside the grasp regions",
     )
     p.add_argument("--label-fraction", type=float, default=1.0)
     p.add_argument("--test-fraction", type=float, default=0.2)

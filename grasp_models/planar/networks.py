@@ -102,9 +102,27 @@ class GGCNN2(nn.Module):
         return self.heads(y)
 
 
-def grasp_loss(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Sum of the per-map MSE losses (GG-CNN's training loss) and their values."""
+#: ``grasp_loss`` width terms: "all" pixels (GG-CNN's loss) or only the "grasp" pixels.
+WIDTH_LOSSES = ("all", "grasp")
+
+
+def grasp_loss(
+    pred: torch.Tensor, target: torch.Tensor, width_loss: str = "all"
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Sum of the per-map MSE losses (GG-CNN's training loss) and their values.
+
+    ``width_loss="grasp"`` (a variant, not the paper's) averages the width error over the
+    pixels inside a grasp region (quality target > 0) only: the zeros elsewhere no longer
+    pull the width towards 0 next to a region's edge, where the quality peaks can land.
+    """
+    if width_loss not in WIDTH_LOSSES:
+        raise ValueError(f"width_loss: expected one of {WIDTH_LOSSES}, got {width_loss!r}")
     names = ("q", "cos", "sin", "width")
-    losses = [F.mse_loss(pred[:, i], target[:, i]) for i in range(4)]
+    losses = [F.mse_loss(pred[:, i], target[:, i]) for i in range(3)]
+    if width_loss == "all":
+        losses.append(F.mse_loss(pred[:, 3], target[:, 3]))
+    else:
+        err = (pred[:, 3] - target[:, 3])[target[:, 0] > 0]
+        losses.append(err.pow(2).mean() if err.numel() else pred[:, 3].sum() * 0.0)
     total = sum(losses)
     return total, {n: float(v.detach()) for n, v in zip(names, losses, strict=True)}

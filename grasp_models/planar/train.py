@@ -40,7 +40,7 @@ from grasp_models.errors import CheckpointError
 from grasp_models.planar import processing as P
 from grasp_models.planar.evaluate import evaluate
 from grasp_models.planar.inference import PlanarGraspModel, build_network
-from grasp_models.planar.networks import grasp_loss
+from grasp_models.planar.networks import WIDTH_LOSSES, grasp_loss
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
 
 TRAINABLE = ("ggcnn", "ggcnn2", "vqvae", "vqvae_ggcnn")
@@ -63,6 +63,8 @@ class TrainConfig:
     # alone, so a resumed run continues the same curve; resuming with another ``epochs``
     # bends the rest of it)
     lr_schedule: str = "constant"
+    # "all": GG-CNN's width MSE over every pixel; "grasp": only inside the grasp regions
+    width_loss: str = "all"
     label_fraction: float = 1.0
     test_fraction: float = 0.2
     test_data: str | None = None
@@ -91,6 +93,7 @@ class TrainConfig:
         require_choice("split", self.split, ("image", "object"))
         require_choice("train_crop", self.train_crop, CROP_MODES)
         require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        require_choice("width_loss", self.width_loss, WIDTH_LOSSES)
         require_range("train_shift", self.train_shift, 0.0, None)
         require_range("epochs", self.epochs, 1, None)
         require_range("batch_size", self.batch_size, 1, None)
@@ -266,7 +269,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 for group in opt.param_groups:
                     group["lr"] = learning_rate(cfg, (epoch + step / len(loader)) / cfg.epochs)
                 x, y = x.to(cfg.device), y.to(cfg.device)
-                loss, details = net.loss(x) if is_vq else grasp_loss(net(x), y)
+                loss, details = net.loss(x) if is_vq else grasp_loss(net(x), y, cfg.width_loss)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -26,6 +26,24 @@ def test_grasp_loss_is_zero_on_the_target_and_positive_elsewhere() -> None:
     assert float(grasp_loss(t + 0.1, t)[0]) == pytest.approx(4 * 0.01, rel=1e-4)
 
 
+def test_grasp_width_loss_counts_only_the_grasp_pixels() -> None:
+    target = torch.zeros(1, 4, 8, 8)
+    target[0, 0, 2:4, 2:6] = 1.0  # one grasp region of 8 pixels
+    target[0, 3, 2:4, 2:6] = 0.4
+    pred = target.clone()
+    pred[0, 3] += 0.1  # width off by 0.1 everywhere, inside and outside the region
+    pred[0, 3, 2:4, 2:4] += 0.1  # and by 0.2 on half the region
+    _, all_px = grasp_loss(pred, target)
+    _, grasp_px = grasp_loss(pred, target, width_loss="grasp")
+    assert all_px["width"] == pytest.approx((60 * 0.01 + 4 * 0.04) / 64)
+    assert grasp_px["width"] == pytest.approx((4 * 0.01 + 4 * 0.04) / 8)
+    assert grasp_px["q"] == all_px["q"] == 0.0
+    empty, parts = grasp_loss(pred, torch.zeros_like(target), width_loss="grasp")
+    assert parts["width"] == 0.0 and torch.isfinite(empty)  # no grasp pixel: no NaN
+    with pytest.raises(ValueError, match="width_loss"):
+        grasp_loss(pred, target, width_loss="masked")
+
+
 def test_quantiser_picks_nearest_codes_with_straight_through_gradient(seed) -> None:
     torch.manual_seed(seed)
     vq = VectorQuantizer(num_embeddings=4, dim=2, beta=0.25)

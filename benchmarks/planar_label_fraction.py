@@ -37,7 +37,7 @@ from common import machine
 
 from grasp_models.checkpoint import card_path, save_json
 from grasp_models.datasets import CornellDataset
-from grasp_models.planar.evaluate import evaluate
+from grasp_models.planar.evaluate import evaluate, pooled_top1
 from grasp_models.planar.train import TrainConfig, train
 from grasp_models.registry import load_model
 
@@ -105,12 +105,6 @@ def extra_eval(args, model: str, fraction: float, seed: int, card: dict) -> dict
         result[crop] = evaluate(net, source, indices, crop=crop, progress=not args.quiet)
     save_json(cache, result)
     return result
-
-
-def pooled(a: dict, b: dict) -> float:
-    """Top-1 over two evaluations' images together (each image counted once)."""
-    hits = round(a["top1"] * a["images"]) + round(b["top1"] * b["images"])
-    return hits / (a["images"] + b["images"])
 
 
 #: Per-run metrics summarised and paired when every run of a model has them.
@@ -284,8 +278,8 @@ def main() -> int:
                         extra_top1_image=e["image"]["top1"],
                         extra_top1_gt=e["gt"]["top1"],
                         extra_test_images=e["image"]["images"],
-                        pooled_top1_image=pooled(m["image"], e["image"]),
-                        pooled_top1_gt=pooled(m["gt"], e["gt"]),
+                        pooled_top1_image=pooled_top1(m["image"], e["image"]),
+                        pooled_top1_gt=pooled_top1(m["gt"], e["gt"]),
                     )
                 result["summary"][model][f] = summary(runs)
                 result["paired_vs_ggcnn"] = paired_vs_ggcnn(result)

@@ -42,3 +42,12 @@ def evaluate(
         "angle_threshold_deg": metric.angle_threshold_deg,
         **{f"top{k}": (hits[k] / n if n else float("nan")) for k in ks},
     }
+
+
+def pooled_top1(*results: dict, k: int = 1) -> float:
+    """Top-k over several :func:`evaluate` results' images together, each image counted
+    once (hits rebuilt from the fractions, which are exact counts over ``images``)."""
+    results = [r for r in results if r["images"]]  # an empty set's fractions are NaN
+    images = sum(r["images"] for r in results)
+    hits = sum(round(r[f"top{k}"] * r["images"]) for r in results)
+    return hits / images if images else float("nan")

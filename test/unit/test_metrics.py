@@ -70,3 +70,14 @@ def test_top_k() -> None:
 def test_bad_thresholds_are_rejected() -> None:
     with pytest.raises(ValueError, match="iou_threshold"):
         RectangleMetric(iou_threshold=1.5)
+
+
+def test_pooled_top1_counts_each_image_once() -> None:
+    from grasp_models.planar.evaluate import pooled_top1
+
+    a = {"images": 52, "top1": 45 / 52, "top5": 47 / 52}
+    b = {"images": 131, "top1": 105 / 131, "top5": 118 / 131}
+    assert pooled_top1(a, b) == pytest.approx(150 / 183)  # not the mean of the two rates
+    assert pooled_top1(a, b, k=5) == pytest.approx(165 / 183)
+    assert pooled_top1(a) == pytest.approx(45 / 52)
+    assert math.isnan(pooled_top1({"images": 0, "top1": float("nan")}))

@@ -1,0 +1,95 @@
+"""Held-out accuracy of planar grasp weights on several datasets, each and pooled.
+
+Each weights file (``shipped`` for the packaged one) is evaluated with the rectangle
+metric on every ``--data`` folder (blind image-centred and ground-truth-centred crops,
+top-1 and top-5) and on all of them pooled image by image, and, for the selection rules
+of the training plans, on ``--val-data`` (blind crops). The card's own selection (kept
+epoch, its validation top-1) and training options are copied beside the numbers.
+
+    .venv/bin/python benchmarks/planar_heldout.py --model ggcnn \\
+        --weights shipped runs/planar/v5/ggcnn_cos60_s0.pt \\
+        --data runs/planar/synth_test_v4 runs/planar/synth_test_v4b \\
+        --val-data runs/planar/synth_val_v4c --out benchmarks/results/planar_ggcnn_v5.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from common import write_result
+
+from grasp_models.checkpoint import load_card
+from grasp_models.datasets import CornellDataset
+from grasp_models.planar.evaluate import evaluate, pooled_top1
+from grasp_models.planar.inference import shipped_weights
+from grasp_models.registry import load_model
+
+#: Training options worth seeing next to a run's numbers.
+TRAIN_KEYS = ("seed", "epochs", "lr", "lr_schedule", "width_loss", "label_fraction", "val_data")
+
+
+def evaluate_weights(args, name: str, sources: dict[str, CornellDataset], val) -> dict:
+    path = shipped_weights(args.model) if name == "shipped" else Path(name)
+    model = load_model(args.model, path, device="cpu")
+    card = load_card(path)
+    entry: dict = {
+        "weights": str(path),
+        "selection": card.get("selection"),
+        "train_config": {k: card.get("train_config", {}).get(k) for k in TRAIN_KEYS},
+        "sets": {},
+    }
+    for root, source in sources.items():
+        entry["sets"][root] = {
+            crop: evaluate(model, source, source.labelled_indices(), crop, (1, 5))
+            for crop in ("image", "gt")
+        }
+    sets = list(entry["sets"].values())
+    entry["pooled"] = {
+        "images": sum(s["image"]["images"] for s in sets),
+        **{
+            f"{crop}_top{k}": pooled_top1(*(s[crop] for s in sets), k=k)
+            for crop in ("image", "gt")
+            for k in (1, 5)
+        },
+    }
+    if val is not None:
+        entry["val"] = evaluate(model, val, val.labelled_indices(), "image", (1, 5))
+    return entry
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="registry name: ggcnn, vqvae_ggcnn, ...")
+    ap.add_argument("--weights", nargs="+", required=True, help="'shipped' or .pt files")
+    ap.add_argument("--data", nargs="+", required=True, help="held-out Cornell-format sets")
+    ap.add_argument("--val-data", default=None, help="validation set (blind top-1/top-5)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    sources = {root: CornellDataset(root) for root in args.data}
+    for root, source in sources.items():
+        if not source.labelled_indices():
+            raise SystemExit(f"--data {root}: no labelled images")
+    val = CornellDataset(args.val_data) if args.val_data else None
+    result = {
+        "model": args.model,
+        "data": args.data,
+        "val_data": args.val_data,
+        "runs": {w: evaluate_weights(args, w, sources, val) for w in args.weights},
+    }
+    path = write_result("planar_heldout", result, args.out, threads=args.threads)
+    for w, entry in result["runs"].items():
+        p = entry["pooled"]
+        v = entry.get("val", {}).get("top1")
+        print(f"{w}: pooled blind top-1 {p['image_top1']:.3f} over {p['images']}, val {v}")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

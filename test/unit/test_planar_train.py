@@ -260,3 +260,29 @@ def test_cosine_schedule_decays_to_zero_and_old_checkpoints_still_resume(tmp_pat
     with pytest.raises(Exception, match="another configuration"):
         train(TrainConfig(epochs=4, **cfg), progress=False)
     assert isinstance(state["model"], dict) and torch.is_tensor(next(iter(state["model"].values())))
+
+
+def test_width_loss_option_trains_and_is_recorded(tmp_path: Path) -> None:
+    data = tiny_dataset(tmp_path / "data", n=6)
+    out = tmp_path / "w" / "ggcnn.pt"
+    cfg = TrainConfig(
+        model="ggcnn",
+        data=str(data),
+        out=str(out),
+        batch_size=2,
+        lr=3e-3,
+        size=64,
+        test_fraction=0.25,
+        seed=1,
+        threads=1,
+        augment=False,
+        epochs=2,
+        width_loss="grasp",
+    )
+    card = train(cfg, progress=False)
+    assert card["train_config"]["width_loss"] == "grasp"
+    with (out.with_suffix(".run") / "log.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(np.isfinite(float(r["loss"])) for r in rows) and len(rows) == 2
+    with pytest.raises(ValueError, match="width_loss"):
+        TrainConfig(model="ggcnn", data="d", out="o.pt", width_loss="masked")

@@ -3,8 +3,10 @@
 Each weights file (``shipped`` for the packaged one) is evaluated with the rectangle
 metric on every ``--data`` folder (blind image-centred and ground-truth-centred crops,
 top-1 and top-5) and on all of them pooled image by image, and, for the selection rules
-of the training plans, on ``--val-data`` (blind crops). The card's own selection (kept
-epoch, its validation top-1) and training options are copied beside the numbers.
+of the training plans, on ``--val-data`` (blind crops). Blind top-1 is also given per
+object kind over the pooled sets (the kind is the last ``_`` part of the object id in
+``objects.txt``, e.g. ``test_0004_bottle``). The card's own selection (kept epoch, its
+validation top-1) and training options are copied beside the numbers.
 
     .venv/bin/python benchmarks/planar_heldout.py --model ggcnn \\
         --weights shipped runs/planar/v5/ggcnn_cos60_s0.pt \\
@@ -28,6 +30,22 @@ from grasp_models.registry import load_model
 
 #: Training options worth seeing next to a run's numbers.
 TRAIN_KEYS = ("seed", "epochs", "lr", "lr_schedule", "width_loss", "label_fraction", "val_data")
+
+
+def by_kind(model, sources: dict[str, CornellDataset]) -> dict:
+    """Blind top-1 per object kind, over all ``sources`` together: hits and images."""
+    out: dict = {}
+    for source in sources.values():
+        ids = source.object_ids()
+        kinds: dict[str, list[int]] = {}
+        for i in source.labelled_indices():
+            kinds.setdefault(ids[i].rsplit("_", 1)[-1], []).append(i)
+        for kind, indices in kinds.items():
+            r = evaluate(model, source, indices, "image", (1,))
+            k = out.setdefault(kind, {"hits": 0, "images": 0})
+            k["hits"] += round(r["top1"] * r["images"])
+            k["images"] += r["images"]
+    return {kind: {**v, "top1": v["hits"] / v["images"]} for kind, v in sorted(out.items())}
 
 
 def evaluate_weights(args, name: str, sources: dict[str, CornellDataset], val) -> dict:
@@ -54,6 +72,7 @@ def evaluate_weights(args, name: str, sources: dict[str, CornellDataset], val) -
             for k in (1, 5)
         },
     }
+    entry["pooled_by_kind"] = by_kind(model, sources)
     if val is not None:
         entry["val"] = evaluate(model, val, val.labelled_indices(), "image", (1, 5))
     return entry

@@ -40,18 +40,12 @@ def tiny_dataset(root: Path, n: int = 8, seed: int = 0) -> Path:
     return root
 
 
-def read_losses(run_dir: Path) -> list[float]:
-    with (run_dir / "log.csv").open() as fh:
-        return [float(row["loss"]) for row in csv.DictReader(fh)]
-
-
-def test_ggcnn_loss_goes_down_resumes_and_loads(tmp_path: Path) -> None:
-    data = tiny_dataset(tmp_path / "data")
-    out = tmp_path / "w" / "ggcnn.pt"
-    cfg = dict(
+def tiny_run(tmp_path: Path, n: int = 8, **overrides) -> dict:
+    """TrainConfig fields of a short GG-CNN run on a tiny dataset written under tmp_path."""
+    return dict(
         model="ggcnn",
-        data=str(data),
-        out=str(out),
+        data=str(tiny_dataset(tmp_path / "data", n=n)),
+        out=str(tmp_path / "w" / "ggcnn.pt"),
         batch_size=2,
         lr=3e-3,
         size=64,
@@ -59,7 +53,18 @@ def test_ggcnn_loss_goes_down_resumes_and_loads(tmp_path: Path) -> None:
         seed=1,
         threads=1,
         augment=False,
+        **overrides,
     )
+
+
+def read_losses(run_dir: Path) -> list[float]:
+    with (run_dir / "log.csv").open() as fh:
+        return [float(row["loss"]) for row in csv.DictReader(fh)]
+
+
+def test_ggcnn_loss_goes_down_resumes_and_loads(tmp_path: Path) -> None:
+    cfg = tiny_run(tmp_path)
+    out = Path(cfg["out"])
     train(TrainConfig(epochs=20, **cfg), progress=False)
     losses = read_losses(out.with_suffix(".run"))
     assert len(losses) == 20
@@ -227,21 +232,8 @@ def test_cosine_schedule_decays_to_zero_and_old_checkpoints_still_resume(tmp_pat
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainConfig(model="ggcnn", data="d", out="o.pt", lr_schedule="step")
 
-    data = tiny_dataset(tmp_path / "data", n=6)
-    out = tmp_path / "w" / "ggcnn.pt"
-    cfg = dict(
-        model="ggcnn",
-        data=str(data),
-        out=str(out),
-        batch_size=2,
-        lr=3e-3,
-        size=64,
-        test_fraction=0.25,
-        seed=1,
-        threads=1,
-        augment=False,
-        lr_schedule="cosine",
-    )
+    cfg = tiny_run(tmp_path, n=6, lr_schedule="cosine")
+    out = Path(cfg["out"])
     train(TrainConfig(epochs=3, **cfg), progress=False)
     ckpt = out.with_suffix(".run") / "checkpoint.pt"
     state = load_checkpoint(ckpt)
@@ -263,23 +255,9 @@ def test_cosine_schedule_decays_to_zero_and_old_checkpoints_still_resume(tmp_pat
 
 
 def test_width_loss_option_trains_and_is_recorded(tmp_path: Path) -> None:
-    data = tiny_dataset(tmp_path / "data", n=6)
-    out = tmp_path / "w" / "ggcnn.pt"
-    cfg = TrainConfig(
-        model="ggcnn",
-        data=str(data),
-        out=str(out),
-        batch_size=2,
-        lr=3e-3,
-        size=64,
-        test_fraction=0.25,
-        seed=1,
-        threads=1,
-        augment=False,
-        epochs=2,
-        width_loss="grasp",
-    )
-    card = train(cfg, progress=False)
+    cfg = tiny_run(tmp_path, n=6, width_loss="grasp")
+    out = Path(cfg["out"])
+    card = train(TrainConfig(epochs=2, **cfg), progress=False)
     assert card["train_config"]["width_loss"] == "grasp"
     with (out.with_suffix(".run") / "log.csv").open() as fh:
         rows = list(csv.DictReader(fh))

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from grasp_core.validation import require_choice
+
 
 class GraspHeads(nn.Module):
     """Four per-pixel outputs stacked as Bx4xHxW (quality, cos2θ, sin2θ, width)."""
@@ -115,8 +117,7 @@ def grasp_loss(
     pixels inside a grasp region (quality target > 0) only: the zeros elsewhere no longer
     pull the width towards 0 next to a region's edge, where the quality peaks can land.
     """
-    if width_loss not in WIDTH_LOSSES:
-        raise ValueError(f"width_loss: expected one of {WIDTH_LOSSES}, got {width_loss!r}")
+    require_choice("width_loss", width_loss, WIDTH_LOSSES)
     names = ("q", "cos", "sin", "width")
     losses = [F.mse_loss(pred[:, i], target[:, i]) for i in range(3)]
     if width_loss == "all":

@@ -32,23 +32,23 @@ from grasp_models.registry import load_model
 TRAIN_KEYS = ("seed", "epochs", "lr", "lr_schedule", "width_loss", "label_fraction", "val_data")
 
 
-def by_kind(model, sources: dict[str, CornellDataset]) -> dict:
-    """Blind top-1 per object kind, over all ``sources`` together: hits and images."""
+def by_kind(sources: dict[str, CornellDataset], indices: dict, blind_hits: dict) -> dict:
+    """Blind top-1 per object kind over all ``sources`` together, from each set's labelled
+    ``indices`` and the indices among them that hit (``blind_hits``): hits and images."""
     out: dict = {}
-    for source in sources.values():
+    for root, source in sources.items():
         ids = source.object_ids()
-        kinds: dict[str, list[int]] = {}
-        for i in source.labelled_indices():
-            kinds.setdefault(ids[i].rsplit("_", 1)[-1], []).append(i)
-        for kind, indices in kinds.items():
-            r = evaluate(model, source, indices, "image", (1,))
-            k = out.setdefault(kind, {"hits": 0, "images": 0})
-            k["hits"] += round(r["top1"] * r["images"])
-            k["images"] += r["images"]
+        hit = set(blind_hits[root])
+        for i in indices[root]:
+            k = out.setdefault(ids[i].rsplit("_", 1)[-1], {"hits": 0, "images": 0})
+            k["hits"] += i in hit
+            k["images"] += 1
     return {kind: {**v, "top1": v["hits"] / v["images"]} for kind, v in sorted(out.items())}
 
 
-def evaluate_weights(args, name: str, sources: dict[str, CornellDataset], val) -> dict:
+def evaluate_weights(
+    args, name: str, sources: dict[str, CornellDataset], indices: dict, val
+) -> dict:
     path = shipped_weights(args.model) if name == "shipped" else Path(name)
     model = load_model(args.model, path, device="cpu")
     card = load_card(path)
@@ -58,11 +58,12 @@ def evaluate_weights(args, name: str, sources: dict[str, CornellDataset], val) -
         "train_config": {k: card.get("train_config", {}).get(k) for k in TRAIN_KEYS},
         "sets": {},
     }
+    blind_hits = {}
     for root, source in sources.items():
-        entry["sets"][root] = {
-            crop: evaluate(model, source, source.labelled_indices(), crop, (1, 5))
-            for crop in ("image", "gt")
-        }
+        blind = evaluate(model, source, indices[root], "image", (1, 5), per_image=True)
+        blind_hits[root] = blind.pop("hit_indices")[1]
+        gt = evaluate(model, source, indices[root], "gt", (1, 5))
+        entry["sets"][root] = {"image": blind, "gt": gt}
     sets = list(entry["sets"].values())
     entry["pooled"] = {
         "images": sum(s["image"]["images"] for s in sets),
@@ -72,9 +73,9 @@ def evaluate_weights(args, name: str, sources: dict[str, CornellDataset], val) -
             for k in (1, 5)
         },
     }
-    entry["pooled_by_kind"] = by_kind(model, sources)
+    entry["pooled_by_kind"] = by_kind(sources, indices, blind_hits)
     if val is not None:
-        entry["val"] = evaluate(model, val, val.labelled_indices(), "image", (1, 5))
+        entry["val"] = evaluate(model, val[0], val[1], "image", (1, 5))
     return entry
 
 
@@ -91,15 +92,19 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     sources = {root: CornellDataset(root) for root in args.data}
-    for root, source in sources.items():
-        if not source.labelled_indices():
+    indices = {root: source.labelled_indices() for root, source in sources.items()}
+    for root, idx in indices.items():
+        if not idx:
             raise SystemExit(f"--data {root}: no labelled images")
-    val = CornellDataset(args.val_data) if args.val_data else None
+    val = None
+    if args.val_data:
+        val_source = CornellDataset(args.val_data)
+        val = (val_source, val_source.labelled_indices())
     result = {
         "model": args.model,
         "data": args.data,
         "val_data": args.val_data,
-        "runs": {w: evaluate_weights(args, w, sources, val) for w in args.weights},
+        "runs": {w: evaluate_weights(args, w, sources, indices, val) for w in args.weights},
     }
     path = write_result("planar_heldout", result, args.out, threads=args.threads)
     for w, entry in result["runs"].items():

@@ -21,10 +21,13 @@ def evaluate(
     ks: Sequence[int] = (1, 5),
     metric: RectangleMetric | None = None,
     progress: bool = False,
+    per_image: bool = False,
 ) -> dict:
-    """Top-k accuracies (fractions) over the labelled images among ``indices``."""
+    """Top-k accuracies (fractions) over the labelled images among ``indices``; with
+    ``per_image`` also ``hit_indices``: k -> the indices of the images that succeed."""
     metric = metric or RectangleMetric()
     hits = {k: 0 for k in ks}
+    hit_indices: dict[int, list[int]] = {k: [] for k in ks}
     n = 0
     for idx in tqdm(indices, desc=f"eval {model.name} ({crop} crops)", disable=not progress):
         sample = source[idx]
@@ -34,14 +37,19 @@ def evaluate(
         out = model.run(sample.depth, rgb, crop_center_for(sample, crop), max_grasps=max(ks))
         n += 1
         for k in ks:
-            hits[k] += metric.success_at_k(out.rects, sample.positives, k)
-    return {
+            if metric.success_at_k(out.rects, sample.positives, k):
+                hits[k] += 1
+                hit_indices[k].append(idx)
+    result = {
         "images": n,
         "crop": crop,
         "iou_threshold": metric.iou_threshold,
         "angle_threshold_deg": metric.angle_threshold_deg,
         **{f"top{k}": (hits[k] / n if n else float("nan")) for k in ks},
     }
+    if per_image:
+        result["hit_indices"] = hit_indices
+    return result
 
 
 def pooled_top1(*results: dict, k: int = 1) -> float:

@@ -135,6 +135,13 @@ def test_validation_keeps_the_best_epoch_and_the_test_set_is_only_reported(
     again = evaluate(load_ggcnn(out), CornellDataset(str(val)), range(4), crop="image")
     assert again["top1"] == pytest.approx(sel["val_top1"])
     assert again["top5"] == pytest.approx(sel["val_top5"])
+    listed = evaluate(
+        load_ggcnn(out), CornellDataset(str(val)), range(4), crop="image", per_image=True
+    )
+    for k in (1, 5):  # the images listed as hits are the ones counted
+        assert len(listed["hit_indices"][k]) == round(again[f"top{k}"] * 4)
+        assert set(listed["hit_indices"][1]) <= set(listed["hit_indices"][5]) <= set(range(4))
+    assert "hit_indices" not in again
 
 
 def test_shipping_writes_eval_accuracy_and_data_notes_into_the_card(tmp_path: Path) -> None:

@@ -111,13 +111,15 @@ def learning_rate(cfg: TrainConfig, progress: float) -> float:
 
 
 def same_config(saved: dict, cfg: TrainConfig) -> bool:
-    """Whether a checkpoint's saved config is ``cfg``'s, ``epochs`` aside. Fields added to
+    """Whether a checkpoint's saved config is ``cfg``'s, ``epochs`` (a run may be extended)
+    and ``out`` (a run folder may be copied or moved) aside. Fields added to
     :class:`TrainConfig` after the checkpoint was written count as their defaults."""
     now = json.loads(json.dumps(asdict(cfg)))
     defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
     old = {**defaults, **saved}
-    return {k: v for k, v in old.items() if k != "epochs"} == {
-        k: v for k, v in now.items() if k != "epochs"
+    free = ("epochs", "out")
+    return {k: v for k, v in old.items() if k not in free} == {
+        k: v for k, v in now.items() if k not in free
     }
 
 

@@ -251,6 +251,8 @@ def test_cosine_schedule_decays_to_zero_and_old_checkpoints_still_resume(tmp_pat
     assert 0 < last < 0.2 * 3e-3
     assert same_config(state["config"], TrainConfig(epochs=5, **cfg))
     assert not same_config(state["config"], TrainConfig(epochs=3, **{**cfg, "lr": 1e-3}))
+    # a copied run folder resumes under its new weights path
+    assert same_config(state["config"], TrainConfig(epochs=3, **{**cfg, "out": "copy/w.pt"}))
     # a checkpoint written before lr_schedule existed resumes as "constant" only
     old = {k: v for k, v in state["config"].items() if k != "lr_schedule"}
     assert same_config(old, TrainConfig(epochs=3, **{**cfg, "lr_schedule": "constant"}))

@@ -11,9 +11,10 @@ reported (rectangle metric, blind image-centred crops, top-1): per run, and mean
 standard deviation over the seeds, and each model's difference to GG-CNN paired by seed.
 ``--ablations`` adds variants (``VARIANTS``) at
 ``--ablation-fractions``. Runs are resumable: a finished run's card is reused.
-``--extra-test-data`` names a second held-out set: each run's kept checkpoint is also
-evaluated on it (cached beside the run) and on both sets pooled, image by image; the
-paired differences are then given for every set, with a 95 % t-interval of the mean.
+``--extra-test-data`` names further held-out sets (one or more folders): each run's kept
+checkpoint is also evaluated on each (cached beside the run, per folder), on the extra
+sets pooled (``extra_*``) and on all test sets pooled (``pooled_*``), image by image; the
+paired differences are then given for each, with a 95 % t-interval of the mean.
 
     .venv/bin/python benchmarks/planar_label_fraction.py --data runs/planar/synth_train_v3 \
         --test-data runs/planar/synth_test_v3 --val-data runs/planar/synth_val_v3 \
@@ -83,24 +84,24 @@ def run_path(args, model: str, fraction: float, seed: int) -> Path:
     return Path(args.work) / f"{model}_f{fraction:.2f}_s{seed}.pt"
 
 
-def extra_eval(args, model: str, fraction: float, seed: int, card: dict) -> dict:
-    """Blind and ground-truth-centred top-k of a run's kept checkpoint on
-    ``--extra-test-data``; cached beside the run, keyed by that folder."""
+def extra_eval(args, model: str, fraction: float, seed: int, card: dict, data: str) -> dict:
+    """Blind and ground-truth-centred top-k of a run's kept checkpoint on ``data`` (one
+    of ``--extra-test-data``); cached beside the run, keyed by that folder."""
     weights = run_path(args, model, fraction, seed)
-    cache = weights.with_name(f"{weights.stem}.eval_{Path(args.extra_test_data).name}.json")
+    cache = weights.with_name(f"{weights.stem}.eval_{Path(data).name}.json")
     if cache.is_file():
         cached = json.loads(cache.read_text())
-        if cached.get("data") == args.extra_test_data:
+        if cached.get("data") == data:
             return cached
     import torch
 
     torch.set_num_threads(args.threads)  # as the training runs (train() sets it there)
     net = load_model(card["arch"], weights, device="cpu")
-    source = CornellDataset(args.extra_test_data)
+    source = CornellDataset(data)
     indices = source.labelled_indices()
     if not indices:
-        raise SystemExit(f"--extra-test-data {args.extra_test_data}: no labelled images")
-    result = {"data": args.extra_test_data, "weights": str(weights)}
+        raise SystemExit(f"--extra-test-data {data}: no labelled images")
+    result = {"data": data, "weights": str(weights)}
     for crop in ("image", "gt"):
         result[crop] = evaluate(net, source, indices, crop=crop, progress=not args.quiet)
     save_json(cache, result)
@@ -218,8 +219,9 @@ def main() -> int:
     ap.add_argument("--out", default=str(RESULTS / "planar_label_fraction.json"))
     ap.add_argument(
         "--extra-test-data",
+        nargs="+",
         default=None,
-        help="a second held-out set: every kept checkpoint is also evaluated on it",
+        help="further held-out sets: every kept checkpoint is also evaluated on each",
     )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
@@ -273,13 +275,16 @@ def main() -> int:
                     "test_images": m["image"]["images"],
                 }
                 if args.extra_test_data:
-                    e = extra_eval(args, model, fraction, seed, card)
+                    es = [
+                        extra_eval(args, model, fraction, seed, card, d)
+                        for d in args.extra_test_data
+                    ]
                     runs[str(seed)].update(
-                        extra_top1_image=e["image"]["top1"],
-                        extra_top1_gt=e["gt"]["top1"],
-                        extra_test_images=e["image"]["images"],
-                        pooled_top1_image=pooled_top1(m["image"], e["image"]),
-                        pooled_top1_gt=pooled_top1(m["gt"], e["gt"]),
+                        extra_top1_image=pooled_top1(*(e["image"] for e in es)),
+                        extra_top1_gt=pooled_top1(*(e["gt"] for e in es)),
+                        extra_test_images=sum(e["image"]["images"] for e in es),
+                        pooled_top1_image=pooled_top1(m["image"], *(e["image"] for e in es)),
+                        pooled_top1_gt=pooled_top1(m["gt"], *(e["gt"] for e in es)),
                     )
                 result["summary"][model][f] = summary(runs)
                 result["paired_vs_ggcnn"] = paired_vs_ggcnn(result)

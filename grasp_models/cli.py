@@ -166,7 +166,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--val-data", default=None, help="validation dataset (own objects): keep the best epoch"
     )
     p.add_argument("--val-every", type=int, default=1, help="epochs between validations")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=20,
+        help="total epochs; a planar run resumes from the checkpoint in its run folder "
+        "(w.pt: w.run/) when the other options match (--out aside): raise it to extend",
+    )
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument(

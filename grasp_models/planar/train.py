@@ -180,6 +180,11 @@ def training_data(cfg: TrainConfig, source: CornellDataset, indices: list[int]) 
     )
 
 
+def command_line() -> str:
+    """This process's command line, shell-quoted."""
+    return " ".join(shlex.quote(a) for a in sys.argv)
+
+
 def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
     card = {
         "arch": cfg.model,
@@ -197,7 +202,7 @@ def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
         },
         "seed": cfg.seed,
         "train_config": asdict(cfg),
-        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "command": command_line(),
         "parameters": sum(p.numel() for p in net.parameters()),
         "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -233,6 +238,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr)
     start_epoch = 0
+    history: list[dict] = []  # each call that trained this run: command, first epoch
     if ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
         if not same_config(state.get("config", {}), cfg):
@@ -242,7 +248,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"])
+        # checkpoints written before the record was kept: the earlier calls are unknown
+        history = state.get("history") or [{"command": None, "from_epoch": 0}]
         print(f"resuming {cfg.model} from epoch {start_epoch}", file=sys.stderr)
+    if cfg.epochs > start_epoch:
+        history = [*history, {"command": command_line(), "from_epoch": start_epoch}]
     val_source = val_idx = None
     best: dict | None = None  # {"epoch", "top1", "top5", "model"} of the best validation
     if cfg.val_data and not is_vq:
@@ -301,9 +311,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     "config": asdict(cfg),
                     "loss": mean,
                     "best": best,
+                    "history": history,
                 },
             )
     card = card_for(cfg, net, split)
+    if len(history) > 1:  # a resumed run: which call trained from which epoch on
+        card["history"] = history
     card["final_train_loss"] = (
         mean if cfg.epochs > start_epoch else load_checkpoint(ckpt_path)["loss"]
     )

@@ -73,6 +73,9 @@ def test_ggcnn_loss_goes_down_resumes_and_loads(tmp_path: Path) -> None:
     assert len(read_losses(out.with_suffix(".run"))) == 21
     card = load_card(out)
     assert card["arch"] == "ggcnn" and card["seed"] == 1
+    # the card names both calls and the epoch each one started from
+    assert [h["from_epoch"] for h in card["history"]] == [0, 20]
+    assert all(h["command"] for h in card["history"])
     assert card["data"]["test_images"] == 2 and card["processing"]["size"] == 64
     assert set(card["metrics"]) == {"image", "gt"}
     assert 0.0 <= card["metrics"]["image"]["top1"] <= 1.0

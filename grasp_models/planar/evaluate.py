@@ -26,7 +26,6 @@ def evaluate(
     """Top-k accuracies (fractions) over the labelled images among ``indices``; with
     ``per_image`` also ``hit_indices``: k -> the indices of the images that succeed."""
     metric = metric or RectangleMetric()
-    hits = {k: 0 for k in ks}
     hit_indices: dict[int, list[int]] = {k: [] for k in ks}
     n = 0
     for idx in tqdm(indices, desc=f"eval {model.name} ({crop} crops)", disable=not progress):
@@ -38,14 +37,13 @@ def evaluate(
         n += 1
         for k in ks:
             if metric.success_at_k(out.rects, sample.positives, k):
-                hits[k] += 1
                 hit_indices[k].append(idx)
     result = {
         "images": n,
         "crop": crop,
         "iou_threshold": metric.iou_threshold,
         "angle_threshold_deg": metric.angle_threshold_deg,
-        **{f"top{k}": (hits[k] / n if n else float("nan")) for k in ks},
+        **{f"top{k}": (len(hit_indices[k]) / n if n else float("nan")) for k in ks},
     }
     if per_image:
         result["hit_indices"] = hit_indices

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -29,7 +28,7 @@ import numpy as np
 import torch
 from common import run_header
 
-from grasp_core.files import atomic_write_bytes
+from grasp_core.files import atomic_write_bytes, file_sha256
 from grasp_models.checkpoint import save_json
 from grasp_models.graspnet6dof.evaluate import EvalConfig, evaluate, export_eval_set
 from grasp_models.graspnet6dof.inference import (
@@ -79,10 +78,6 @@ def weight_files(folder: str | None) -> tuple[Path, Path]:
     base = Path(folder) if folder else WEIGHTS_DIR
     base = base.parent if base.is_file() else base
     return base / SAMPLER_FILE, base / EVALUATOR_FILE
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def rescore(tag: str = "") -> int:
@@ -222,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                 "steps": model.cards[k].get("steps"),
                 "data": model.cards[k].get("data"),
                 "file": str(f),
-                "sha256": sha256(f),
+                "sha256": file_sha256(f),
             }
             for k, f in zip(("sampler", "evaluator"), weight_files(args.weights), strict=True)
         },

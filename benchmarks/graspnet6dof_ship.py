@@ -14,22 +14,18 @@ and re-runs the top-10 measure on ``grasp_models/weights/graspnet6dof_eval_set.n
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
 from pathlib import Path
 
+from grasp_core.files import file_sha256
 from grasp_models.checkpoint import card_path, load_card, save_json
 from grasp_models.graspnet6dof.inference import EVALUATOR_FILE, SAMPLER_FILE
 from grasp_models.registry import WEIGHTS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT_DATA = "grasp datagen-6dof --split test --count 14 --candidates 1000 --perturbed 100 --views 3 --seed 0"
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def held_out_block(eval_json: Path) -> dict:
@@ -68,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     result = json.loads(Path(args.eval).read_text())
     held_out = held_out_block(Path(args.eval))
     for key, name in (("sampler", SAMPLER_FILE), ("evaluator", EVALUATOR_FILE)):
-        digest = sha256(src / name)
+        digest = file_sha256(src / name)
         measured = result["weights"][key]["sha256"]
         if digest != measured:
             raise SystemExit(f"{src / name}: sha256 {digest} is not the evaluated {measured}")
@@ -78,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "data_command": args.data_command,
                 "held_out": held_out,
-                "sha256": sha256(src / name),
+                "sha256": file_sha256(src / name),
                 # re-shipping the shipped files with new held-out numbers keeps their origin
                 "trained_from": card.get("trained_from", str(src)),
                 "shipped_by": " ".join(["benchmarks/graspnet6dof_ship.py", *sys.argv[1:]]),

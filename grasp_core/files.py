@@ -3,6 +3,7 @@ then renamed over it, so a reader sees the old file or the new one, never half o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -53,3 +54,8 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (names the exact weights or data a result came from)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -68,6 +68,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         train_size=args.train_size,
         train_crop=args.train_crop,
         train_shift=args.train_shift,
+        init_weights=args.init_weights,
     )
     card = train(cfg, progress=not args.quiet)
     print(json.dumps(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
@@ -193,6 +194,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rgb", action="store_true", help="RGB-D input (default depth only)")
     p.add_argument("--vqvae", default=None, help="trained VQ-VAE (.pt) for vqvae_ggcnn")
+    p.add_argument(
+        "--init-weights",
+        default=None,
+        help="start from these weights (.pt, card beside; same --model) instead of a "
+        "random initialisation: fine-tune, e.g. grasp_models/weights/ggcnn.pt on your data",
+    )
     p.add_argument("--size", type=int, default=300, help="inference/eval crop [px]")
     p.add_argument("--train-size", type=int, default=160, help="training patch [px]")
     p.add_argument(

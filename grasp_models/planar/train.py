@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from grasp_core.files import file_sha256
 from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
 from grasp_models.datasets import CornellDataset
@@ -39,7 +40,7 @@ from grasp_models.datasets.torch_dataset import CROP_MODES, GraspMapDataset
 from grasp_models.errors import CheckpointError
 from grasp_models.planar import processing as P
 from grasp_models.planar.evaluate import evaluate
-from grasp_models.planar.inference import PlanarGraspModel, build_network
+from grasp_models.planar.inference import PlanarGraspModel, build_network, load_network
 from grasp_models.planar.networks import WIDTH_LOSSES, grasp_loss
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
 
@@ -87,6 +88,9 @@ class TrainConfig:
     vq_num_embeddings: int = 128
     vq_dim: int = 16
     vq_train_decoder: bool = True  # False: ablation, only the cascaded GG-CNN is trained
+    # weights (.pt, card beside) of the same architecture to start from instead of a
+    # random initialisation: fine-tuning, e.g. the shipped weights on your own data
+    init_weights: str | None = None
 
     def __post_init__(self) -> None:
         require_choice("model", self.model, TRAINABLE)
@@ -99,6 +103,8 @@ class TrainConfig:
         require_range("batch_size", self.batch_size, 1, None)
         require_range("val_every", self.val_every, 1, None)
         require_range("label_fraction", self.label_fraction, 0.0, 1.0, low_inclusive=False)
+        if self.init_weights and self.model == "vqvae":
+            raise CheckpointError("init_weights: only the grasp models can start from weights")
         if self.model == "vqvae_ggcnn" and not self.vqvae:
             raise CheckpointError("vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt)")
 
@@ -159,6 +165,28 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
         vq.load_state_dict(state.get("model", state))
         return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)
     return build_network({"arch": cfg.model, "in_channels": in_channels})
+
+
+def initialise(net: torch.nn.Module, cfg: TrainConfig) -> dict:
+    """Load ``cfg.init_weights`` into ``net``; returns what the card records of them."""
+    path = Path(cfg.init_weights)
+    init, card = load_network(path)
+    arch, channels = card.get("arch"), int(card.get("in_channels", 1))
+    if arch != cfg.model or channels != (4 if cfg.rgb else 1):
+        raise CheckpointError(
+            f"init_weights {path}: a {arch} with {channels} input channel(s), not the "
+            f"{cfg.model} with {4 if cfg.rgb else 1} being trained"
+        )
+    try:
+        net.load_state_dict(init.state_dict())
+    except RuntimeError as exc:  # e.g. a vqvae_ggcnn of another codebook size
+        raise CheckpointError(f"init_weights {path} do not fit the {cfg.model}: {exc}") from exc
+    return {
+        "path": str(path),
+        "sha256": file_sha256(path),
+        "command": card.get("command"),
+        "date": card.get("date"),
+    }
 
 
 def training_data(cfg: TrainConfig, source: CornellDataset, indices: list[int]) -> GraspMapDataset:
@@ -239,6 +267,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     opt = torch.optim.Adam(params, lr=cfg.lr)
     start_epoch = 0
     history: list[dict] = []  # each call that trained this run: command, first epoch
+    init = None  # what the run started from, when not a random initialisation
     if ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
         if not same_config(state.get("config", {}), cfg):
@@ -250,7 +279,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         start_epoch = int(state["epoch"])
         # checkpoints written before the record was kept: the earlier calls are unknown
         history = state.get("history") or [{"command": None, "from_epoch": 0}]
+        init = state.get("init")
         print(f"resuming {cfg.model} from epoch {start_epoch}", file=sys.stderr)
+    elif cfg.init_weights:
+        init = initialise(net, cfg)
     if cfg.epochs > start_epoch:
         history = [*history, {"command": command_line(), "from_epoch": start_epoch}]
     val_source = val_idx = None
@@ -312,11 +344,14 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     "loss": mean,
                     "best": best,
                     "history": history,
+                    "init": init,
                 },
             )
     card = card_for(cfg, net, split)
     if len(history) > 1:  # a resumed run: which call trained from which epoch on
         card["history"] = history
+    if init is not None:
+        card["init_weights"] = init
     card["final_train_loss"] = (
         mean if cfg.epochs > start_epoch else load_checkpoint(ckpt_path)["loss"]
     )

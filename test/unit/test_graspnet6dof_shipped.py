@@ -5,7 +5,6 @@ evaluator reproduce the card's top-10 physics success on the shipped evaluation 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from grasp_core.files import file_sha256
 from grasp_models.checkpoint import load_card
 from grasp_models.graspnet6dof.evaluate import reproduce_topk
 from grasp_models.graspnet6dof.inference import EVALUATOR_FILE, SAMPLER_FILE, load_graspnet6dof
@@ -35,10 +35,6 @@ POOLED_TOLERANCE = 0.05
 pytestmark = pytest.mark.timeout(300)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def held_out() -> dict:
     cards = {k: load_card(p) for k, p in FILES.items()}
@@ -52,14 +48,14 @@ def test_card_is_complete_and_weights_are_small(key: str) -> None:
     for field in ("data", "data_command", "command", "config", "steps", "held_out", "sha256"):
         assert field in card, f"{FILES[key]}: card lacks {field}"
     assert card["config"]["seed"] == 0
-    assert card["sha256"] == _sha256(FILES[key])
+    assert card["sha256"] == file_sha256(FILES[key])
     assert FILES[key].stat().st_size < 5e6
 
 
 def test_card_numbers_are_the_benchmark_run_of_these_files(held_out: dict) -> None:
     result = json.loads((ROOT / held_out["benchmark"]).read_text())
     for key, path in FILES.items():
-        assert result["weights"][key]["sha256"] == _sha256(path), key
+        assert result["weights"][key]["sha256"] == file_sha256(path), key
     s = result["summary"]
     assert held_out["top10_success_at_iteration_10"] == s["top10_success_at_iteration_10"]
     assert held_out["auc_by_iteration"] == s["auc_by_iteration"]

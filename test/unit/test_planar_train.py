@@ -276,3 +276,54 @@ def test_width_loss_option_trains_and_is_recorded(tmp_path: Path) -> None:
     assert all(np.isfinite(float(r["loss"])) for r in rows) and len(rows) == 2
     with pytest.raises(ValueError, match="width_loss"):
         TrainConfig(model="ggcnn", data="d", out="o.pt", width_loss="masked")
+
+
+def test_fine_tuning_starts_from_the_given_weights_and_the_card_names_them(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    from grasp_core.files import file_sha256
+    from grasp_models.checkpoint import load_checkpoint
+    from grasp_models.errors import CheckpointError
+
+    base = tiny_run(tmp_path, n=6)
+    first = Path(base["out"])
+    train(TrainConfig(epochs=10, **base), progress=False)
+    scratch = read_losses(first.with_suffix(".run"))
+
+    # lr 0: Adam moves nothing, so the fine-tuned file holds exactly the initial weights
+    frozen = tmp_path / "frozen.pt"
+    card = train(
+        TrainConfig(
+            epochs=1, **{**base, "out": str(frozen), "lr": 0.0, "init_weights": str(first)}
+        ),
+        progress=False,
+    )
+    start, end = load_checkpoint(first), load_checkpoint(frozen)
+    assert start.keys() == end.keys()
+    assert all(torch.equal(start[k], end[k]) for k in start)
+    assert card["init_weights"]["sha256"] == file_sha256(first)
+    assert card["init_weights"]["path"] == str(first)
+    assert card["init_weights"]["command"] == load_card(first)["command"]
+
+    # a fine-tune goes on from where the first run ended, below its random start's loss
+    # (same seed: the same random weights are what a fine-tune that loaded nothing gets)
+    tuned = tmp_path / "tuned.pt"
+    cfg = {**base, "out": str(tuned), "lr": 1e-3, "init_weights": str(first)}
+    train(TrainConfig(epochs=1, **cfg), progress=False)
+    tuned_loss = read_losses(tuned.with_suffix(".run"))[0]
+    assert tuned_loss < 0.9 * scratch[0] and tuned_loss < scratch[-1], (tuned_loss, scratch)
+    # resumed, it keeps its record and does not re-load the initial weights
+    card = train(TrainConfig(epochs=2, **cfg), progress=False)
+    assert card["init_weights"]["sha256"] == file_sha256(first)
+    assert len(read_losses(tuned.with_suffix(".run"))) == 2
+    assert not all(torch.equal(start[k], load_checkpoint(tuned)[k]) for k in start)
+
+    with pytest.raises(CheckpointError, match=r"init_weights .*first|ggcnn2"):
+        train(
+            TrainConfig(epochs=1, **{**cfg, "model": "ggcnn2", "out": str(tmp_path / "g2.pt")}),
+            progress=False,
+        )
+    with pytest.raises(CheckpointError, match="only the grasp models"):
+        TrainConfig(model="vqvae", data="d", out="o.pt", init_weights=str(first))

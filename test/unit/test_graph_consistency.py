@@ -76,3 +76,14 @@ def test_crop_box_and_workspace_centre_sit_on_the_cells_workspace(name: str) -> 
     centre = _node(graph, "grasp_detector").parameters["workspace_center"]
     expected = [np.mean(cell.workspace_x), np.mean(cell.workspace_y), cell.table_top_z]
     np.testing.assert_allclose(centre, expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_weights_argument_reaches_the_detector(name: str) -> None:
+    """``weights:=FILE`` (e.g. a fine-tuned model) sets the detector's weights; the default
+    leaves them empty, which the node reads as the model's shipped weights."""
+    camera = GRAPHS[name][0]
+    default = _node(load_graph(name, {"camera": camera}), "grasp_detector")
+    assert default.parameters["weights"] == ""
+    given = load_graph(name, {"camera": camera, "weights": "/data/my_ggcnn.pt"})
+    assert _node(given, "grasp_detector").parameters["weights"] == "/data/my_ggcnn.pt"

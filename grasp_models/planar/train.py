@@ -181,12 +181,9 @@ def initialise(net: torch.nn.Module, cfg: TrainConfig) -> dict:
         net.load_state_dict(init.state_dict())
     except RuntimeError as exc:  # e.g. a vqvae_ggcnn of another codebook size
         raise CheckpointError(f"init_weights {path} do not fit the {cfg.model}: {exc}") from exc
-    return {
-        "path": str(path),
-        "sha256": file_sha256(path),
-        "command": card.get("command"),
-        "date": card.get("date"),
-    }
+    # how those weights were made, so the new card alone says how to remake it
+    made = {k: card[k] for k in ("command", "history", "selection", "date") if k in card}
+    return {"path": str(path), "sha256": file_sha256(path), **made}
 
 
 def training_data(cfg: TrainConfig, source: CornellDataset, indices: list[int]) -> GraspMapDataset:

@@ -289,7 +289,8 @@ def test_fine_tuning_starts_from_the_given_weights_and_the_card_names_them(
 
     base = tiny_run(tmp_path, n=6)
     first = Path(base["out"])
-    train(TrainConfig(epochs=10, **base), progress=False)
+    train(TrainConfig(epochs=9, **base), progress=False)
+    train(TrainConfig(epochs=10, **base), progress=False)  # resumed: its card has a history
     scratch = read_losses(first.with_suffix(".run"))
 
     # lr 0: Adam moves nothing, so the fine-tuned file holds exactly the initial weights
@@ -306,6 +307,8 @@ def test_fine_tuning_starts_from_the_given_weights_and_the_card_names_them(
     assert card["init_weights"]["sha256"] == file_sha256(first)
     assert card["init_weights"]["path"] == str(first)
     assert card["init_weights"]["command"] == load_card(first)["command"]
+    assert card["init_weights"]["date"] == load_card(first)["date"]
+    assert card["init_weights"]["history"] == load_card(first)["history"]
 
     # a fine-tune goes on from where the first run ended, below its random start's loss
     # (same seed: the same random weights are what a fine-tune that loaded nothing gets)

@@ -5,7 +5,9 @@ metric on every ``--data`` folder (blind image-centred and ground-truth-centred 
 top-1 and top-5) and on all of them pooled image by image, and, for the selection rules
 of the training plans, on ``--val-data`` (blind crops). Blind top-1 is also given per
 object kind over the pooled sets (the kind is the last ``_`` part of the object id in
-``objects.txt``, e.g. ``test_0004_bottle``). The card's own selection (kept epoch, its
+``objects.txt``, e.g. ``test_0004_bottle``) and per number of positive labels (an image
+with one positive, often a single lucky trial on an object near the gripper's stroke, is
+harder to hit than one with thirty). The card's own selection (kept epoch, its
 validation top-1) and training options are copied beside the numbers.
 
     .venv/bin/python benchmarks/planar_heldout.py --model ggcnn \\
@@ -32,22 +34,32 @@ from grasp_models.registry import load_model
 TRAIN_KEYS = ("seed", "epochs", "lr", "lr_schedule", "width_loss", "label_fraction", "val_data")
 
 
-def by_kind(sources: dict[str, CornellDataset], indices: dict, blind_hits: dict) -> dict:
-    """Blind top-1 per object kind over all ``sources`` together, from each set's labelled
-    ``indices`` and the indices among them that hit (``blind_hits``): hits and images."""
+#: Bins of the number of positive labels an image has, for ``pooled_by_positives``.
+POSITIVE_BINS = ((1, 1), (2, 4), (5, 9), (10, None))
+
+
+def positive_bin(n: int) -> str:
+    for lo, hi in POSITIVE_BINS:
+        if n >= lo and (hi is None or n <= hi):
+            return str(lo) if hi == lo else f"{lo}+" if hi is None else f"{lo}-{hi}"
+    raise ValueError(f"an image with {n} positives is not scored")
+
+
+def grouped_top1(groups: dict[str, list[str]], indices: dict, blind_hits: dict) -> dict:
+    """Blind top-1 per group over all sets together: ``groups[root][i]`` names image i's
+    group, ``indices`` are each set's labelled images and ``blind_hits`` those that hit."""
     out: dict = {}
-    for root, source in sources.items():
-        ids = source.object_ids()
+    for root, names in groups.items():
         hit = set(blind_hits[root])
         for i in indices[root]:
-            k = out.setdefault(ids[i].rsplit("_", 1)[-1], {"hits": 0, "images": 0})
-            k["hits"] += i in hit
-            k["images"] += 1
-    return {kind: {**v, "top1": v["hits"] / v["images"]} for kind, v in sorted(out.items())}
+            g = out.setdefault(names[i], {"hits": 0, "images": 0})
+            g["hits"] += i in hit
+            g["images"] += 1
+    return {name: {**v, "top1": v["hits"] / v["images"]} for name, v in sorted(out.items())}
 
 
 def evaluate_weights(
-    args, name: str, sources: dict[str, CornellDataset], indices: dict, val
+    args, name: str, sources: dict[str, CornellDataset], indices: dict, positives: dict, val
 ) -> dict:
     path = shipped_weights(args.model) if name == "shipped" else Path(name)
     model = load_model(args.model, path, device="cpu")
@@ -73,7 +85,11 @@ def evaluate_weights(
             for k in (1, 5)
         },
     }
-    entry["pooled_by_kind"] = by_kind(sources, indices, blind_hits)
+    kinds = {
+        root: [o.rsplit("_", 1)[-1] for o in src.object_ids()] for root, src in sources.items()
+    }
+    entry["pooled_by_kind"] = grouped_top1(kinds, indices, blind_hits)
+    entry["pooled_by_positives"] = grouped_top1(positives, indices, blind_hits)
     if val is not None:
         entry["val"] = evaluate(model, val[0], val[1], "image", (1, 5))
     return entry
@@ -92,10 +108,12 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     sources = {root: CornellDataset(root) for root in args.data}
-    indices = {root: source.labelled_indices() for root, source in sources.items()}
+    counts = {root: source.positive_counts() for root, source in sources.items()}
+    indices = {root: [i for i, n in enumerate(c) if n] for root, c in counts.items()}
     for root, idx in indices.items():
         if not idx:
             raise SystemExit(f"--data {root}: no labelled images")
+    positives = {root: [positive_bin(n) if n else "" for n in c] for root, c in counts.items()}
     val = None
     if args.val_data:
         val_source = CornellDataset(args.val_data)
@@ -104,7 +122,9 @@ def main() -> int:
         "model": args.model,
         "data": args.data,
         "val_data": args.val_data,
-        "runs": {w: evaluate_weights(args, w, sources, indices, val) for w in args.weights},
+        "runs": {
+            w: evaluate_weights(args, w, sources, indices, positives, val) for w in args.weights
+        },
     }
     path = write_result("planar_heldout", result, args.out, threads=args.threads)
     for w, entry in result["runs"].items():

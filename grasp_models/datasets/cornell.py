@@ -156,8 +156,8 @@ class CornellDataset(PlanarDataset):
     def object_ids(self) -> list[str]:
         return [self._objects.get(str(num), f"image{num}") for num, _ in self._entries]
 
-    def labelled_flags(self) -> list[bool]:
-        return [len(parse_cornell_rects(Path(f"{stem}cpos.txt"))) > 0 for _, stem in self._entries]
+    def positive_counts(self) -> list[int]:
+        return [len(parse_cornell_rects(Path(f"{stem}cpos.txt"))) for _, stem in self._entries]
 
     def __getitem__(self, index: int) -> GraspSample:
         num, stem = self._entries[index]

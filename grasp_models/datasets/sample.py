@@ -52,9 +52,13 @@ class PlanarDataset(abc.ABC):
     def image_ids(self) -> list[str]:
         return [str(i) for i in range(len(self))]
 
+    def positive_counts(self) -> list[int]:
+        """How many positive rectangles each sample has (override when it can be cheaper)."""
+        return [len(self[i].positives) for i in range(len(self))]
+
     def labelled_flags(self) -> list[bool]:
-        """Whether each sample has positive labels (override when it can be cheaper)."""
-        return [self[i].labelled for i in range(len(self))]
+        """Whether each sample has positive labels."""
+        return [n > 0 for n in self.positive_counts()]
 
     def labelled_indices(self) -> list[int]:
         """Indices of the samples with positive labels (the ones a metric can score)."""

@@ -83,8 +83,10 @@ def test_labelled_indices_skip_images_without_positives(tmp_path: Path) -> None:
     depth = np.full((48, 64), 0.7, np.float32)
     _write_image(tmp_path, 100, depth, RECT)
     _write_image(tmp_path, 101, depth, "", RECT)  # negatives only: not scorable
-    _write_image(tmp_path, 102, depth, RECT)
+    _write_image(tmp_path, 102, depth, RECT + RECT)
     ds = CornellDataset(tmp_path)
+    assert ds.positive_counts() == [1, 0, 2]
+    assert [len(ds[i].positives) for i in range(3)] == [1, 0, 2]
     assert ds.labelled_flags() == [True, False, True]
     assert ds.labelled_indices() == [0, 2]
 

@@ -32,6 +32,7 @@ def _datagen(args: argparse.Namespace) -> int:
         seed=args.seed,
         labeller=args.labeller,
         trial_negatives=args.trial_negatives,
+        max_negatives=args.max_negatives,
         shard=args.shard,
         shards=args.shards,
         depth_noise=args.depth_noise,
@@ -146,7 +147,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="physics: every label from a grasp trial (default); geometric: antipodal check",
     )
     p.add_argument(
-        "--trial-negatives", type=int, default=30, help="geometric negatives trialled per view"
+        "--trial-negatives",
+        type=int,
+        default=30,
+        help="geometric negatives trialled per view (at most --max-negatives)",
+    )
+    p.add_argument(
+        "--max-negatives",
+        type=int,
+        default=30,
+        help="geometric negatives kept per view (thinned: 4 px and 15 deg apart)",
     )
     p.add_argument("--depth-noise", action="store_true", help="RealSense-like depth noise")
     p.add_argument(

@@ -36,6 +36,7 @@ import numpy as np
 from tqdm import tqdm
 
 from grasp_core import GraspRect
+from grasp_core.errors import ValidationError
 from grasp_core.files import atomic_write_bytes
 from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import save_json
@@ -80,7 +81,14 @@ class SynthConfig:
         require_range("objects", self.objects, 1, None)
         require_range("views", self.views, 1, None)
         require_range("unlabelled", self.unlabelled, 0, None)
+        require_range("max_negatives", self.max_negatives, 0, None)
         require_range("trial_negatives", self.trial_negatives, 0, None)
+        if self.trial_negatives > self.max_negatives:
+            raise ValidationError(
+                f"trial_negatives: {self.trial_negatives} > max_negatives "
+                f"{self.max_negatives}; the trialled negatives are taken from the kept "
+                "ones, so raise max_negatives too"
+            )
         require_range("shards", self.shards, 1, None)
         require_range("shard", self.shard, 0, self.shards, high_inclusive=False)
 

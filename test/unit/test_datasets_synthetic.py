@@ -106,3 +106,10 @@ def test_shards_render_the_same_images_as_one_process(tmp_path: Path) -> None:
         assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
     with pytest.raises(ValueError, match="shard"):
         SynthConfig(out="x", shard=2, shards=2)
+
+
+def test_more_trialled_negatives_than_kept_ones_is_an_error() -> None:
+    # they are drawn from the kept negatives: 120 of 30 used to trial 30 without a word
+    with pytest.raises(ValueError, match="trial_negatives: 120 > max_negatives 30"):
+        SynthConfig(out="x", trial_negatives=120)
+    assert SynthConfig(out="x", trial_negatives=120, max_negatives=120).trial_negatives == 120

@@ -34,14 +34,14 @@ from grasp_models.registry import load_model
 TRAIN_KEYS = ("seed", "epochs", "lr", "lr_schedule", "width_loss", "label_fraction", "val_data")
 
 
-#: Bins of the number of positive labels an image has, for ``pooled_by_positives``.
-POSITIVE_BINS = ((1, 1), (2, 4), (5, 9), (10, None))
+#: ``pooled_by_positives`` bins: label, fewest and most positive labels an image has.
+POSITIVE_BINS = (("1", 1, 1), ("2-4", 2, 4), ("5-9", 5, 9), ("10+", 10, None))
 
 
 def positive_bin(n: int) -> str:
-    for lo, hi in POSITIVE_BINS:
+    for label, lo, hi in POSITIVE_BINS:
         if n >= lo and (hi is None or n <= hi):
-            return str(lo) if hi == lo else f"{lo}+" if hi is None else f"{lo}-{hi}"
+            return label
     raise ValueError(f"an image with {n} positives is not scored")
 
 
@@ -59,8 +59,10 @@ def grouped_top1(groups: dict[str, list[str]], indices: dict, blind_hits: dict) 
 
 
 def evaluate_weights(
-    args, name: str, sources: dict[str, CornellDataset], indices: dict, positives: dict, val
+    args, name: str, sources: dict[str, CornellDataset], indices: dict, groups: dict, val
 ) -> dict:
+    """One weights file's numbers; ``groups``: grouping name -> root -> each image's group
+    (``pooled_by_<name>``)."""
     path = shipped_weights(args.model) if name == "shipped" else Path(name)
     model = load_model(args.model, path, device="cpu")
     card = load_card(path)
@@ -85,11 +87,8 @@ def evaluate_weights(
             for k in (1, 5)
         },
     }
-    kinds = {
-        root: [o.rsplit("_", 1)[-1] for o in src.object_ids()] for root, src in sources.items()
-    }
-    entry["pooled_by_kind"] = grouped_top1(kinds, indices, blind_hits)
-    entry["pooled_by_positives"] = grouped_top1(positives, indices, blind_hits)
+    for grouping, names in groups.items():
+        entry[f"pooled_by_{grouping}"] = grouped_top1(names, indices, blind_hits)
     if val is not None:
         entry["val"] = evaluate(model, val[0], val[1], "image", (1, 5))
     return entry
@@ -113,7 +112,10 @@ def main() -> int:
     for root, idx in indices.items():
         if not idx:
             raise SystemExit(f"--data {root}: no labelled images")
-    positives = {root: [positive_bin(n) if n else "" for n in c] for root, c in counts.items()}
+    groups = {  # the same for every weights file: computed once
+        "kind": {r: [o.rsplit("_", 1)[-1] for o in s.object_ids()] for r, s in sources.items()},
+        "positives": {r: [positive_bin(n) if n else "" for n in c] for r, c in counts.items()},
+    }
     val = None
     if args.val_data:
         val_source = CornellDataset(args.val_data)
@@ -122,9 +124,7 @@ def main() -> int:
         "model": args.model,
         "data": args.data,
         "val_data": args.val_data,
-        "runs": {
-            w: evaluate_weights(args, w, sources, indices, positives, val) for w in args.weights
-        },
+        "runs": {w: evaluate_weights(args, w, sources, indices, groups, val) for w in args.weights},
     }
     path = write_result("planar_heldout", result, args.out, threads=args.threads)
     for w, entry in result["runs"].items():

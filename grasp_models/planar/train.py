@@ -92,6 +92,11 @@ class TrainConfig:
     # random initialisation: fine-tuning, e.g. the shipped weights on your own data
     init_weights: str | None = None
 
+    @property
+    def in_channels(self) -> int:
+        """Network input channels: depth, plus RGB with ``rgb``."""
+        return 4 if self.rgb else 1
+
     def __post_init__(self) -> None:
         require_choice("model", self.model, TRAINABLE)
         require_choice("split", self.split, ("image", "object"))
@@ -155,16 +160,15 @@ def dataset_split(
 
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
-    in_channels = 4 if cfg.rgb else 1
     if cfg.model == "vqvae":
-        return VQVAE(in_channels, num_embeddings=cfg.vq_num_embeddings, dim=cfg.vq_dim)
+        return VQVAE(cfg.in_channels, num_embeddings=cfg.vq_num_embeddings, dim=cfg.vq_dim)
     if cfg.model == "vqvae_ggcnn":
         vq_card = load_card(Path(cfg.vqvae))
         vq = VQVAE(**vq_card["vq_config"])
         state = load_checkpoint(Path(cfg.vqvae))
         vq.load_state_dict(state.get("model", state))
         return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)
-    return build_network({"arch": cfg.model, "in_channels": in_channels})
+    return build_network({"arch": cfg.model, "in_channels": cfg.in_channels})
 
 
 def initialise(net: torch.nn.Module, cfg: TrainConfig) -> dict:
@@ -172,10 +176,10 @@ def initialise(net: torch.nn.Module, cfg: TrainConfig) -> dict:
     path = Path(cfg.init_weights)
     init, card = load_network(path)
     arch, channels = card.get("arch"), int(card.get("in_channels", 1))
-    if arch != cfg.model or channels != (4 if cfg.rgb else 1):
+    if arch != cfg.model or channels != cfg.in_channels:
         raise CheckpointError(
             f"init_weights {path}: a {arch} with {channels} input channel(s), not the "
-            f"{cfg.model} with {4 if cfg.rgb else 1} being trained"
+            f"{cfg.model} with {cfg.in_channels} being trained"
         )
     try:
         net.load_state_dict(init.state_dict())
@@ -213,7 +217,7 @@ def command_line() -> str:
 def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
     card = {
         "arch": cfg.model,
-        "in_channels": 4 if cfg.rgb else 1,
+        "in_channels": cfg.in_channels,
         "processing": asdict(P.ProcessingConfig(size=cfg.size)),
         "data": {
             "root": cfg.data,

@@ -149,13 +149,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--trial-negatives",
         type=int,
-        default=30,
+        default=120,
         help="geometric negatives trialled per view (at most --max-negatives)",
     )
     p.add_argument(
         "--max-negatives",
         type=int,
-        default=30,
+        default=120,
         help="geometric negatives kept per view (thinned: 4 px and 15 deg apart)",
     )
     p.add_argument("--depth-noise", action="store_true", help="RealSense-like depth noise")

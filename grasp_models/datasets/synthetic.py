@@ -67,9 +67,11 @@ class SynthConfig:
     seed: int = 0
     candidates: int = 800
     max_positives: int = 30
-    max_negatives: int = 30
+    # 120/120 since 2026-12-06 (30/30 before): more trials find more of the grasps that
+    # hold where the antipodal check finds none (benchmarks/results/planar_neg120_labels.plan.md)
+    max_negatives: int = 120
     labeller: str = "physics"
-    trial_negatives: int = 30  # geometric negatives trialled per view (at most max_negatives)
+    trial_negatives: int = 120  # geometric negatives trialled per view (at most max_negatives)
     depth_noise: bool = False
     kinds: tuple[str, ...] | None = None
     shard: int = 0  # this process renders the images whose number % shards == shard

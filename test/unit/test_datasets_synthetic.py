@@ -111,5 +111,20 @@ def test_shards_render_the_same_images_as_one_process(tmp_path: Path) -> None:
 def test_more_trialled_negatives_than_kept_ones_is_an_error() -> None:
     # they are drawn from the kept negatives: 120 of 30 used to trial 30 without a word
     with pytest.raises(ValueError, match="trial_negatives: 120 > max_negatives 30"):
-        SynthConfig(out="x", trial_negatives=120)
-    assert SynthConfig(out="x", trial_negatives=120, max_negatives=120).trial_negatives == 120
+        SynthConfig(out="x", trial_negatives=120, max_negatives=30)
+    assert SynthConfig(out="x", trial_negatives=30, max_negatives=30).trial_negatives == 30
+
+
+def test_the_cli_defaults_are_the_config_defaults() -> None:
+    # the denser labeller (120 trials) is the default of both since 2026-12-06; the CLI
+    # writes the numbers out so that `grasp --help` does not import torch
+    import argparse
+
+    from grasp_models import cli
+
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["datagen-planar", "--out", "x"])
+    cfg = SynthConfig(out="x")
+    assert (args.trial_negatives, args.max_negatives) == (120, 120)
+    assert (cfg.trial_negatives, cfg.max_negatives) == (120, 120)

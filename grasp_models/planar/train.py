@@ -185,8 +185,10 @@ def initialise(net: torch.nn.Module, cfg: TrainConfig) -> dict:
         net.load_state_dict(init.state_dict())
     except RuntimeError as exc:  # e.g. a vqvae_ggcnn of another codebook size
         raise CheckpointError(f"init_weights {path} do not fit the {cfg.model}: {exc}") from exc
-    # how those weights were made, so the new card alone says how to remake it
-    made = {k: card[k] for k in ("command", "history", "selection", "date") if k in card}
+    # how those weights were made, so the new card alone says how to remake it (a chain
+    # of fine-tunes nests: their own init_weights record comes along)
+    keys = ("command", "history", "selection", "date", "init_weights")
+    made = {k: card[k] for k in keys if k in card}
     return {"path": str(path), "sha256": file_sha256(path), **made}
 
 

@@ -322,6 +322,17 @@ def test_fine_tuning_starts_from_the_given_weights_and_the_card_names_them(
     assert card["init_weights"]["sha256"] == file_sha256(first)
     assert len(read_losses(tuned.with_suffix(".run"))) == 2
     assert not all(torch.equal(start[k], load_checkpoint(tuned)[k]) for k in start)
+    assert "init_weights" not in card["init_weights"]  # the first run started from nothing
+    # a fine-tune of a fine-tune: the card holds the whole chain back to the first run
+    again = train(
+        TrainConfig(
+            epochs=1, **{**cfg, "out": str(tmp_path / "again.pt"), "init_weights": str(tuned)}
+        ),
+        progress=False,
+    )
+    assert again["init_weights"]["sha256"] == file_sha256(tuned)
+    assert again["init_weights"]["init_weights"] == card["init_weights"]
+    assert again["init_weights"]["init_weights"]["command"] == load_card(first)["command"]
 
     with pytest.raises(CheckpointError, match=r"init_weights .*first|ggcnn2"):
         train(

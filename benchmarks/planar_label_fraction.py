@@ -46,6 +46,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 #: Ablations run like a model: ``--models NAME`` trains ``model`` with these settings.
 VARIANTS = {
     "vqvae_ggcnn_frozen_decoder": {"model": "vqvae_ggcnn", "vq_train_decoder": False},
+    # the pretrained decoder at a tenth of the GG-CNN's learning rate
+    "vqvae_ggcnn_decoder_lr01": {"model": "vqvae_ggcnn", "vq_decoder_lr_scale": 0.1},
 }
 
 
@@ -72,6 +74,7 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
         seed=seed,
         vqvae=args.vqvae if arch == "vqvae_ggcnn" else None,
         vq_train_decoder=VARIANTS.get(model, {}).get("vq_train_decoder", True),
+        vq_decoder_lr_scale=VARIANTS.get(model, {}).get("vq_decoder_lr_scale", 1.0),
         threads=args.threads,
         train_size=args.train_size,
         train_crop=args.train_crop,

@@ -70,6 +70,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         train_crop=args.train_crop,
         train_shift=args.train_shift,
         init_weights=args.init_weights,
+        vq_decoder_lr_scale=args.vq_decoder_lr_scale,
     )
     card = train(cfg, progress=not args.quiet)
     print(json.dumps(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
@@ -204,6 +205,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rgb", action="store_true", help="RGB-D input (default depth only)")
     p.add_argument("--vqvae", default=None, help="trained VQ-VAE (.pt) for vqvae_ggcnn")
+    p.add_argument(
+        "--vq-decoder-lr-scale",
+        type=float,
+        default=1.0,
+        help="vqvae_ggcnn: the pretrained decoder learns at this multiple of --lr (the new "
+        "GG-CNN at --lr); 1 trains both alike, as the paper",
+    )
     p.add_argument(
         "--init-weights",
         default=None,

@@ -88,6 +88,9 @@ class TrainConfig:
     vq_num_embeddings: int = 128
     vq_dim: int = 16
     vq_train_decoder: bool = True  # False: ablation, only the cascaded GG-CNN is trained
+    # vqvae_ggcnn: the decoder (pretrained with the VQ-VAE) learns at this multiple of
+    # ``lr``, the freshly initialised GG-CNN at ``lr`` itself; 1.0 trains both alike
+    vq_decoder_lr_scale: float = 1.0
     # weights (.pt, card beside) of the same architecture to start from instead of a
     # random initialisation: fine-tuning, e.g. the shipped weights on your own data
     init_weights: str | None = None
@@ -108,6 +111,7 @@ class TrainConfig:
         require_range("batch_size", self.batch_size, 1, None)
         require_range("val_every", self.val_every, 1, None)
         require_range("label_fraction", self.label_fraction, 0.0, 1.0, low_inclusive=False)
+        require_range("vq_decoder_lr_scale", self.vq_decoder_lr_scale, 0.0, None)
         if self.init_weights and self.model == "vqvae":
             raise CheckpointError("init_weights: only the grasp models can start from weights")
         if self.model == "vqvae_ggcnn" and not self.vqvae:
@@ -169,6 +173,22 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
         vq.load_state_dict(state.get("model", state))
         return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)
     return build_network({"arch": cfg.model, "in_channels": cfg.in_channels})
+
+
+def param_groups(net: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """The optimiser's parameter groups, each with the ``lr_scale`` its learning rate is
+    ``lr`` times: one group, or for a vqvae_ggcnn whose decoder trains at
+    ``vq_decoder_lr_scale`` the decoder and the rest apart."""
+    trainable = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    scale = cfg.vq_decoder_lr_scale
+    if cfg.model != "vqvae_ggcnn" or scale == 1.0:
+        return [{"params": [p for _, p in trainable], "lr_scale": 1.0}]
+    decoder = [p for n, p in trainable if n.startswith("decoder.")]
+    rest = [p for n, p in trainable if not n.startswith("decoder.")]
+    return [
+        {"params": rest, "lr_scale": 1.0},
+        {"params": decoder, "lr_scale": scale, "lr": cfg.lr * scale},
+    ]
 
 
 def initialise(net: torch.nn.Module, cfg: TrainConfig) -> dict:
@@ -266,8 +286,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
     data = training_data(cfg, source, train_idx)
     net = build_model(cfg).to(cfg.device)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    opt = torch.optim.Adam(param_groups(net, cfg), lr=cfg.lr)
     start_epoch = 0
     history: list[dict] = []  # each call that trained this run: command, first epoch
     init = None  # what the run started from, when not a random initialisation
@@ -313,8 +332,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 loader, desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}", disable=not progress
             )
             for step, (x, y, _) in enumerate(bar):
+                lr = learning_rate(cfg, (epoch + step / len(loader)) / cfg.epochs)
                 for group in opt.param_groups:
-                    group["lr"] = learning_rate(cfg, (epoch + step / len(loader)) / cfg.epochs)
+                    group["lr"] = lr * group.get("lr_scale", 1.0)  # absent: older checkpoints
                 x, y = x.to(cfg.device), y.to(cfg.device)
                 loss, details = net.loss(x) if is_vq else grasp_loss(net(x), y, cfg.width_loss)
                 opt.zero_grad()

@@ -341,3 +341,54 @@ def test_fine_tuning_starts_from_the_given_weights_and_the_card_names_them(
         )
     with pytest.raises(CheckpointError, match="only the grasp models"):
         TrainConfig(model="vqvae", data="d", out="o.pt", init_weights=str(first))
+
+
+def test_vqvae_ggcnn_decoder_learns_at_its_own_rate_and_older_checkpoints_resume(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    from grasp_models.checkpoint import load_checkpoint, save_checkpoint
+    from grasp_models.planar.train import build_model, param_groups
+
+    data = tiny_dataset(tmp_path / "data", n=6)
+    common = dict(data=str(data), batch_size=3, size=64, test_fraction=0.2, seed=0, threads=1)
+    vq_out = tmp_path / "vqvae.pt"
+    train(TrainConfig(model="vqvae", out=str(vq_out), epochs=1, augment=False, **common), False)
+    with pytest.raises(ValueError, match="vq_decoder_lr_scale"):
+        TrainConfig(
+            model="vqvae_ggcnn", out="o.pt", vqvae=str(vq_out), vq_decoder_lr_scale=-1, **common
+        )
+    vq = dict(model="vqvae_ggcnn", vqvae=str(vq_out), lr=2e-3, **common)
+
+    # one group unless the decoder's rate differs; the decoder's group holds exactly it
+    cfg = TrainConfig(out=str(tmp_path / "a.pt"), vq_decoder_lr_scale=0.1, **vq)
+    net = build_model(cfg)
+    groups = param_groups(net, cfg)
+    assert [g["lr_scale"] for g in groups] == [1.0, 0.1]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in net.decoder.parameters()}
+    assert {id(p) for p in groups[0]["params"]} == {id(p) for p in net.ggcnn.parameters()}
+    same = TrainConfig(out="b.pt", **vq)
+    assert [g["lr_scale"] for g in param_groups(build_model(same), same)] == [1.0]
+
+    # scale 0: the pretrained decoder stays as the VQ-VAE left it, the GG-CNN learns
+    out = tmp_path / "zero.pt"
+    train(TrainConfig(out=str(out), epochs=2, vq_decoder_lr_scale=0.0, **vq), False)
+    state = load_checkpoint(out.with_suffix(".run") / "checkpoint.pt")
+    start = build_model(TrainConfig(out="c.pt", **vq)).state_dict()
+    dec = [k for k in start if k.startswith("decoder.")]
+    head = [k for k in start if k.startswith("ggcnn.") and start[k].is_floating_point()]
+    assert dec and all(torch.equal(state["model"][k], start[k]) for k in dec)
+    assert any(not torch.equal(state["model"][k], start[k]) for k in head)
+    assert [g["lr"] for g in state["optimizer"]["param_groups"]] == [2e-3, 0.0]
+
+    # a checkpoint written before the groups carried lr_scale resumes at lr
+    old = TrainConfig(out=str(tmp_path / "old.pt"), epochs=1, **vq)
+    train(old, False)
+    ckpt = tmp_path / "old.run" / "checkpoint.pt"
+    state = load_checkpoint(ckpt)
+    for group in state["optimizer"]["param_groups"]:
+        del group["lr_scale"]
+    save_checkpoint(ckpt, state)
+    train(TrainConfig(out=old.out, epochs=2, **vq), False)
+    assert load_checkpoint(ckpt)["epoch"] == 2

@@ -53,7 +53,8 @@ VARIANTS = {
 
 def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> dict:
     out = run_path(args, model, fraction, seed)
-    arch = VARIANTS.get(model, {}).get("model", model)
+    variant = VARIANTS.get(model, {})
+    arch = variant.get("model", model)
     if card_path(out).is_file():
         card = json.loads(card_path(out).read_text())
         if "metrics" in card:
@@ -73,8 +74,8 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
         label_fraction=fraction,
         seed=seed,
         vqvae=args.vqvae if arch == "vqvae_ggcnn" else None,
-        vq_train_decoder=VARIANTS.get(model, {}).get("vq_train_decoder", True),
-        vq_decoder_lr_scale=VARIANTS.get(model, {}).get("vq_decoder_lr_scale", 1.0),
+        vq_train_decoder=variant.get("vq_train_decoder", True),
+        vq_decoder_lr_scale=variant.get("vq_decoder_lr_scale", 1.0),
         threads=args.threads,
         train_size=args.train_size,
         train_crop=args.train_crop,

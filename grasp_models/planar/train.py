@@ -187,7 +187,7 @@ def param_groups(net: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
     rest = [p for n, p in trainable if not n.startswith("decoder.")]
     return [
         {"params": rest, "lr_scale": 1.0},
-        {"params": decoder, "lr_scale": scale, "lr": cfg.lr * scale},
+        {"params": decoder, "lr_scale": scale},  # the training loop sets each lr
     ]
 
 

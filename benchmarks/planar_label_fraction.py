@@ -48,6 +48,11 @@ VARIANTS = {
     "vqvae_ggcnn_frozen_decoder": {"model": "vqvae_ggcnn", "vq_train_decoder": False},
     # the pretrained decoder at a tenth of the GG-CNN's learning rate
     "vqvae_ggcnn_decoder_lr01": {"model": "vqvae_ggcnn", "vq_decoder_lr_scale": 0.1},
+    # on the VQ-VAE given by --vqvae-more-unlabelled (trained with more unlabelled images)
+    "vqvae_ggcnn_more_unlabelled": {
+        "model": "vqvae_ggcnn",
+        "vqvae_option": "vqvae_more_unlabelled",
+    },
 }
 
 
@@ -61,6 +66,10 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
             return card
     k = max(int(round(fraction * n_labelled)), 1)
     epochs = max(math.ceil(args.steps * args.batch_size / k), 1)
+    option = variant.get("vqvae_option", "vqvae")
+    vqvae = getattr(args, option)
+    if arch == "vqvae_ggcnn" and not vqvae:
+        raise SystemExit(f"--models {model} needs --{option.replace('_', '-')} PATH")
     cfg = TrainConfig(
         model=arch,
         data=args.data,
@@ -73,7 +82,7 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
         lr=args.lr,
         label_fraction=fraction,
         seed=seed,
-        vqvae=args.vqvae if arch == "vqvae_ggcnn" else None,
+        vqvae=vqvae if arch == "vqvae_ggcnn" else None,
         vq_train_decoder=variant.get("vq_train_decoder", True),
         vq_decoder_lr_scale=variant.get("vq_decoder_lr_scale", 1.0),
         threads=args.threads,
@@ -204,6 +213,11 @@ def main() -> int:
     ap.add_argument("--test-data", required=True)
     ap.add_argument("--val-data", default=None, help="validation objects (model selection)")
     ap.add_argument("--vqvae", required=True, help="VQ-VAE trained on all training images")
+    ap.add_argument(
+        "--vqvae-more-unlabelled",
+        default=None,
+        help="VQ-VAE trained on those and more unlabelled images (vqvae_ggcnn_more_unlabelled)",
+    )
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9])
     ap.add_argument("--models", nargs="+", default=["ggcnn", "vqvae_ggcnn"])
     ap.add_argument("--ablations", nargs="*", default=[], choices=sorted(VARIANTS))

@@ -71,6 +71,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         train_shift=args.train_shift,
         init_weights=args.init_weights,
         vq_decoder_lr_scale=args.vq_decoder_lr_scale,
+        unlabelled_data=tuple(args.unlabelled_data),
     )
     card = train(cfg, progress=not args.quiet)
     print(json.dumps(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
@@ -211,6 +212,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="vqvae_ggcnn: the pretrained decoder learns at this multiple of --lr (the new "
         "GG-CNN at --lr); 1 trains both alike, as the paper",
+    )
+    p.add_argument(
+        "--unlabelled-data",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="vqvae: more Cornell-format folders whose images it also trains on (labels "
+        "unused), e.g. written by `grasp datagen-planar --objects 0 --unlabelled N`",
     )
     p.add_argument(
         "--init-weights",

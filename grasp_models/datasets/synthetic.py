@@ -57,7 +57,8 @@ PHYSICS_COUNTS = ("trialled_positive", "trialled_negative", "positive_failed", "
 @dataclass(frozen=True)
 class SynthConfig:
     """``objects`` labelled objects x ``views`` poses each, plus ``unlabelled`` objects with
-    one unlabelled view each (objects after the labelled ones in the same split)."""
+    one unlabelled view each (objects after the labelled ones in the same split).
+    ``objects=0`` writes an unlabelled-only set: more images for the VQ-VAE alone."""
 
     out: str
     split: str = "train"
@@ -80,9 +81,11 @@ class SynthConfig:
     def __post_init__(self) -> None:
         require_choice("split", self.split, ("train", "val", "test"))
         require_choice("labeller", self.labeller, LABELLERS)
-        require_range("objects", self.objects, 1, None)
+        require_range("objects", self.objects, 0, None)
         require_range("views", self.views, 1, None)
         require_range("unlabelled", self.unlabelled, 0, None)
+        if self.objects + self.unlabelled == 0:
+            raise ValidationError("objects, unlabelled: both 0, so there is no image to write")
         require_range("max_negatives", self.max_negatives, 0, None)
         require_range("trial_negatives", self.trial_negatives, 0, None)
         if self.trial_negatives > self.max_negatives:

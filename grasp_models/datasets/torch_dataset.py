@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from grasp_core.validation import require_choice
 from grasp_models.datasets.sample import GraspSample, PlanarDataset
@@ -95,3 +95,22 @@ class GraspMapDataset(Dataset):
         else:
             y = np.zeros((4, self.cfg.size, self.cfg.size), dtype=np.float32)
         return torch.from_numpy(x), torch.from_numpy(y), i
+
+
+class ConcatGraspMaps(ConcatDataset):
+    """Several :class:`GraspMapDataset` as one (e.g. the VQ-VAE's images from several
+    folders); setting ``epoch`` reseeds every part's augmentation."""
+
+    def __init__(self, parts: Sequence[GraspMapDataset]) -> None:
+        super().__init__(parts)
+        self._epoch = 0
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch = value
+        for part in self.datasets:
+            part.epoch = value

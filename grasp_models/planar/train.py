@@ -36,7 +36,7 @@ from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
 from grasp_models.datasets import CornellDataset
 from grasp_models.datasets.splits import labelled_subset, split_indices
-from grasp_models.datasets.torch_dataset import CROP_MODES, GraspMapDataset
+from grasp_models.datasets.torch_dataset import CROP_MODES, ConcatGraspMaps, GraspMapDataset
 from grasp_models.errors import CheckpointError
 from grasp_models.planar import processing as P
 from grasp_models.planar.evaluate import evaluate
@@ -94,6 +94,9 @@ class TrainConfig:
     # weights (.pt, card beside) of the same architecture to start from instead of a
     # random initialisation: fine-tuning, e.g. the shipped weights on your own data
     init_weights: str | None = None
+    # vqvae: more Cornell-format folders whose every image joins ``data``'s as a training
+    # image (labels unused): unlabelled captures, e.g. ``grasp datagen-planar --objects 0``
+    unlabelled_data: tuple[str, ...] = ()
 
     @property
     def in_channels(self) -> int:
@@ -116,6 +119,10 @@ class TrainConfig:
             raise CheckpointError("init_weights: only the grasp models can start from weights")
         if self.model == "vqvae_ggcnn" and not self.vqvae:
             raise CheckpointError("vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt)")
+        if self.unlabelled_data and self.model != "vqvae":
+            raise CheckpointError(
+                f"unlabelled_data: only the vqvae trains on unlabelled images, not {self.model}"
+            )
 
 
 def learning_rate(cfg: TrainConfig, progress: float) -> float:
@@ -129,9 +136,9 @@ def same_config(saved: dict, cfg: TrainConfig) -> bool:
     """Whether a checkpoint's saved config is ``cfg``'s, ``epochs`` (a run may be extended)
     and ``out`` (a run folder may be copied or moved) aside. Fields added to
     :class:`TrainConfig` after the checkpoint was written count as their defaults."""
-    now = json.loads(json.dumps(asdict(cfg)))
+    now = json.loads(json.dumps(asdict(cfg)))  # tuples as lists, on both sides
     defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
-    old = {**defaults, **saved}
+    old = json.loads(json.dumps({**defaults, **saved}))
     free = ("epochs", "out")
     return {k: v for k, v in old.items() if k not in free} == {
         k: v for k, v in now.items() if k not in free
@@ -212,22 +219,34 @@ def initialise(net: torch.nn.Module, cfg: TrainConfig) -> dict:
     return {"path": str(path), "sha256": file_sha256(path), **made}
 
 
-def training_data(cfg: TrainConfig, source: CornellDataset, indices: list[int]) -> GraspMapDataset:
+def training_data(
+    cfg: TrainConfig, source: CornellDataset, indices: list[int]
+) -> GraspMapDataset | ConcatGraspMaps:
     """The training crops. Fully convolutional: train on ``train_size`` patches at full
     resolution, around the labels or (``train_crop="image"``) centred on the image like
-    the blind crops, for the grasp models; anywhere near the image centre for the VQ-VAE.
+    the blind crops, for the grasp models; anywhere near the image centre for the VQ-VAE,
+    over ``indices`` of ``source`` and every image of ``cfg.unlabelled_data``.
     The model card's processing (inference, evaluation) uses blind ``size`` crops."""
     is_vq = cfg.model == "vqvae"
-    return GraspMapDataset(
-        source,
-        indices,
-        P.ProcessingConfig(size=min(cfg.train_size, cfg.size)),
-        augment=cfg.augment,
-        crop="image" if is_vq else cfg.train_crop,
-        rgb=cfg.rgb,
-        seed=cfg.seed,
-        shift=80.0 if is_vq else cfg.train_shift,
-        with_targets=not is_vq,
+
+    def crops(src: CornellDataset, idx: list[int]) -> GraspMapDataset:
+        return GraspMapDataset(
+            src,
+            idx,
+            P.ProcessingConfig(size=min(cfg.train_size, cfg.size)),
+            augment=cfg.augment,
+            crop="image" if is_vq else cfg.train_crop,
+            rgb=cfg.rgb,
+            seed=cfg.seed,
+            shift=80.0 if is_vq else cfg.train_shift,
+            with_targets=not is_vq,
+        )
+
+    if not cfg.unlabelled_data:
+        return crops(source, indices)
+    extra = [CornellDataset(root, load_rgb=cfg.rgb) for root in cfg.unlabelled_data]
+    return ConcatGraspMaps(
+        [crops(source, indices), *(crops(s, list(range(len(s)))) for s in extra)]
     )
 
 
@@ -248,6 +267,8 @@ def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
             "test_root": cfg.test_data,
             "label_fraction": cfg.label_fraction,
             "train_images": len(split["train"]),
+            "unlabelled_roots": list(cfg.unlabelled_data),
+            "unlabelled_root_images": split.get("unlabelled_extra", 0),
             "labelled_train_images": len(split["labelled"]),
             "test_images": len(split["test"]),
         },
@@ -285,6 +306,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if not train_idx:
         raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
     data = training_data(cfg, source, train_idx)
+    split = {**split, "unlabelled_extra": len(data) - len(train_idx)}
     net = build_model(cfg).to(cfg.device)
     opt = torch.optim.Adam(param_groups(net, cfg), lr=cfg.lr)
     start_epoch = 0

@@ -128,3 +128,16 @@ def test_the_cli_defaults_are_the_config_defaults() -> None:
     cfg = SynthConfig(out="x")
     assert (args.trial_negatives, args.max_negatives) == (120, 120)
     assert (cfg.trial_negatives, cfg.max_negatives) == (120, 120)
+
+
+def test_an_unlabelled_only_set_renders_without_trials(tmp_path: Path) -> None:
+    # more images for the VQ-VAE alone: no labelled object, nothing trialled
+    with pytest.raises(ValueError, match="no image to write"):
+        SynthConfig(out="x", objects=0, unlabelled=0)
+    cfg = SynthConfig(out=str(tmp_path / "u"), objects=0, unlabelled=2, seed=3, kinds=("box",))
+    stats = generate(cfg, progress=False)["stats"]
+    assert stats["images_counted"] == 2
+    assert stats["trialled_positive"] == stats["trialled_negative"] == 0
+    data = CornellDataset(cfg.out)
+    assert len(data) == 2 and not any(data.labelled_flags())
+    assert not np.array_equal(data[0].depth, data[1].depth)  # two objects, two images

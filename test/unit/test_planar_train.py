@@ -392,3 +392,50 @@ def test_vqvae_ggcnn_decoder_learns_at_its_own_rate_and_older_checkpoints_resume
     save_checkpoint(ckpt, state)
     train(TrainConfig(out=old.out, epochs=2, **vq), False)
     assert load_checkpoint(ckpt)["epoch"] == 2
+
+
+def test_vqvae_trains_on_more_unlabelled_folders_and_the_card_names_them(tmp_path: Path) -> None:
+    import json
+    from dataclasses import asdict
+
+    from grasp_models.datasets import CornellDataset
+    from grasp_models.errors import CheckpointError, DatasetError
+    from grasp_models.planar.train import same_config, training_data
+
+    data = tiny_dataset(tmp_path / "data", n=6)
+    extra = tmp_path / "unlabelled"
+    for i in range(4):  # unlabelled: no rectangles at all
+        write_cornell_image(extra, i, np.full((96, 128), 0.8 - 0.01 * i, np.float32), None, [], [])
+    common = dict(data=str(data), batch_size=3, size=64, test_fraction=0.2, seed=0, threads=1)
+    cfg = TrainConfig(
+        model="vqvae", out=str(tmp_path / "vq.pt"), unlabelled_data=(str(extra),), **common
+    )
+
+    # the VQ-VAE's crops: its training split of data, then every image of the extra folder
+    crops = training_data(cfg, CornellDataset(cfg.data), [0, 1, 2])
+    assert len(crops) == 3 + 4
+    crops.epoch = 5
+    assert [part.epoch for part in crops.datasets] == [5, 5]
+    x, y, _ = crops[3 + 2]
+    assert x.shape == (1, 64, 64) and not y.any()  # an unlabelled image, no targets
+
+    card = train(TrainConfig(**{**asdict(cfg), "epochs": 1}), progress=False)
+    assert card["data"]["unlabelled_roots"] == [str(extra)]
+    assert card["data"]["unlabelled_root_images"] == 4
+    assert list(card["train_config"]["unlabelled_data"]) == [str(extra)]
+
+    # only the VQ-VAE takes them; an empty folder is named
+    with pytest.raises(CheckpointError, match="only the vqvae trains on unlabelled images"):
+        TrainConfig(model="ggcnn", out="g.pt", unlabelled_data=(str(extra),), **common)
+    (tmp_path / "empty").mkdir()
+    empty = TrainConfig(
+        model="vqvae", out="e.pt", unlabelled_data=(str(tmp_path / "empty"),), **common
+    )
+    with pytest.raises(DatasetError, match="empty: no pcdNNNNcpos.txt files found"):
+        training_data(empty, CornellDataset(cfg.data), [0])
+
+    # a checkpoint saved before the field existed still matches a run without it
+    plain = TrainConfig(model="vqvae", out="p.pt", **common)
+    saved = json.loads(json.dumps(asdict(plain)))
+    del saved["unlabelled_data"]
+    assert same_config(saved, plain) and not same_config(saved, cfg)

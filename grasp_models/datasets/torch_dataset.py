@@ -101,16 +101,11 @@ class ConcatGraspMaps(ConcatDataset):
     """Several :class:`GraspMapDataset` as one (e.g. the VQ-VAE's images from several
     folders); setting ``epoch`` reseeds every part's augmentation."""
 
-    def __init__(self, parts: Sequence[GraspMapDataset]) -> None:
-        super().__init__(parts)
-        self._epoch = 0
-
     @property
     def epoch(self) -> int:
-        return self._epoch
+        return self.datasets[0].epoch
 
     @epoch.setter
     def epoch(self, value: int) -> None:
-        self._epoch = value
         for part in self.datasets:
             part.epoch = value

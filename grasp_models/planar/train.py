@@ -255,7 +255,8 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in sys.argv)
 
 
-def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
+def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict, unlabelled: int = 0) -> dict:
+    """``unlabelled``: how many images ``cfg.unlabelled_data`` added to the VQ-VAE's."""
     card = {
         "arch": cfg.model,
         "in_channels": cfg.in_channels,
@@ -268,7 +269,7 @@ def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict) -> dict:
             "label_fraction": cfg.label_fraction,
             "train_images": len(split["train"]),
             "unlabelled_roots": list(cfg.unlabelled_data),
-            "unlabelled_root_images": split.get("unlabelled_extra", 0),
+            "unlabelled_root_images": unlabelled,
             "labelled_train_images": len(split["labelled"]),
             "test_images": len(split["test"]),
         },
@@ -306,7 +307,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if not train_idx:
         raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
     data = training_data(cfg, source, train_idx)
-    split = {**split, "unlabelled_extra": len(data) - len(train_idx)}
+    unlabelled = len(data) - len(train_idx)  # images of cfg.unlabelled_data
     net = build_model(cfg).to(cfg.device)
     opt = torch.optim.Adam(param_groups(net, cfg), lr=cfg.lr)
     start_epoch = 0
@@ -369,7 +370,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             if val_source is not None and (
                 (epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs
             ):
-                v = validate(net, card_for(cfg, net, split), cfg, val_source, val_idx)
+                v = validate(
+                    net,
+                    card_for(cfg, net, split, unlabelled),
+                    cfg,
+                    val_source,
+                    val_idx,
+                )
                 details = {**details, "val_top1": v["top1"], "val_top5": v["top5"]}
                 if best is None or (v["top1"], v["top5"]) > (best["top1"], best["top5"]):
                     state = {k: t.detach().cpu().clone() for k, t in net.state_dict().items()}
@@ -392,7 +399,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     "init": init,
                 },
             )
-    card = card_for(cfg, net, split)
+    card = card_for(cfg, net, split, unlabelled)
     if len(history) > 1:  # a resumed run: which call trained from which epoch on
         card["history"] = history
     if init is not None:

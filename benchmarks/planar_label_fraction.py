@@ -15,6 +15,9 @@ standard deviation over the seeds, and each model's difference to GG-CNN paired 
 checkpoint is also evaluated on each (cached beside the run, per folder), on the extra
 sets pooled (``extra_*``) and on all test sets pooled (``pooled_*``), image by image; the
 paired differences are then given for each, with a 95 % t-interval of the mean.
+``--checkpoint last`` reads every run's final weights instead of its kept (validation-
+picked) ones: exported from the run's resumable checkpoint to ``<run>.last.pt`` with a
+card, and evaluated like the kept ones (cached the same way).
 
     .venv/bin/python benchmarks/planar_label_fraction.py --data runs/planar/synth_train_v3 \
         --test-data runs/planar/synth_test_v3 --val-data runs/planar/synth_val_v3 \
@@ -36,7 +39,7 @@ from pathlib import Path
 
 from common import machine
 
-from grasp_models.checkpoint import card_path, save_json
+from grasp_models.checkpoint import card_path, load_checkpoint, save_checkpoint, save_json
 from grasp_models.datasets import CornellDataset
 from grasp_models.planar.evaluate import evaluate, pooled_top1
 from grasp_models.planar.train import TrainConfig, train
@@ -93,14 +96,49 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
     return train(cfg, progress=not args.quiet)
 
 
-def run_path(args, model: str, fraction: float, seed: int) -> Path:
-    return Path(args.work) / f"{model}_f{fraction:.2f}_s{seed}.pt"
+def run_path(args, model: str, fraction: float, seed: int, last: bool = False) -> Path:
+    """The run's kept weights, or with ``last`` its final weights' export."""
+    return Path(args.work) / f"{model}_f{fraction:.2f}_s{seed}{'.last' if last else ''}.pt"
+
+
+def last_checkpoint(args, model: str, fraction: float, seed: int, kept: dict) -> dict:
+    """The card of the run's final weights (``--checkpoint last``), exported once from its
+    resumable checkpoint and evaluated on ``--test-data`` like the kept weights."""
+    out = run_path(args, model, fraction, seed, last=True)
+    if card_path(out).is_file():
+        card = json.loads(card_path(out).read_text())
+        if "metrics" in card:
+            return card
+    run_dir = run_path(args, model, fraction, seed).with_suffix(".run")
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    epochs = kept["train_config"]["epochs"]
+    if int(state["epoch"]) != epochs:
+        raise SystemExit(
+            f"{run_dir}: checkpoint at epoch {state['epoch']}, "
+            f"the run's card says {epochs}; finish the run before reading its last weights"
+        )
+    import torch
+
+    torch.set_num_threads(args.threads)
+    card = {k: v for k, v in kept.items() if k not in ("metrics", "selection")}
+    card["selection"] = {"rule": "last epoch (no selection)", "chosen_epoch": epochs}
+    card["exported_from"] = str(run_dir / "checkpoint.pt")
+    save_checkpoint(out, state["model"], card)  # metrics added below mark it complete
+    net = load_model(kept["arch"], out, device="cpu")
+    source = CornellDataset(args.test_data)
+    indices = source.labelled_indices()
+    card["metrics"] = {
+        crop: evaluate(net, source, indices, crop=crop, progress=not args.quiet)
+        for crop in ("image", "gt")
+    }
+    save_json(card_path(out), card)
+    return card
 
 
 def extra_eval(args, model: str, fraction: float, seed: int, card: dict, data: str) -> dict:
     """Blind and ground-truth-centred top-k of a run's kept checkpoint on ``data`` (one
     of ``--extra-test-data``); cached beside the run, keyed by that folder."""
-    weights = run_path(args, model, fraction, seed)
+    weights = run_path(args, model, fraction, seed, last=args.checkpoint == "last")
     cache = weights.with_name(f"{weights.stem}.eval_{Path(data).name}.json")
     if cache.is_file():
         cached = json.loads(cache.read_text())
@@ -241,6 +279,12 @@ def main() -> int:
         default=None,
         help="further held-out sets: every kept checkpoint is also evaluated on each",
     )
+    ap.add_argument(
+        "--checkpoint",
+        default="kept",
+        choices=("kept", "last"),
+        help="read each run's kept (validation-picked) weights or its final ones",
+    )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
     flags = CornellDataset(args.data).labelled_flags()
@@ -266,6 +310,7 @@ def main() -> int:
         "train_crop": args.train_crop,
         "train_shift": args.train_shift,
         "val_checks": args.val_checks,
+        "checkpoint": args.checkpoint,
         "runs": {m: {} for m in [*args.models, *args.ablations]},
         "summary": {m: {} for m in [*args.models, *args.ablations]},
         "ablation_fractions": args.ablation_fractions if args.ablations else [],
@@ -280,6 +325,8 @@ def main() -> int:
         for seed in args.seeds:
             for model in [*args.models, *ablations]:
                 card = run_one(args, model, fraction, n_labelled, seed)
+                if args.checkpoint == "last":
+                    card = last_checkpoint(args, model, fraction, seed, card)
                 m = card["metrics"]
                 runs = result["runs"][model].setdefault(f, {})
                 runs[str(seed)] = {

@@ -439,3 +439,37 @@ def test_vqvae_trains_on_more_unlabelled_folders_and_the_card_names_them(tmp_pat
     saved = json.loads(json.dumps(asdict(plain)))
     del saved["unlabelled_data"]
     assert same_config(saved, plain) and not same_config(saved, cfg)
+
+
+def test_an_extended_run_matches_one_trained_that_long_from_scratch(tmp_path: Path) -> None:
+    """Batches and augmentations are seeded per (seed, epoch) and the checkpoint holds the
+    optimiser: 2 epochs then extended to 4 gives the 4-epoch run's weights, bit for bit."""
+    import torch
+
+    from grasp_models.checkpoint import load_checkpoint
+
+    data = tiny_dataset(tmp_path / "data", n=6, seed=0)
+    common = dict(
+        model="ggcnn",
+        data=str(data),
+        test_data=str(data),
+        batch_size=2,
+        lr=3e-3,
+        size=64,
+        seed=3,
+        threads=1,
+        augment=True,  # rotation/zoom/crop shift drawn per epoch
+        train_crop="image",
+        train_size=64,
+        train_shift=6.0,
+    )
+    whole, split = tmp_path / "whole" / "g.pt", tmp_path / "split" / "g.pt"
+    train(TrainConfig(out=str(whole), epochs=4, **common), progress=False)
+    train(TrainConfig(out=str(split), epochs=2, **common), progress=False)
+    train(TrainConfig(out=str(split), epochs=4, **common), progress=False)
+    a = load_checkpoint(whole.with_suffix(".run") / "checkpoint.pt")
+    b = load_checkpoint(split.with_suffix(".run") / "checkpoint.pt")
+    assert a["epoch"] == b["epoch"] == 4
+    for name, t in a["model"].items():
+        assert torch.equal(t, b["model"][name]), name
+    assert read_losses(whole.with_suffix(".run")) == read_losses(split.with_suffix(".run"))

@@ -136,8 +136,9 @@ def last_checkpoint(args, model: str, fraction: float, seed: int, kept: dict) ->
 
 
 def extra_eval(args, model: str, fraction: float, seed: int, card: dict, data: str) -> dict:
-    """Blind and ground-truth-centred top-k of a run's kept checkpoint on ``data`` (one
-    of ``--extra-test-data``); cached beside the run, keyed by that folder."""
+    """Blind and ground-truth-centred top-k of a run's read weights (kept, or final with
+    ``--checkpoint last``) on ``data`` (one of ``--extra-test-data``); cached beside
+    those weights, keyed by that folder."""
     weights = run_path(args, model, fraction, seed, last=args.checkpoint == "last")
     cache = weights.with_name(f"{weights.stem}.eval_{Path(data).name}.json")
     if cache.is_file():

@@ -117,22 +117,30 @@ def last_checkpoint(args, model: str, fraction: float, seed: int, kept: dict) ->
             f"{run_dir}: checkpoint at epoch {state['epoch']}, "
             f"the run's card says {epochs}; finish the run before reading its last weights"
         )
-    import torch
-
-    torch.set_num_threads(args.threads)
     card = {k: v for k, v in kept.items() if k not in ("metrics", "selection")}
     card["selection"] = {"rule": "last epoch (no selection)", "chosen_epoch": epochs}
     card["exported_from"] = str(run_dir / "checkpoint.pt")
     save_checkpoint(out, state["model"], card)  # metrics added below mark it complete
-    net = load_model(kept["arch"], out, device="cpu")
-    source = CornellDataset(args.test_data)
+    card["metrics"] = both_crops(args, kept["arch"], out, args.test_data)
+    save_json(card_path(out), card)
+    return card
+
+
+def both_crops(args, arch: str, weights: Path, data: str) -> dict:
+    """Blind (``image``) and ground-truth-centred (``gt``) top-k of ``weights`` on the
+    labelled images of ``data``."""
+    import torch
+
+    torch.set_num_threads(args.threads)  # as the training runs (train() sets it there)
+    net = load_model(arch, weights, device="cpu")
+    source = CornellDataset(data)
     indices = source.labelled_indices()
-    card["metrics"] = {
+    if not indices:
+        raise SystemExit(f"{data}: no labelled images")
+    return {
         crop: evaluate(net, source, indices, crop=crop, progress=not args.quiet)
         for crop in ("image", "gt")
     }
-    save_json(card_path(out), card)
-    return card
 
 
 def extra_eval(args, model: str, fraction: float, seed: int, card: dict, data: str) -> dict:
@@ -145,17 +153,8 @@ def extra_eval(args, model: str, fraction: float, seed: int, card: dict, data: s
         cached = json.loads(cache.read_text())
         if cached.get("data") == data:
             return cached
-    import torch
-
-    torch.set_num_threads(args.threads)  # as the training runs (train() sets it there)
-    net = load_model(card["arch"], weights, device="cpu")
-    source = CornellDataset(data)
-    indices = source.labelled_indices()
-    if not indices:
-        raise SystemExit(f"--extra-test-data {data}: no labelled images")
     result = {"data": data, "weights": str(weights)}
-    for crop in ("image", "gt"):
-        result[crop] = evaluate(net, source, indices, crop=crop, progress=not args.quiet)
+    result.update(both_crops(args, card["arch"], weights, data))
     save_json(cache, result)
     return result
 

@@ -220,6 +220,14 @@ def plot(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # the larger --extra-test-data sets, pooled, when there are any; else --test-data
+    key = "extra_top1_image" if result.get("extra_test_data") else "top1_image"
+    images = {
+        r.get("extra_test_images" if key.startswith("extra_") else "test_images")
+        for by_fraction in result["runs"].values()
+        for runs in by_fraction.values()
+        for r in runs.values()
+    }
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for model, label in (
         ("vqvae_ggcnn", "VQ-VAE GG-CNN"),
@@ -227,15 +235,24 @@ def plot(result: dict, path: Path) -> None:
         ("vqvae_ggcnn_frozen_decoder", "VQ-VAE GG-CNN, decoder frozen (ablation)"),
     ):
         pts = sorted(
-            (float(f), r["top1_image_mean"] * 100, r["top1_image_std"] * 100)
+            (float(f), r[f"{key}_mean"] * 100, r[f"{key}_std"] * 100)
             for f, r in result["summary"].get(model, {}).items()
+            if f"{key}_mean" in r
         )
         if pts:
             x, y, e = zip(*pts, strict=True)
             ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=label)
+    fractions = sorted({float(f) for by_f in result["summary"].values() for f in by_f})
+    if fractions:
+        ax.set_xticks(fractions)
     ax.set_xlabel("labelled fraction of the training images")
-    ax.set_ylabel("held-out top-1 accuracy (%), mean +- std")
-    ax.set_title(f"Held-out objects, blind crops, {result['steps']} steps/run", fontsize=10)
+    n_seeds = len(result.get("seeds", []))
+    spread = f"mean +- std, {n_seeds} seeds" if n_seeds > 1 else "one run per point"
+    ax.set_ylabel(f"held-out top-1 accuracy (%), {spread}", fontsize=8)
+    n = "/".join(str(i) for i in sorted(i for i in images if i)) or "?"
+    ax.set_title(
+        f"Held-out objects ({n} images), blind crops, {result['steps']} steps/run", fontsize=10
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

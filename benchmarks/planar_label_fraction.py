@@ -48,15 +48,26 @@ from grasp_models.registry import load_model
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Ablations run like a model: ``--models NAME`` trains ``model`` with these settings.
 VARIANTS = {
-    "vqvae_ggcnn_frozen_decoder": {"model": "vqvae_ggcnn", "vq_train_decoder": False},
+    "vqvae_ggcnn_frozen_decoder": {
+        "model": "vqvae_ggcnn",
+        "vq_train_decoder": False,
+        "label": "VQ-VAE GG-CNN, decoder frozen (ablation)",
+    },
     # the pretrained decoder at a tenth of the GG-CNN's learning rate
-    "vqvae_ggcnn_decoder_lr01": {"model": "vqvae_ggcnn", "vq_decoder_lr_scale": 0.1},
+    "vqvae_ggcnn_decoder_lr01": {
+        "model": "vqvae_ggcnn",
+        "vq_decoder_lr_scale": 0.1,
+        "label": "VQ-VAE GG-CNN, decoder at 0.1x lr",
+    },
     # on the VQ-VAE given by --vqvae-more-unlabelled (trained with more unlabelled images)
     "vqvae_ggcnn_more_unlabelled": {
         "model": "vqvae_ggcnn",
         "vqvae_option": "vqvae_more_unlabelled",
+        "label": "VQ-VAE GG-CNN, more unlabelled images",
     },
 }
+#: Plot labels of the two models (the variants carry their own).
+LABELS = {"vqvae_ggcnn": "VQ-VAE GG-CNN", "ggcnn": "GG-CNN"}
 
 
 def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> dict:
@@ -229,11 +240,10 @@ def plot(result: dict, path: Path) -> None:
         for r in runs.values()
     }
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for model, label in (
-        ("vqvae_ggcnn", "VQ-VAE GG-CNN"),
-        ("ggcnn", "GG-CNN"),
-        ("vqvae_ggcnn_frozen_decoder", "VQ-VAE GG-CNN, decoder frozen (ablation)"),
-    ):
+    # every model and variant of the result; the two models first, in their usual colours
+    order = [*LABELS, *(m for m in result["summary"] if m not in LABELS)]
+    for model in order:
+        label = LABELS.get(model) or VARIANTS.get(model, {}).get("label", model)
         pts = sorted(
             (float(f), r[f"{key}_mean"] * 100, r[f"{key}_std"] * 100)
             for f, r in result["summary"].get(model, {}).items()

@@ -103,6 +103,7 @@ def run_one(args, model: str, fraction: float, n_labelled: int, seed: int) -> di
         train_size=args.train_size,
         train_crop=args.train_crop,
         train_shift=args.train_shift,
+        rgb=args.rgb,
     )
     return train(cfg, progress=not args.quiet)
 
@@ -144,7 +145,7 @@ def both_crops(args, arch: str, weights: Path, data: str) -> dict:
 
     torch.set_num_threads(args.threads)  # as the training runs (train() sets it there)
     net = load_model(arch, weights, device="cpu")
-    source = CornellDataset(data)
+    source = CornellDataset(data, load_rgb=net.in_channels == 4)
     indices = source.labelled_indices()
     if not indices:
         raise SystemExit(f"{data}: no labelled images")
@@ -296,6 +297,9 @@ def main() -> int:
     ap.add_argument(
         "--val-checks", type=int, default=4, help="validation checks per run (with --val-data)"
     )
+    ap.add_argument(
+        "--rgb", action="store_true", help="RGB-D input for every model (--vqvae RGB-D too)"
+    )
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--work", default="runs/planar/label_fraction")
@@ -336,6 +340,7 @@ def main() -> int:
         "train_size": args.train_size,
         "train_crop": args.train_crop,
         "train_shift": args.train_shift,
+        "rgb": args.rgb,
         "val_checks": args.val_checks,
         "checkpoint": args.checkpoint,
         "runs": {m: {} for m in [*args.models, *args.ablations]},

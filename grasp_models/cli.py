@@ -97,7 +97,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model, args.weights, device=args.device)
-    source = (JacquardDataset if args.format == "jacquard" else CornellDataset)(args.data)
+    rgb = getattr(model, "in_channels", 1) == 4  # an RGB-D model reads the colour images
+    source = (JacquardDataset if args.format == "jacquard" else CornellDataset)(args.data, rgb)
     indices = source.labelled_indices()
     metric = RectangleMetric(args.iou, args.angle)
     ks = sorted({1, *args.k})
@@ -115,13 +116,16 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from grasp_models.checkpoint import load_card
     from grasp_models.datasets import CornellDataset
     from grasp_models.planar.evalset import export_eval_set, ship_weights
     from grasp_models.registry import WEIGHTS_DIR
 
     eval_set = Path(args.eval_set)
     if args.eval_data:
-        source = CornellDataset(args.eval_data)
+        # colour crops too when any of the weights takes RGB-D input
+        rgb = any(load_card(Path(w)).get("in_channels", 1) == 4 for w in args.weights)
+        source = CornellDataset(args.eval_data, load_rgb=rgb)
         n = export_eval_set(source, source.labelled_indices(), eval_set)
         print(f"wrote {n} crops to {eval_set}")
     for weights in args.weights:

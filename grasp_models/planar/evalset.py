@@ -1,5 +1,6 @@
-"""A small, shippable evaluation set: blind (image-centred) depth crops in millimetres and
-their ground-truth rectangles in crop pixels, in one compressed ``.npz``.
+"""A small, shippable evaluation set: blind (image-centred) depth crops in millimetres,
+the colour crops when the source has colour images (for RGB-D weights), and their
+ground-truth rectangles in crop pixels, in one compressed ``.npz``.
 
 Shipped beside the weights so a test can check that the weights reproduce their model
 card's accuracy without the full dataset.
@@ -26,35 +27,44 @@ from grasp_models.planar.inference import PlanarGraspModel
 def export_eval_set(
     source: PlanarDataset, indices: Sequence[int], path: Path, size: int = 300
 ) -> int:
-    """Write the blind crops of the labelled ``indices``; returns how many were written."""
-    crops, rects = [], []
+    """Write the blind crops of the labelled ``indices`` (colour crops too when every one
+    of those samples has a colour image); returns how many were written."""
+    crops, colours, rects = [], [], []
     for idx in indices:
         s = source[idx]
         if not s.labelled:
             continue
         M = P.crop_transform(crop_center_for(s, "image"), size)
         crops.append(depth_m_to_mm(P.warp(s.depth, M, size, nearest=True)))
+        colours.append(None if s.rgb is None else P.warp(np.asarray(s.rgb, np.uint8), M, size))
         for r in s.positives:
             rc = P.transform_rect(r, M)
             rects.append([len(crops) - 1, *rc.center, rc.angle, rc.width, rc.length])
+    arrays = {"depth_mm": np.stack(crops), "rects": np.asarray(rects, dtype=np.float32)}
+    if colours and all(c is not None for c in colours):
+        arrays["rgb"] = np.stack(colours)
     buf = io.BytesIO()
-    np.savez_compressed(buf, depth_mm=np.stack(crops), rects=np.asarray(rects, dtype=np.float32))
+    np.savez_compressed(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
     return len(crops)
 
 
-def load_eval_set(path: Path) -> tuple[np.ndarray, list[list[GraspRect]]]:
-    """Depth crops [m] (N x S x S) and the ground-truth rectangles of each."""
+def load_eval_set(
+    path: Path,
+) -> tuple[np.ndarray, list[list[GraspRect]], np.ndarray | None]:
+    """Depth crops [m] (N x S x S), the ground-truth rectangles of each, and the colour
+    crops (N x S x S x 3 uint8) or None where the set has none."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"evaluation set not found: {path}")
     with np.load(path) as z:
         depth = depth_mm_to_m(z["depth_mm"])
         rows = z["rects"]
+        rgb = z["rgb"] if "rgb" in z.files else None
     gts: list[list[GraspRect]] = [[] for _ in range(len(depth))]
     for i, u, v, a, w, l in rows:
         gts[int(i)].append(GraspRect((float(u), float(v)), float(a), float(w), float(l)))
-    return depth, gts
+    return depth, gts, rgb
 
 
 def evaluate_eval_set(
@@ -62,10 +72,16 @@ def evaluate_eval_set(
 ) -> dict:
     """Top-k accuracies of ``model`` on a shipped evaluation set."""
     metric = metric or RectangleMetric()
-    depth, gts = load_eval_set(path)
+    depth, gts, rgb = load_eval_set(path)
+    if model.in_channels == 4 and rgb is None:
+        raise DatasetError(
+            f"{path}: the set has depth crops only and {model.name} takes RGB-D input; "
+            "export it from colour images (grasp export-planar with the RGB-D weights)"
+        )
+    colours = rgb if model.in_channels == 4 else [None] * len(depth)
     hits = {k: 0 for k in ks}
-    for d, gt in zip(depth, gts, strict=True):
-        rects = model.run(d, max_grasps=max(ks)).rects
+    for d, c, gt in zip(depth, colours, gts, strict=True):
+        rects = model.run(d, c, max_grasps=max(ks)).rects
         for k in ks:
             hits[k] += metric.success_at_k(rects, gt, k)
     return {"images": len(depth), **{f"top{k}": hits[k] / len(depth) for k in ks}}

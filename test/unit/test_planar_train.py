@@ -5,6 +5,7 @@ through the registry."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import sys
 from pathlib import Path
@@ -21,8 +22,9 @@ from grasp_models.planar.train import TrainConfig, train
 pytestmark = pytest.mark.timeout(300)
 
 
-def tiny_dataset(root: Path, n: int = 8, seed: int = 0) -> Path:
-    """Bars on a table at random angles, each labelled with a grasp across its middle."""
+def tiny_dataset(root: Path, n: int = 8, seed: int = 0, rgb: bool = False) -> Path:
+    """Bars on a table at random angles, each labelled with a grasp across its middle;
+    with ``rgb`` a colour image too (a red bar on a grey table)."""
     rng = np.random.default_rng(seed)
     lines = []
     for i in range(n):
@@ -32,9 +34,14 @@ def tiny_dataset(root: Path, n: int = 8, seed: int = 0) -> Path:
         v, u = np.mgrid[0:96, 0:128]
         along = (u - cu) * math.cos(angle) + (v - cv) * math.sin(angle)
         across = -(u - cu) * math.sin(angle) + (v - cv) * math.cos(angle)
-        depth[(np.abs(along) < 4) & (np.abs(across) < 18)] = 0.75
+        bar = (np.abs(along) < 4) & (np.abs(across) < 18)
+        depth[bar] = 0.75
+        colour = None
+        if rgb:
+            colour = np.full((96, 128, 3), 128, np.uint8)
+            colour[bar] = (200, 30, 30)
         grasp = GraspRect((cu, cv), angle, 18.0, 24.0)
-        write_cornell_image(root, i, depth, None, [grasp], [])
+        write_cornell_image(root, i, depth, colour, [grasp], [])
         lines.append(f"{i} bar{i}\n")
     (root / "objects.txt").write_text("".join(lines))
     return root
@@ -178,6 +185,41 @@ def test_shipping_writes_eval_accuracy_and_data_notes_into_the_card(tmp_path: Pa
     assert shipped["shipped_eval"] == card["shipped_eval"]
     again = evaluate_eval_set(load_ggcnn(tmp_path / "ship" / "ggcnn.pt"), eval_set)
     assert again["top1"] == shipped["shipped_eval"]["top1"] and again["images"] == 4
+
+
+def test_rgbd_weights_are_evaluated_and_shipped_with_their_colour_images(tmp_path: Path) -> None:
+    from grasp_bringup.cli import main
+    from grasp_models.datasets import CornellDataset
+    from grasp_models.errors import DatasetError
+    from grasp_models.planar.evalset import evaluate_eval_set, export_eval_set, ship_weights
+
+    data = tiny_dataset(tmp_path / "data", n=4, seed=5, rgb=True)
+    out = tmp_path / "w" / "ggcnn.pt"
+    cfg = dict(data=str(data), test_data=str(data), out=str(out), batch_size=2, size=64)
+    train(
+        TrainConfig(model="ggcnn", rgb=True, epochs=2, threads=1, augment=False, **cfg),
+        progress=False,
+    )
+    card = load_card(out)
+    assert card["in_channels"] == 4
+    # `grasp eval` reads the colour images a 4-channel model needs: the card's numbers
+    result = tmp_path / "eval.json"
+    argv = ["eval", "--model", "ggcnn", "--weights", str(out), "--data", str(data)]
+    assert main([*argv, "--threads", "1", "--quiet", "--out", str(result)]) == 0
+    read = json.loads(result.read_text())["results"]
+    for crop in ("image", "gt"):
+        assert read[crop]["top1"] == card["metrics"][crop]["top1"], crop
+    # the shipped evaluation set carries the colour crops, and shipping reads them
+    eval_set = tmp_path / "eval.npz"
+    assert export_eval_set(CornellDataset(str(data), load_rgb=True), range(4), eval_set, 64) == 4
+    shipped = ship_weights(out, "ggcnn", eval_set, tmp_path / "ship")
+    again = evaluate_eval_set(load_ggcnn(tmp_path / "ship" / "ggcnn.pt"), eval_set)
+    assert again["top1"] == shipped["shipped_eval"]["top1"] == card["metrics"]["image"]["top1"]
+    # a depth-only set cannot score an RGB-D model: the error names the set
+    depth_only = tmp_path / "depth_only.npz"
+    export_eval_set(CornellDataset(str(data)), range(4), depth_only, size=64)
+    with pytest.raises(DatasetError, match="depth_only.npz.*RGB"):
+        evaluate_eval_set(load_ggcnn(out), depth_only)
 
 
 def test_training_crops_follow_the_labels_or_the_image_centre(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    vq = VQVAE(**load_card(Path(args.vqvae))["vq_config"])
+    vq = VQVAE.from_config(load_card(Path(args.vqvae))["vq_config"])
     state = load_checkpoint(Path(args.vqvae))
     vq.load_state_dict(state.get("model", state))
     vq.eval()

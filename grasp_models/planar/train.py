@@ -175,7 +175,7 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
         return VQVAE(cfg.in_channels, num_embeddings=cfg.vq_num_embeddings, dim=cfg.vq_dim)
     if cfg.model == "vqvae_ggcnn":
         vq_card = load_card(Path(cfg.vqvae))
-        vq = VQVAE(**vq_card["vq_config"])
+        vq = VQVAE.from_config(vq_card["vq_config"])
         state = load_checkpoint(Path(cfg.vqvae))
         vq.load_state_dict(state.get("model", state))
         return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)

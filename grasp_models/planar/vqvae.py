@@ -127,10 +127,22 @@ class VectorQuantizer(nn.Module):
         return z_st, dictionary + self.beta * commitment, idx
 
 
+def scale_input(x: torch.Tensor, input_scale: float, rgb_scale: float) -> torch.Tensor:
+    """The VQ-VAE's view of a network input: depth (channel 0) times ``input_scale``, the
+    colour channels (RGB-D input) times ``rgb_scale``."""
+    if x.shape[1] == 1 or rgb_scale == input_scale:
+        return x * input_scale
+    return torch.cat([x[:, :1] * input_scale, x[:, 1:] * rgb_scale], dim=1)
+
+
 class VQVAE(nn.Module):
-    """Encoder -> quantiser -> decoder reconstructing the (normalised) input, scaled by
-    ``input_scale`` (depth deviations of a few cm would otherwise sit far below the
-    codebook's scale and collapse it onto a handful of codes)."""
+    """Encoder -> quantiser -> decoder reconstructing the (normalised) input, its depth
+    scaled by ``input_scale`` (depth deviations of a few cm would otherwise sit far below
+    the codebook's scale and collapse it onto a handful of codes). Colour (RGB-D input,
+    already ±0.5) is scaled by ``rgb_scale``, 1 by default: scaled like the depth it has
+    ~30x its variance on table-top crops and the reconstruction loss keeps colour only
+    (docs/BENCHMARKS.md, "RGB-D input"). Cards written before ``rgb_scale`` existed
+    scaled every channel by ``input_scale``; :meth:`from_config` keeps that for them."""
 
     def __init__(
         self,
@@ -142,9 +154,11 @@ class VQVAE(nn.Module):
         dim: int = 16,
         beta: float = 0.25,
         input_scale: float = 10.0,
+        rgb_scale: float = 1.0,
     ) -> None:
         super().__init__()
         self.input_scale = input_scale
+        self.rgb_scale = rgb_scale
         self.config = {
             "in_channels": in_channels,
             "hidden": hidden,
@@ -154,20 +168,32 @@ class VQVAE(nn.Module):
             "dim": dim,
             "beta": beta,
             "input_scale": input_scale,
+            "rgb_scale": rgb_scale,
         }
         self.encoder = Encoder(in_channels, hidden, res_hidden, n_res, dim)
         self.quantizer = VectorQuantizer(num_embeddings, dim, beta)
         self.decoder = Decoder(dim, hidden, res_hidden, n_res, in_channels)
 
+    @classmethod
+    def from_config(cls, config: dict) -> VQVAE:
+        """The VQ-VAE a card's ``vq_config`` describes (older cards: every channel scaled
+        by ``input_scale``)."""
+        config = dict(config)
+        config.setdefault("rgb_scale", config.get("input_scale", 10.0))
+        return cls(**config)
+
+    def scaled(self, x: torch.Tensor) -> torch.Tensor:
+        return scale_input(x, self.input_scale, self.rgb_scale)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(reconstruction, vq loss, codes)``."""
-        z_q, vq_loss, idx = self.quantizer(self.encoder(x * self.input_scale))
+        z_q, vq_loss, idx = self.quantizer(self.encoder(self.scaled(x)))
         return self.decoder(z_q, x.shape[-2:]), vq_loss, idx
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. (4): Gaussian log-likelihood as MSE + dictionary + β commitment."""
         recon, vq_loss, idx = self(x)
-        rec = F.mse_loss(recon, x * self.input_scale)  # reconstructs the scaled input
+        rec = F.mse_loss(recon, self.scaled(x))  # reconstructs the scaled input
         used = torch.unique(idx).numel()
         return rec + vq_loss, {
             "recon": float(rec.detach()),
@@ -190,6 +216,7 @@ class VQVAEGGCNN(nn.Module):
         cfg = vqvae.config
         self.vq_config = dict(cfg)
         self.input_scale = float(cfg.get("input_scale", 1.0))
+        self.rgb_scale = float(cfg.get("rgb_scale", self.input_scale))
         self.encoder = copy.deepcopy(vqvae.encoder)
         self.quantizer = copy.deepcopy(vqvae.quantizer)
         self.decoder = copy.deepcopy(vqvae.decoder)
@@ -203,7 +230,7 @@ class VQVAEGGCNN(nn.Module):
 
     @classmethod
     def from_config(cls, vq_config: dict, ggcnn_filters: tuple[int, ...] = (32, 16, 8)):
-        return cls(VQVAE(**vq_config), ggcnn_filters)
+        return cls(VQVAE.from_config(vq_config), ggcnn_filters)
 
     def train(self, mode: bool = True) -> VQVAEGGCNN:
         super().train(mode)
@@ -216,7 +243,9 @@ class VQVAEGGCNN(nn.Module):
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """Quantised latent z_q(x) of the frozen encoder."""
         with torch.no_grad():
-            idx = self.quantizer.codes(self.encoder(x * self.input_scale))
+            idx = self.quantizer.codes(
+                self.encoder(scale_input(x, self.input_scale, self.rgb_scale))
+            )
             return self.quantizer.embedding(idx).permute(0, 3, 1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

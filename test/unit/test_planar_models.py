@@ -121,3 +121,23 @@ def test_vqvae_ggcnn_decoder_freeze_ablation_trains_only_the_ggcnn(seed) -> None
     assert all(torch.equal(a, b) for a, b in zip(before, net.decoder.parameters(), strict=True))
     default = VQVAEGGCNN(VQVAE(num_embeddings=16, dim=4))
     assert all(p.requires_grad for p in default.decoder.parameters())
+
+
+def test_vqvae_scales_depth_and_colour_apart_and_older_cards_keep_one_scale() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 32, 32)
+    vq = VQVAE(in_channels=4)  # new default: depth x10, colour as it comes
+    assert vq.config["rgb_scale"] == 1.0
+    scaled = vq.scaled(x)
+    assert torch.equal(scaled[:, :1], x[:, :1] * 10.0)
+    assert torch.equal(scaled[:, 1:], x[:, 1:])
+    assert torch.equal(VQVAE(in_channels=1).scaled(x[:, :1]), x[:, :1] * 10.0)
+    # a card written before rgb_scale existed scaled every channel by input_scale
+    old = {k: v for k, v in vq.config.items() if k != "rgb_scale"}
+    assert torch.equal(VQVAE.from_config(old).scaled(x), x * 10.0)
+    # the VQ-VAE GG-CNN encodes what its VQ-VAE encoded, with either card
+    for cfg in (vq.config, old):
+        src = VQVAE.from_config(cfg)
+        net = VQVAEGGCNN(src)
+        idx = src.quantizer.codes(src.encoder(src.scaled(x)))
+        assert torch.equal(net.latent(x), src.quantizer.embedding(idx).permute(0, 3, 1, 2))

@@ -22,12 +22,16 @@ import torch
 from common import write_result
 from torch import nn
 
-from grasp_models.checkpoint import load_card, load_checkpoint
 from grasp_models.datasets import CornellDataset
 from grasp_models.datasets.torch_dataset import crop_center_for
 from grasp_models.planar import processing as P
 from grasp_models.planar.evaluate import evaluate
-from grasp_models.planar.inference import PlanarGraspModel, load_network, processing_from_card
+from grasp_models.planar.inference import (
+    PlanarGraspModel,
+    load_network,
+    load_vqvae,
+    processing_from_card,
+)
 from grasp_models.planar.vqvae import VQVAE
 
 
@@ -52,10 +56,7 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    vq = VQVAE.from_config(load_card(Path(args.vqvae))["vq_config"])
-    state = load_checkpoint(Path(args.vqvae))
-    vq.load_state_dict(state.get("model", state))
-    vq.eval()
+    vq, _ = load_vqvae(args.vqvae)
     net, card = load_network(Path(args.ggcnn))
     source = CornellDataset(args.data)
     idx = source.labelled_indices()

@@ -18,28 +18,23 @@ import numpy as np
 import torch
 from common import write_result
 
-from grasp_models.checkpoint import load_card, load_checkpoint
 from grasp_models.datasets import CornellDataset
+from grasp_models.datasets.torch_dataset import crop_center_for
 from grasp_models.planar import processing as P
-from grasp_models.planar.inference import processing_from_card
-from grasp_models.planar.vqvae import VQVAE
+from grasp_models.planar.inference import load_vqvae, processing_from_card
 
 CHANNELS = ("depth", "red", "green", "blue")
 
 
 def probe(weights: Path, data: str) -> dict:
-    card = load_card(weights)
-    vq = VQVAE.from_config(card["vq_config"])
-    state = load_checkpoint(weights)
-    vq.load_state_dict(state.get("model", state))
-    vq.eval()
+    vq, card = load_vqvae(weights)
     cfg = processing_from_card(card)
     rgb = vq.config["in_channels"] == 4
     source = CornellDataset(data, load_rgb=rgb)
     crops = []
     for i in source.labelled_indices():
         s = source[i]
-        M = P.crop_transform(P.image_center(s.depth.shape), cfg.size)
+        M = P.crop_transform(crop_center_for(s, "image"), cfg.size)
         crops.append(P.prepare_input(s.depth, M, cfg, s.rgb if rgb else None))
     x = torch.from_numpy(np.stack(crops))
     with torch.no_grad():

@@ -27,7 +27,7 @@ from grasp_models.errors import CheckpointError, ModelError
 from grasp_models.planar import processing as P
 from grasp_models.planar.fast import FastGGCNN
 from grasp_models.planar.networks import GGCNN, GGCNN2
-from grasp_models.planar.vqvae import VQVAEGGCNN
+from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
 
 ARCHS = ("ggcnn", "ggcnn2", "vqvae_ggcnn")
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -55,16 +55,27 @@ def processing_from_card(card: dict) -> P.ProcessingConfig:
 
 def load_network(weights: str | Path) -> tuple[nn.Module, dict]:
     """Network with ``weights`` loaded (CPU) and its model card."""
+    card = load_card(Path(weights))
+    return _load_state(build_network(card), weights), card
+
+
+def load_vqvae(weights: str | Path) -> tuple[VQVAE, dict]:
+    """A trained VQ-VAE (``grasp train --model vqvae``; CPU, eval mode) and its card."""
+    card = load_card(Path(weights))
+    if "vq_config" not in card:
+        raise CheckpointError(f"{weights}: a VQ-VAE model card needs 'vq_config'")
+    return _load_state(VQVAE.from_config(card["vq_config"]), weights), card
+
+
+def _load_state(net: nn.Module, weights: str | Path) -> nn.Module:
     weights = Path(weights)
-    card = load_card(weights)
-    net = build_network(card)
     state = load_checkpoint(weights)
     state = state.get("model", state)
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"{weights} does not match its card's architecture: {exc}") from exc
-    return net.eval(), card
+    return net.eval()
 
 
 def optimise_for_cpu(net: nn.Module, in_channels: int, size: int) -> nn.Module:

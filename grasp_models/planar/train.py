@@ -33,14 +33,14 @@ from tqdm import tqdm
 
 from grasp_core.files import file_sha256
 from grasp_core.validation import require_choice, require_range
-from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
+from grasp_models.checkpoint import load_checkpoint, save_checkpoint
 from grasp_models.datasets import CornellDataset
 from grasp_models.datasets.splits import labelled_subset, split_indices
 from grasp_models.datasets.torch_dataset import CROP_MODES, ConcatGraspMaps, GraspMapDataset
 from grasp_models.errors import CheckpointError
 from grasp_models.planar import processing as P
 from grasp_models.planar.evaluate import evaluate
-from grasp_models.planar.inference import PlanarGraspModel, build_network, load_network
+from grasp_models.planar.inference import PlanarGraspModel, build_network, load_network, load_vqvae
 from grasp_models.planar.networks import WIDTH_LOSSES, grasp_loss
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
 
@@ -174,10 +174,7 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
     if cfg.model == "vqvae":
         return VQVAE(cfg.in_channels, num_embeddings=cfg.vq_num_embeddings, dim=cfg.vq_dim)
     if cfg.model == "vqvae_ggcnn":
-        vq_card = load_card(Path(cfg.vqvae))
-        vq = VQVAE.from_config(vq_card["vq_config"])
-        state = load_checkpoint(Path(cfg.vqvae))
-        vq.load_state_dict(state.get("model", state))
+        vq, _ = load_vqvae(cfg.vqvae)
         return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)
     return build_network({"arch": cfg.model, "in_channels": cfg.in_channels})
 

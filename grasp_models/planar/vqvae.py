@@ -130,7 +130,7 @@ class VectorQuantizer(nn.Module):
 def scale_input(x: torch.Tensor, input_scale: float, rgb_scale: float) -> torch.Tensor:
     """The VQ-VAE's view of a network input: depth (channel 0) times ``input_scale``, the
     colour channels (RGB-D input) times ``rgb_scale``."""
-    if x.shape[1] == 1 or rgb_scale == input_scale:
+    if x.shape[1] == 1:
         return x * input_scale
     return torch.cat([x[:, :1] * input_scale, x[:, 1:] * rgb_scale], dim=1)
 
@@ -216,7 +216,7 @@ class VQVAEGGCNN(nn.Module):
         cfg = vqvae.config
         self.vq_config = dict(cfg)
         self.input_scale = float(cfg.get("input_scale", 1.0))
-        self.rgb_scale = float(cfg.get("rgb_scale", self.input_scale))
+        self.rgb_scale = float(cfg["rgb_scale"])  # VQVAE.config always has it
         self.encoder = copy.deepcopy(vqvae.encoder)
         self.quantizer = copy.deepcopy(vqvae.quantizer)
         self.decoder = copy.deepcopy(vqvae.decoder)

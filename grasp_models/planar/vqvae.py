@@ -140,7 +140,7 @@ class VQVAE(nn.Module):
     scaled by ``input_scale`` (depth deviations of a few cm would otherwise sit far below
     the codebook's scale and collapse it onto a handful of codes). Colour (RGB-D input,
     already ±0.5) is scaled by ``rgb_scale``, 1 by default: scaled like the depth it has
-    ~30x its variance on table-top crops and the reconstruction loss keeps colour only
+    23-30x its variance on table-top crops and the reconstruction loss keeps colour only
     (docs/BENCHMARKS.md, "RGB-D input"). Cards written before ``rgb_scale`` existed
     scaled every channel by ``input_scale``; :meth:`from_config` keeps that for them."""
 

@@ -29,6 +29,8 @@ def _datagen(args: argparse.Namespace) -> int:
         objects=args.objects,
         views=args.views,
         unlabelled=args.unlabelled,
+        unlabelled_views=args.unlabelled_views,
+        unlabelled_first_view=args.unlabelled_first_view,
         seed=args.seed,
         labeller=args.labeller,
         trial_negatives=args.trial_negatives,
@@ -145,6 +147,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objects", type=int, default=100, help="labelled objects")
     p.add_argument("--views", type=int, default=2, help="poses per labelled object")
     p.add_argument("--unlabelled", type=int, default=0, help="extra unlabelled objects")
+    p.add_argument("--unlabelled-views", type=int, default=1, help="poses per unlabelled object")
+    p.add_argument(
+        "--unlabelled-first-view",
+        type=int,
+        default=0,
+        help="first pose of the unlabelled objects; with --objects 0 and a labelled set's "
+        "--seed they are its objects, and its --views gives poses it does not have",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--labeller",

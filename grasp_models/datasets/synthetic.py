@@ -57,14 +57,20 @@ PHYSICS_COUNTS = ("trialled_positive", "trialled_negative", "positive_failed", "
 @dataclass(frozen=True)
 class SynthConfig:
     """``objects`` labelled objects x ``views`` poses each, plus ``unlabelled`` objects with
-    one unlabelled view each (objects after the labelled ones in the same split).
-    ``objects=0`` writes an unlabelled-only set: more images for the VQ-VAE alone."""
+    ``unlabelled_views`` unlabelled views each, views ``unlabelled_first_view`` onward
+    (objects after the labelled ones in the same split).
+    ``objects=0`` writes an unlabelled-only set: more images for the VQ-VAE alone. Its
+    objects are then the split's first ones for ``seed``, the objects of a labelled set
+    made with that seed; ``unlabelled_first_view`` = that set's ``views`` renders new
+    poses of them (unlabelled images of the objects a robot will meet)."""
 
     out: str
     split: str = "train"
     objects: int = 100
     views: int = 2
     unlabelled: int = 0
+    unlabelled_views: int = 1
+    unlabelled_first_view: int = 0
     seed: int = 0
     candidates: int = 800
     max_positives: int = 30
@@ -84,6 +90,8 @@ class SynthConfig:
         require_range("objects", self.objects, 0, None)
         require_range("views", self.views, 1, None)
         require_range("unlabelled", self.unlabelled, 0, None)
+        require_range("unlabelled_views", self.unlabelled_views, 1, None)
+        require_range("unlabelled_first_view", self.unlabelled_first_view, 0, None)
         if self.objects + self.unlabelled == 0:
             raise ValidationError("objects, unlabelled: both 0, so there is no image to write")
         require_range("max_negatives", self.max_negatives, 0, None)
@@ -276,7 +284,12 @@ def generate(cfg: SynthConfig, progress: bool = True) -> dict:
     for i in range(cfg.objects):
         plan.extend((i * cfg.views + v, i, v, True) for v in range(cfg.views))
     base = cfg.objects * cfg.views
-    plan.extend((base + j, cfg.objects + j, 0, False) for j in range(cfg.unlabelled))
+    k, first = cfg.unlabelled_views, cfg.unlabelled_first_view
+    plan.extend(
+        (base + j * k + v, cfg.objects + j, first + v, False)
+        for j in range(cfg.unlabelled)
+        for v in range(k)
+    )
     _atomic_text(root / "objects.txt", "".join(f"{n} {objs[i].name}\n" for n, i, _, _ in plan))
     manifest = {"config": asdict(cfg), "images": len(plan), "stats": {}}
     todo = [

@@ -141,3 +141,31 @@ def test_an_unlabelled_only_set_renders_without_trials(tmp_path: Path) -> None:
     data = CornellDataset(cfg.out)
     assert len(data) == 2 and not any(data.labelled_flags())
     assert not np.array_equal(data[0].depth, data[1].depth)  # two objects, two images
+
+
+def test_unlabelled_views_render_new_poses_of_a_labelled_sets_objects(tmp_path: Path) -> None:
+    # with objects=0 and the labelled set's seed, the unlabelled objects are its objects;
+    # unlabelled_first_view picks up where its views end (or repeats them, here view 1)
+    with pytest.raises(ValueError, match="unlabelled_views"):
+        SynthConfig(out="x", objects=0, unlabelled=1, unlabelled_views=0)
+    with pytest.raises(ValueError, match="unlabelled_first_view"):
+        SynthConfig(out="x", objects=0, unlabelled=1, unlabelled_first_view=-1)
+    common = {"seed": 5, "kinds": ("box",), "labeller": "geometric"}
+    labelled = SynthConfig(out=str(tmp_path / "l"), objects=1, views=2, **common)
+    extra = SynthConfig(
+        out=str(tmp_path / "u"),
+        objects=0,
+        unlabelled=1,
+        unlabelled_views=2,
+        unlabelled_first_view=1,
+        **common,
+    )
+    generate(labelled, progress=False)
+    assert generate(extra, progress=False)["stats"]["images_counted"] == 2
+    seen, new = CornellDataset(labelled.out), CornellDataset(extra.out)
+    assert len(new) == 2 and not any(new.labelled_flags())
+    names = {Path(d.out, "objects.txt").read_text().split()[1] for d in (labelled, extra)}
+    assert len(names) == 1  # one object in both sets
+    np.testing.assert_array_equal(new[0].depth, seen[1].depth)  # view 1 again
+    assert not np.array_equal(new[1].depth, seen[0].depth)  # view 2: a pose not in the set
+    assert not np.array_equal(new[1].depth, seen[1].depth)

@@ -57,6 +57,11 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     vq, _ = load_vqvae(args.vqvae)
+    if vq.config["in_channels"] != 1:  # recon / input_scale below is the depth's inverse
+        raise SystemExit(
+            f"--vqvae {args.vqvae}: takes {vq.config['in_channels']} channels; this probe "
+            "reads depth only (benchmarks/planar_vq_channels.py reads RGB-D)"
+        )
     net, card = load_network(Path(args.ggcnn))
     source = CornellDataset(args.data)
     idx = source.labelled_indices()

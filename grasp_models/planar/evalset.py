@@ -73,12 +73,12 @@ def evaluate_eval_set(
     """Top-k accuracies of ``model`` on a shipped evaluation set."""
     metric = metric or RectangleMetric()
     depth, gts, rgb = load_eval_set(path)
-    if model.in_channels == 4 and rgb is None:
+    if model.takes_rgb and rgb is None:
         raise DatasetError(
             f"{path}: the set has depth crops only and {model.name} takes RGB-D input; "
             "export it from colour images (grasp export-planar with the RGB-D weights)"
         )
-    colours = rgb if model.in_channels == 4 else [None] * len(depth)
+    colours = rgb if model.takes_rgb else [None] * len(depth)
     hits = {k: 0 for k in ks}
     for d, c, gt in zip(depth, colours, gts, strict=True):
         rects = model.run(d, c, max_grasps=max(ks)).rects

@@ -32,7 +32,7 @@ def evaluate(
         sample = source[idx]
         if not sample.labelled:
             continue
-        rgb = sample.rgb if model.in_channels == 4 else None
+        rgb = sample.rgb if model.takes_rgb else None
         out = model.run(sample.depth, rgb, crop_center_for(sample, crop), max_grasps=max(ks))
         n += 1
         for k in ks:

@@ -121,6 +121,7 @@ class PlanarGraspModel(GraspModel):
         self.card = card
         self.cfg = processing_from_card(card)
         self.in_channels = int(card.get("in_channels", 1))
+        self.takes_rgb = self.in_channels == 4  # RGB-D input: depth + 3 colour channels
         self.device = device
         self.workspace_center_base = workspace_center_base
         self.depth_offset = depth_offset
@@ -158,11 +159,11 @@ class PlanarGraspModel(GraspModel):
         max_grasps: int = 1,
     ) -> PlanarOutput:
         """Rectangles (full-image pixels) and maps for one depth image [m]."""
-        if self.in_channels == 4 and rgb is None:
+        if self.takes_rgb and rgb is None:
             raise ModelError(f"{self.name}: this model needs RGB-D input, got depth only")
         center = center if center is not None else P.image_center(depth.shape)
         M = P.crop_transform(center, self.cfg.size)
-        x = P.prepare_input(depth, M, self.cfg, rgb if self.in_channels == 4 else None)
+        x = P.prepare_input(depth, M, self.cfg, rgb if self.takes_rgb else None)
         maps = self.forward_maps(x)
         q, angle, width = P.postprocess(maps, self.cfg)
         rects_crop = P.detect_rects(maps, self.cfg, n=max_grasps)

@@ -23,8 +23,7 @@ from common import write_result
 from torch import nn
 
 from grasp_models.datasets import CornellDataset
-from grasp_models.datasets.torch_dataset import crop_center_for
-from grasp_models.planar import processing as P
+from grasp_models.datasets.torch_dataset import GraspMapDataset
 from grasp_models.planar.evaluate import evaluate
 from grasp_models.planar.inference import (
     PlanarGraspModel,
@@ -44,7 +43,7 @@ class ThroughVQVAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         recon, _, _ = self.vqvae(x)
-        return self.net(recon / self.vqvae.input_scale)
+        return self.net(self.vqvae.unscaled(recon))
 
 
 def main() -> int:
@@ -57,7 +56,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     vq, _ = load_vqvae(args.vqvae)
-    if vq.config["in_channels"] != 1:  # recon / input_scale below is the depth's inverse
+    if vq.config["in_channels"] != 1:  # a depth probe: depth crops, a depth GG-CNN, mm
         raise SystemExit(
             f"--vqvae {args.vqvae}: takes {vq.config['in_channels']} channels; this probe "
             "reads depth only (benchmarks/planar_vq_channels.py reads RGB-D)"
@@ -70,14 +69,13 @@ def main() -> int:
         PlanarGraspModel(ThroughVQVAE(vq, net), card, name="ggcnn"), source, idx, crop="image"
     )
     cfg = processing_from_card(card)
+    crops = GraspMapDataset(source, idx, cfg, crop="image", with_targets=False)
     errs, codes = [], set()
     with torch.inference_mode():
-        for i in idx:
-            s = source[i]
-            M = P.crop_transform(crop_center_for(s, "image"), cfg.size)
-            x = torch.from_numpy(P.prepare_input(s.depth, M, cfg))[None]
+        for x, _, _ in crops:
+            x = x[None]
             recon, _, k = vq(x)
-            errs.append(float(torch.sqrt(((recon / vq.input_scale - x) ** 2).mean())))
+            errs.append(float(torch.sqrt(((vq.unscaled(recon) - x) ** 2).mean())))
             codes.update(k.unique().tolist())
     result = {
         "data": args.data,

@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 from common import write_result
 
 from grasp_models.datasets import CornellDataset
-from grasp_models.datasets.torch_dataset import crop_center_for
-from grasp_models.planar import processing as P
+from grasp_models.datasets.torch_dataset import GraspMapDataset
 from grasp_models.planar.inference import load_vqvae, processing_from_card
 
 CHANNELS = ("depth", "red", "green", "blue")
@@ -31,12 +29,10 @@ def probe(weights: Path, data: str) -> dict:
     cfg = processing_from_card(card)
     rgb = vq.config["in_channels"] == 4
     source = CornellDataset(data, load_rgb=rgb)
-    crops = []
-    for i in source.labelled_indices():
-        s = source[i]
-        M = P.crop_transform(crop_center_for(s, "image"), cfg.size)
-        crops.append(P.prepare_input(s.depth, M, cfg, s.rgb if rgb else None))
-    x = torch.from_numpy(np.stack(crops))
+    crops = GraspMapDataset(
+        source, source.labelled_indices(), cfg, crop="image", rgb=rgb, with_targets=False
+    )
+    x = torch.stack([c for c, _, _ in crops])
     with torch.no_grad():
         recon, _, codes = vq(x)
     target = vq.scaled(x)  # what the VQ-VAE reconstructs

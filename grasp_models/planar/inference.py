@@ -121,12 +121,16 @@ class PlanarGraspModel(GraspModel):
         self.card = card
         self.cfg = processing_from_card(card)
         self.in_channels = int(card.get("in_channels", 1))
-        self.takes_rgb = self.in_channels == 4  # RGB-D input: depth + 3 colour channels
         self.device = device
         self.workspace_center_base = workspace_center_base
         self.depth_offset = depth_offset
         self.reference_net = net.eval()  # the network as given; ``net`` is what runs
         self.to(device)
+
+    @property
+    def takes_rgb(self) -> bool:
+        """RGB-D input: depth + 3 colour channels."""
+        return self.in_channels == 4
 
     def to(self, device: str) -> PlanarGraspModel:
         self.device = device

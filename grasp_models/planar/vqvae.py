@@ -127,12 +127,16 @@ class VectorQuantizer(nn.Module):
         return z_st, dictionary + self.beta * commitment, idx
 
 
-def scale_input(x: torch.Tensor, input_scale: float, rgb_scale: float) -> torch.Tensor:
+def scale_input(
+    x: torch.Tensor, input_scale: float, rgb_scale: float, inverse: bool = False
+) -> torch.Tensor:
     """The VQ-VAE's view of a network input: depth (channel 0) times ``input_scale``, the
-    colour channels (RGB-D input) times ``rgb_scale``."""
+    colour channels (RGB-D input) times ``rgb_scale``; ``inverse`` divides instead (a
+    reconstruction back in network-input units)."""
+    op = torch.div if inverse else torch.mul
     if x.shape[1] == 1:
-        return x * input_scale
-    return torch.cat([x[:, :1] * input_scale, x[:, 1:] * rgb_scale], dim=1)
+        return op(x, input_scale)
+    return torch.cat([op(x[:, :1], input_scale), op(x[:, 1:], rgb_scale)], dim=1)
 
 
 class VQVAE(nn.Module):
@@ -185,6 +189,10 @@ class VQVAE(nn.Module):
     def scaled(self, x: torch.Tensor) -> torch.Tensor:
         return scale_input(x, self.input_scale, self.rgb_scale)
 
+    def unscaled(self, recon: torch.Tensor) -> torch.Tensor:
+        """A reconstruction in the units of the network input (undoes :meth:`scaled`)."""
+        return scale_input(recon, self.input_scale, self.rgb_scale, inverse=True)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(reconstruction, vq loss, codes)``."""
         z_q, vq_loss, idx = self.quantizer(self.encoder(self.scaled(x)))
@@ -215,8 +223,8 @@ class VQVAEGGCNN(nn.Module):
         super().__init__()
         cfg = vqvae.config
         self.vq_config = dict(cfg)
-        self.input_scale = float(cfg.get("input_scale", 1.0))
-        self.rgb_scale = float(cfg["rgb_scale"])  # VQVAE.config always has it
+        self.input_scale = float(cfg["input_scale"])  # VQVAE.config always has both
+        self.rgb_scale = float(cfg["rgb_scale"])
         self.encoder = copy.deepcopy(vqvae.encoder)
         self.quantizer = copy.deepcopy(vqvae.quantizer)
         self.decoder = copy.deepcopy(vqvae.decoder)

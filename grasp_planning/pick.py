@@ -160,18 +160,15 @@ def place_configuration(
     solution closest to ``q_lift``. With ``R_grasp`` (the TCP orientation the object was
     grasped with) the hand keeps that orientation up to the yaw, so the object arrives as
     it stood on the table and ``hang`` holds (a 35 deg tilted rim grasp turned to point
-    down swung a bowl into the bin walls); the approach pointing down is the fallback, and
-    the bin centre where the offset spot has no solution."""
+    down swung a bowl into the bin walls); the approach pointing down is the fallback."""
+    p = place_position(layout, clearance + hang, offset)
     yaws = np.linspace(-np.pi, np.pi, 8, endpoint=False)
     orientations = [rot_x(np.pi)] if R_grasp is None else [R_grasp, rot_x(np.pi)]
-    spots = [offset, (0.0, 0.0)] if np.any(offset) else [offset]
-    for spot in spots:
-        p = place_position(layout, clearance + hang, spot)
-        for R in orientations:
-            try:
-                return _place_ik(robot, scene, q_lift, p, yaws, R, target)
-            except MotionPlanningError as exc:
-                last = exc
+    for R in orientations:
+        try:
+            return _place_ik(robot, scene, q_lift, p, yaws, R, target)
+        except MotionPlanningError as exc:
+            last = exc
     raise last
 
 

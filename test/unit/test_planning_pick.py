@@ -325,14 +325,3 @@ def test_a_place_offset_is_clipped_to_keep_the_object_over_the_bin_floor(
     xy = _place_tcps(panda, far, 1)[0, :2] - layout.bin_center[:2]
     assert np.all(np.abs(xy) < layout.bin_size[:2] / 2)  # pulled in from 50 cm
     assert xy[0] > 0.01 and xy[1] < -0.01  # towards the corner asked for
-
-
-def test_a_place_spot_out_of_reach_falls_back_to_the_bin_centre(panda: RobotModel, setup) -> None:
-    from grasp_planning.pick import place_configuration
-
-    backend, _ = setup
-    layout = load_layout()
-    q = place_configuration(
-        panda, backend.scene, layout, panda.home, 0.05, 0.05, None, None, (2.0, 0.0)
-    )
-    np.testing.assert_allclose(panda.fk(q)[:2, 3], layout.bin_center[:2], atol=2e-3)

@@ -76,7 +76,6 @@ PARAMS = [
         (0.0, 0.5),
     ),
     ParamSpec("retry_memory", 3, "failed picks remembered for retry_radius (0 = off)", (0, 100)),
-    ParamSpec("spread_places", True, "release successive objects over the bin's quadrants in turn"),
     ParamSpec("use_object_points", True, "add /perception/object_points hulls to the scene"),
     ParamSpec("max_candidate_age", 30.0, "ignore candidates older than this [s]", (0.1, 3600.0)),
     ParamSpec("arm_topic", "", "arm JointTrajectory topic (empty: from the robot config)"),
@@ -120,7 +119,6 @@ class ExecutorNode(Node):
             gripper_time=p["gripper_time"],
             retry_radius=p["retry_radius"],
             retry_memory=p["retry_memory"],
-            spread_places=p["spread_places"],
         )
         io = RobotIO(
             self._send_arm, self._send_gripper, self._joint_state, self._now, self._on_state

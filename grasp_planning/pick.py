@@ -30,7 +30,7 @@ from grasp_planning.grasp_filter import RankedGrasp
 from grasp_planning.ik import solve_batch
 from grasp_planning.motion import MotionPlanner, Trajectory, hold_trajectory
 from grasp_planning.robot import RobotModel
-from grasp_planning.world import place_position, place_spot
+from grasp_planning.world import place_position
 
 if TYPE_CHECKING:
     from grasp_planning.backend import PlanningBackend
@@ -83,13 +83,7 @@ class PickParams:
     ``retry_radius`` of one that failed during execution in the last ``retry_memory``
     failed picks is tried only after every other feasible grasp (a model tends to
     propose the same failing grasp again while the scene is unchanged); a placed pick
-    clears the memory, ``retry_memory`` 0 turns it off;
-    ``place_offset`` (x, y) [m]: where over the bin the object is released, from the bin
-    centre, pulled in as far as needed to keep the object (any turn about the vertical)
-    over the bin floor; ``spread_places``: :class:`PickAndPlace` sets ``place_offset`` to
-    the next bin quadrant (:func:`~grasp_planning.world.place_spot`) after every placed
-    object (all at the centre, a 16 cm bottle placed on three earlier objects stood above
-    the rim and toppled out in 3 of 10 five-object clutter episodes).
+    clears the memory, ``retry_memory`` 0 turns it off.
     """
 
     place_clearance: float = 0.05
@@ -105,8 +99,6 @@ class PickParams:
     poll_period: float = 0.01
     retry_radius: float = 0.02
     retry_memory: int = 3
-    place_offset: tuple[float, float] = (0.0, 0.0)
-    spread_places: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,16 +144,14 @@ def place_configuration(
     clearance: float,
     target: str | None,
     R_grasp: np.ndarray | None = None,
-    offset: Sequence[float] = (0.0, 0.0),
 ) -> np.ndarray:
-    """Configuration [rad] with the TCP over the bin centre moved by ``offset`` (x, y)
-    [m] and the object (hanging
+    """Configuration [rad] with the TCP over the bin centre and the object (hanging
     ``hang`` [m] below the TCP) ``clearance`` [m] above the rim; yaw chosen among 8 for the
     solution closest to ``q_lift``. With ``R_grasp`` (the TCP orientation the object was
     grasped with) the hand keeps that orientation up to the yaw, so the object arrives as
     it stood on the table and ``hang`` holds (a 35 deg tilted rim grasp turned to point
     down swung a bowl into the bin walls); the approach pointing down is the fallback."""
-    p = place_position(layout, clearance + hang, offset)
+    p = place_position(layout, clearance + hang)
     yaws = np.linspace(-np.pi, np.pi, 8, endpoint=False)
     orientations = [rot_x(np.pi)] if R_grasp is None else [R_grasp, rot_x(np.pi)]
     for R in orientations:
@@ -196,26 +186,6 @@ def _place_ik(
         )
     best = min(cand, key=lambda i: float(np.abs(Q[i] - q_lift).max()))
     return Q[best]
-
-
-def _place_offset(
-    offset: Sequence[float],
-    layout: CellLayout,
-    scene: PlanningScene,
-    target: str | None,
-    T_base_tcp: np.ndarray,
-) -> np.ndarray:
-    """``offset`` (x, y) [m] from the bin centre, each axis clipped so that the target,
-    hanging from the TCP and turned any way about the vertical, stays over the bin floor
-    (a target the scene does not know counts as a point)."""
-    radius = 0.0
-    if target is not None and target in scene.objects:
-        o = scene.objects[target]
-        tcp = T_base_tcp[:2, 3]
-        far = np.maximum(np.abs(o.aabb_min[:2] - tcp), np.abs(o.aabb_max[:2] - tcp))
-        radius = float(np.linalg.norm(far))
-    room = np.maximum(np.asarray(layout.bin_size[:2], float) / 2 - radius, 0.0)
-    return np.clip(np.asarray(offset, float), -room, room)
 
 
 def _approach_waypoints(
@@ -285,7 +255,6 @@ def plan_pick(
             return planner.cartesian_trajectory(q_grasp, T_lift, ignore=ignore)
 
     lift_traj = step(PickState.LIFT, lift)
-    offset = _place_offset(params.place_offset, layout, scene, target, ranked.T_base_tcp)
     # the transport to the bin is checked with the target attached to the hand
     carry = scene.carrying(target, q_grasp) if target is not None else contextlib.nullcontext()
     with carry:
@@ -299,7 +268,6 @@ def plan_pick(
                 params.place_clearance,
                 None,
                 ranked.T_base_tcp[:3, :3],
-                offset,
             )
         except MotionPlanningError as exc:
             raise MotionPlanningError(f"place: {exc}") from exc
@@ -361,8 +329,6 @@ class PickAndPlace:
         self._busy = threading.Lock()
         #: TCP positions [m, base frame] of grasps that failed during execution, newest last
         self.failed_positions: list[np.ndarray] = []
-        #: objects placed so far (with ``spread_places``, picks the next bin quadrant)
-        self.placed = 0
 
     # ---- public -------------------------------------------------------------------------
 
@@ -412,14 +378,9 @@ class PickAndPlace:
         ranked_grasps = self.demote_failed(rep.ranked)
         details["demoted"] = sum(a is not b for a, b in zip(ranked_grasps, rep.ranked, strict=True))
         errors = []
-        params = self.params
-        if params.spread_places:
-            params = dataclasses.replace(
-                params, place_offset=place_spot(self.backend.layout, self.placed)
-            )
         for ranked in ranked_grasps[: self.max_plan_attempts]:
             try:
-                plan = self.backend.plan_pick(ranked, q_current, params)
+                plan = self.backend.plan_pick(ranked, q_current, self.params)
                 details["planning_time"] = time.perf_counter() - t0
                 return plan, "", details
             except MotionPlanningError as exc:
@@ -444,7 +405,6 @@ class PickAndPlace:
     def _remember(self, result: PickResult) -> None:
         if result.state is PickState.DONE:
             self.failed_positions.clear()
-            self.placed += 1
         elif result.state is PickState.FAILED and result.grasp is not None:
             self.failed_positions.append(np.array(result.grasp.T_base_tcp[:3, 3], dtype=float))
             del self.failed_positions[

@@ -10,8 +10,6 @@ anything else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from grasp_core.cell import CellLayout
@@ -103,23 +101,7 @@ def add_perceived_objects(
     return added
 
 
-def place_position(
-    layout: CellLayout, clearance: float, offset: Sequence[float] = (0.0, 0.0)
-) -> np.ndarray:
-    """Base-frame point [m] ``clearance`` [m] above the bin rim, over the bin centre moved
-    by ``offset`` (x, y) [m]."""
+def place_position(layout: CellLayout, clearance: float) -> np.ndarray:
+    """Base-frame point [m] ``clearance`` [m] above the bin rim, centred over the bin."""
     bx, by, _ = layout.bin_center
-    return np.array([bx + offset[0], by + offset[1], layout.bin_top_z + clearance])
-
-
-#: Order of the bin quadrants successive placements go to (signs of x, y): opposite
-#: corners first, so two objects in a row land apart.
-PLACE_QUADRANTS = ((1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0))
-
-
-def place_spot(layout: CellLayout, k: int) -> tuple[float, float]:
-    """Offset (x, y) [m] from the bin centre of the ``k``-th placement: the centres of the
-    bin's four quadrants in turn, so objects spread over the floor instead of piling up
-    in the middle."""
-    sx, sy = PLACE_QUADRANTS[k % len(PLACE_QUADRANTS)]
-    return (sx * layout.bin_size[0] / 4, sy * layout.bin_size[1] / 4)
+    return np.array([bx, by, layout.bin_top_z + clearance])

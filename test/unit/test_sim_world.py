@@ -219,6 +219,23 @@ def test_clutter_of_tumbled_objects_settles_on_the_table():
 CYLINDER = ObjectSpec("cyl5", "cylinder", (0.025, 0.08), mass=0.15)
 
 
+def _pinch_from_above(
+    w: SimWorld, T_grasp: np.ndarray, close_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arm to 15 cm above ``T_grasp`` (TCP pose, +Z down), down onto it, fingers closed
+    to 0 for ``close_steps`` steps; returns the pre-grasp and grasp configurations."""
+    T_pre = T_grasp.copy()
+    T_pre[2, 3] += 0.15
+    q_pre = _ik(w, T_pre, w.layout.home_q)
+    q_grasp = _ik(w, T_grasp, q_pre)
+    for q, seconds in ((q_pre, 1.5), (q_grasp, 1.0)):
+        w.set_arm_target(q)
+        w.step(int(seconds / w.timestep))
+    w.set_gripper_target(0.0)
+    w.step(close_steps)
+    return q_pre, q_grasp
+
+
 @pytest.mark.parametrize("offset", [0.0, 0.01])
 def test_panda_closing_to_zero_at_70N_lifts_a_cylinder_without_launching_it(offset):
     # with 10 ms contacts the centred 70 N pinch shot this cylinder off the table at ~4 m/s
@@ -227,13 +244,7 @@ def test_panda_closing_to_zero_at_70N_lifts_a_cylinder_without_launching_it(offs
         # TCP +Z down, turned with the object's (arbitrary) yaw; fingers close along TCP Y
         down = rot_z(np.arctan2(T[1, 0], T[0, 0])) @ np.diag([1.0, -1.0, -1.0])
         g = T[:3, 3] + offset * down[:, 1] + np.array([0.0, 0.0, 0.04 - 0.02])  # 2 cm deep
-        q_pre = _ik(w, make_transform(down, g + np.array([0.0, 0.0, 0.15])), w.layout.home_q)
-        q_grasp = _ik(w, make_transform(down, g), q_pre)
-        for q, seconds in ((q_pre, 1.5), (q_grasp, 1.0)):
-            w.set_arm_target(q)
-            w.step(int(seconds / w.timestep))
-        w.set_gripper_target(0.0)
-        w.step(300)
+        q_pre, _ = _pinch_from_above(w, make_transform(down, g), close_steps=300)
         assert w.gripper_width() == pytest.approx(0.05, abs=0.004)
         z0 = w.object_pose("cyl5")[2, 3]
         w.set_arm_target(q_pre)
@@ -260,13 +271,7 @@ def test_a_tall_cylinder_pinched_near_its_top_stays_in_the_pads_through_the_lift
         T = w.object_pose("tall")
         down = rot_z(np.radians(yaw_deg)) @ np.diag([1.0, -1.0, -1.0])
         g = T[:3, 3] + np.array([0.0, 0.0, 0.144 / 2 - depth])
-        q_pre = _ik(w, make_transform(down, g + np.array([0.0, 0.0, 0.15])), w.layout.home_q)
-        q_grasp = _ik(w, make_transform(down, g), q_pre)
-        for q, seconds in ((q_pre, 1.5), (q_grasp, 1.0)):
-            w.set_arm_target(q)
-            w.step(int(seconds / w.timestep))
-        w.set_gripper_target(0.0)
-        w.step(500)
+        q_pre, q_grasp = _pinch_from_above(w, make_transform(down, g), close_steps=500)
         assert w.gripper_width() == pytest.approx(0.062, abs=0.003)
         for s in np.linspace(0.0, 1.0, 150):  # 15 cm up in 1.5 s, smooth start and stop
             w.set_arm_target(q_grasp + (q_pre - q_grasp) * (3 * s**2 - 2 * s**3))

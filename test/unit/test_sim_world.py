@@ -270,7 +270,7 @@ def test_a_tall_cylinder_pinched_near_its_top_stays_in_the_pads_through_the_lift
     with SimWorld([TALL_CYLINDER], seed=1) as w:
         T = w.object_pose("tall")
         down = rot_z(np.radians(yaw_deg)) @ np.diag([1.0, -1.0, -1.0])
-        g = T[:3, 3] + np.array([0.0, 0.0, 0.144 / 2 - depth])
+        g = T[:3, 3] + np.array([0.0, 0.0, TALL_CYLINDER.half_extents[2] - depth])
         q_pre, q_grasp = _pinch_from_above(w, make_transform(down, g), close_steps=500)
         assert w.gripper_width() == pytest.approx(0.062, abs=0.003)
         for s in np.linspace(0.0, 1.0, 150):  # 15 cm up in 1.5 s, smooth start and stop

@@ -73,6 +73,8 @@ def train_from_args(args: argparse.Namespace) -> int:
         train_shift=args.train_shift,
         init_weights=args.init_weights,
         vq_decoder_lr_scale=args.vq_decoder_lr_scale,
+        vq_num_embeddings=args.vq_codes,
+        vq_dim=args.vq_dim,
         unlabelled_data=tuple(args.unlabelled_data),
     )
     card = train(cfg, progress=not args.quiet)
@@ -220,6 +222,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rgb", action="store_true", help="RGB-D input (default depth only)")
     p.add_argument("--vqvae", default=None, help="trained VQ-VAE (.pt) for vqvae_ggcnn")
+    p.add_argument(
+        "--vq-codes",
+        type=int,
+        default=128,
+        help="vqvae: codebook size K (the vqvae_ggcnn takes its VQ-VAE's); the paper gives none",
+    )
+    p.add_argument(
+        "--vq-dim",
+        type=int,
+        default=16,
+        help="vqvae: dimension D of each code (the vqvae_ggcnn takes its VQ-VAE's)",
+    )
     p.add_argument(
         "--vq-decoder-lr-scale",
         type=float,

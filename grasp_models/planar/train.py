@@ -115,6 +115,8 @@ class TrainConfig:
         require_range("val_every", self.val_every, 1, None)
         require_range("label_fraction", self.label_fraction, 0.0, 1.0, low_inclusive=False)
         require_range("vq_decoder_lr_scale", self.vq_decoder_lr_scale, 0.0, None)
+        require_range("vq_num_embeddings", self.vq_num_embeddings, 2, None)
+        require_range("vq_dim", self.vq_dim, 1, None)
         if self.init_weights and self.model == "vqvae":
             raise CheckpointError("init_weights: only the grasp models can start from weights")
         if self.model == "vqvae_ggcnn" and not self.vqvae:

@@ -515,3 +515,25 @@ def test_an_extended_run_matches_one_trained_that_long_from_scratch(tmp_path: Pa
     for name, t in a["model"].items():
         assert torch.equal(t, b["model"][name]), name
     assert read_losses(whole.with_suffix(".run")) == read_losses(split.with_suffix(".run"))
+
+
+def test_the_codebook_size_and_code_dimension_are_options_the_grasp_model_inherits(
+    tmp_path: Path,
+) -> None:
+    from grasp_bringup.cli import main
+
+    data = tiny_dataset(tmp_path / "data", n=4)
+    vq_out = tmp_path / "vqvae.pt"
+    argv = ["train", "--model", "vqvae", "--data", str(data), "--epochs", "1", "--size", "64"]
+    argv += ["--batch-size", "2", "--threads", "1", "--quiet", "--out", str(vq_out)]
+    assert main([*argv, "--vq-codes", "24", "--vq-dim", "6"]) == 0
+    vq_config = load_card(vq_out)["vq_config"]
+    assert (vq_config["num_embeddings"], vq_config["dim"]) == (24, 6)
+    out = tmp_path / "vqvae_ggcnn.pt"
+    common = dict(data=str(data), batch_size=2, size=64, threads=1, epochs=1)
+    train(TrainConfig(model="vqvae_ggcnn", out=str(out), vqvae=str(vq_out), **common), False)
+    model = load_vqvae_ggcnn(out)
+    assert tuple(model.reference_net.quantizer.embedding.weight.shape) == (24, 6)
+    for field, value in (("vq_num_embeddings", 1), ("vq_dim", 0)):
+        with pytest.raises(ValueError, match=field):
+            TrainConfig(model="vqvae", out="o.pt", data=str(data), **{field: value})

@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from grasp_core.errors import ValidationError
 from grasp_core.files import file_sha256
 from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import load_checkpoint, save_checkpoint
@@ -121,6 +122,13 @@ class TrainConfig:
             raise CheckpointError("init_weights: only the grasp models can start from weights")
         if self.model == "vqvae_ggcnn" and not self.vqvae:
             raise CheckpointError("vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt)")
+        codebook = {"vq_num_embeddings": self.vq_num_embeddings, "vq_dim": self.vq_dim}
+        changed = [k for k, v in codebook.items() if v != getattr(TrainConfig, k)]
+        if changed and self.model != "vqvae":
+            raise ValidationError(
+                f"{', '.join(changed)}: the codebook is set when training the vqvae, not "
+                f"{self.model} (a vqvae_ggcnn takes its VQ-VAE's)"
+            )
         if self.unlabelled_data and self.model != "vqvae":
             raise CheckpointError(
                 f"unlabelled_data: only the vqvae trains on unlabelled images, not {self.model}"

@@ -537,3 +537,11 @@ def test_the_codebook_size_and_code_dimension_are_options_the_grasp_model_inheri
     for field, value in (("vq_num_embeddings", 1), ("vq_dim", 0)):
         with pytest.raises(ValueError, match=field):
             TrainConfig(model="vqvae", out="o.pt", data=str(data), **{field: value})
+    # the grasp models do not take a codebook: asking for one is an error, not ignored
+    with pytest.raises(ValueError, match="vq_num_embeddings.*vqvae_ggcnn"):
+        TrainConfig(
+            model="vqvae_ggcnn", out="o.pt", vqvae=str(vq_out), vq_num_embeddings=512, **common
+        )
+    argv = ["train", "--model", "ggcnn", "--data", str(data), "--out", str(tmp_path / "g.pt")]
+    with pytest.raises(ValueError, match="vq_dim.*ggcnn"):
+        main([*argv, "--vq-dim", "64", "--quiet"])

@@ -2,7 +2,9 @@
 
 Target (issue 3): >= 1.0. Runs :class:`grasp_sim.node.SimDriverNode` in-process (real
 rclpy + Fast DDS, a peer subscribed to the camera and joint topics so messages are really
-serialised) while a 60 s joint trajectory sweeps every arm joint. Two runs:
+serialised; each node on its own single-threaded executor, as ``grasp_bringup``'s
+launcher and demo spin them) while a 60 s joint trajectory sweeps every arm joint. Two
+runs:
 
 - ``max``: ``real_time_factor`` 0 (as fast as it can): the capacity;
 - ``paced``: ``real_time_factor`` 1.0: what a user gets (should be 1.0).
@@ -28,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import rclpy
 from builtin_interfaces.msg import Duration
-from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image, JointState
 from sim_common import write_result
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
+from grasp_bringup.executors import PerNodeExecutor
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
 from grasp_sim.node import SimDriverNode
 
@@ -84,7 +86,7 @@ def run(rtf: float, seconds: float, seed: int) -> dict:
         pub = peer.create_publisher(
             JointTrajectory, "/panda_arm_controller/joint_trajectory", RELIABLE_QOS
         )
-        ex = MultiThreadedExecutor(num_threads=3)
+        ex = PerNodeExecutor()  # as the launcher and the demo spin their nodes
         ex.add_node(node)
         ex.add_node(peer)
         th = threading.Thread(target=ex.spin, daemon=True)

@@ -47,12 +47,17 @@ def stats(values: list[float]) -> dict:
 SITES = ("object", "border", "elsewhere")
 
 
+def at(image: np.ndarray, col: int, row: int):
+    """``image[row, col]`` with the pixel clamped into the image."""
+    h, w = image.shape
+    return image[min(max(row, 0), h - 1), min(max(col, 0), w - 1)]
+
+
 def top1_site(out, footprint: np.ndarray, size: int, border: int) -> str:
     """Where the top-1 rectangle's centre lies: on the (grown) footprint, within
     ``border`` px of the crop's edge, or elsewhere."""
     u, v = out.rects[0].center
-    h, w = footprint.shape
-    if footprint[min(max(int(round(v)), 0), h - 1), min(max(int(round(u)), 0), w - 1)]:
+    if at(footprint, int(round(u)), int(round(v))):
         return "object"
     cu, cv = out.M @ np.array([u, v, 1.0])  # crop pixels
     return "border" if min(cu, cv, size - 1 - cu, size - 1 - cv) < border else "elsewhere"
@@ -87,11 +92,7 @@ def main() -> int:
             s = source[i]
             table = P.table_depth(s.depth)
             regions, _ = ndimage.label((s.depth > 0) & (s.depth < table - 0.006))
-            h, w = regions.shape
-            hits = [
-                regions[min(max(int(r.center[1]), 0), h - 1), min(max(int(r.center[0]), 0), w - 1)]
-                for r in s.positives
-            ]
+            hits = [at(regions, int(r.center[0]), int(r.center[1])) for r in s.positives]
             hits = [k for k in hits if k > 0]
             if not hits:
                 continue

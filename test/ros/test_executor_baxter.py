@@ -16,13 +16,13 @@ rclpy = pytest.importorskip("rclpy")
 
 from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
 from executor_client import call_trigger, start_pick  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState, PointCloud2  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
+from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.graph import load_graph  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core.cell import CellConfigError  # noqa: E402
@@ -94,7 +94,7 @@ def running(ros_domain):
     with rclpy.init():
         node = ExecutorNode(parameter_overrides=overrides)
         peer = Peer()
-        ex = MultiThreadedExecutor(num_threads=4)
+        ex = PerNodeExecutor()  # as the launcher spins the graph
         ex.add_node(node)
         ex.add_node(peer.node)
         thread = threading.Thread(target=ex.spin, daemon=True)

@@ -16,11 +16,11 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from camera_harness import CameraHarness  # noqa: E402
-from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
+from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core import depth_m_to_mm  # noqa: E402
 from grasp_core.se3 import pose_to_pq  # noqa: E402
@@ -188,7 +188,7 @@ def test_ros_camera_pairs_colour_and_depth_by_stamp(ros_domain, sim_scene) -> No
         pub_c = node.create_publisher(Image, COLOR_TOPIC, SENSOR_QOS)
         pub_d = node.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
         pub_i = node.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
-        executor = MultiThreadedExecutor(num_threads=2)
+        executor = PerNodeExecutor()  # as the in-process graph spins it
         executor.add_node(node)
         thread = threading.Thread(target=executor.spin, daemon=True)
         thread.start()

@@ -6,8 +6,10 @@ Not a benchmark itself. Scripts in this folder import it as ``common`` (the fold
 
 from __future__ import annotations
 
+import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -71,3 +73,18 @@ def run_header(name: str, threads: int, load_start: tuple[float, ...]) -> dict:
         },
         "command": " ".join([sys.executable, *sys.argv]),
     }
+
+
+def paired_points(per_seed: dict[str, float]) -> dict:
+    """Paired differences [points] keyed by seed: per seed, mean, (sample) standard deviation
+    and, with two or more seeds, the 95 % t-interval of the mean."""
+    diffs = list(per_seed.values())
+    mean = statistics.fmean(diffs)
+    std = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    entry = {"per_seed_points": dict(per_seed), "mean_points": mean, "std_points": std}
+    if len(diffs) > 1:
+        from scipy.stats import t
+
+        half = float(t.ppf(0.975, len(diffs) - 1)) * std / math.sqrt(len(diffs))
+        entry["ci95_points"] = [mean - half, mean + half]
+    return entry

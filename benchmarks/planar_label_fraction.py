@@ -37,7 +37,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import machine
+from common import machine, paired_points
 
 from grasp_models.checkpoint import card_path, load_checkpoint, save_checkpoint, save_json
 from grasp_models.datasets import CornellDataset
@@ -197,10 +197,7 @@ def summary(runs: dict) -> dict:
 
 def paired_vs_ggcnn(result: dict, key: str = "top1_image") -> dict:
     """Per fraction and model, ``key`` (blind top-1 by default) minus GG-CNN's on the same
-    seeds (same labelled subsets): per seed, mean, (sample) standard deviation and the
-    95 % t-interval of the mean, in points."""
-    from scipy.stats import t
-
+    seeds (same labelled subsets), in points (:func:`common.paired_points`)."""
     base = result["runs"].get("ggcnn", {})
     out: dict = {}
     for model, by_fraction in result["runs"].items():
@@ -211,18 +208,9 @@ def paired_vs_ggcnn(result: dict, key: str = "top1_image") -> dict:
             seeds = [s for s in seeds if key in runs[s] and key in base[f][s]]
             if not seeds:
                 continue
-            diffs = [100 * (runs[s][key] - base[f][s][key]) for s in seeds]
-            mean = statistics.fmean(diffs)
-            std = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
-            entry = {
-                "per_seed_points": dict(zip(seeds, diffs, strict=True)),
-                "mean_points": mean,
-                "std_points": std,
-            }
-            if len(diffs) > 1:
-                half = float(t.ppf(0.975, len(diffs) - 1)) * std / math.sqrt(len(diffs))
-                entry["ci95_points"] = [mean - half, mean + half]
-            out.setdefault(model, {})[f] = entry
+            out.setdefault(model, {})[f] = paired_points(
+                {s: 100 * (runs[s][key] - base[f][s][key]) for s in seeds}
+            )
     return out
 
 

@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import yaml
 from common import machine
 
 from grasp_bringup.demo import SPLITS, EpisodeOptions, PickSession, isolate_domain
@@ -55,6 +56,14 @@ def max_width(args: argparse.Namespace) -> float | None:
     return STROKE - 2 * FIT_CLEARANCE if args.fits_gripper else None
 
 
+def executor_param(text: str) -> tuple[str, object]:
+    """``NAME=VALUE`` with VALUE read as YAML (numbers, booleans, strings)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    return name, yaml.safe_load(value)
+
+
 def single(model: str, args: argparse.Namespace) -> dict:
     """Trial ``i``: a fresh graph with one object of kind ``kinds[i % len(kinds)]`` drawn
     with seed ``seed + i`` (so every trial is a different held-out object), one attempt."""
@@ -65,7 +74,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
         opts = EpisodeOptions(model=model, objects=1, object_set=args.object_set,
                               seed=args.seed + i, object_kinds=kind, real_time_factor=args.rtf,
                               record=False, processes=args.processes,
-                              weights=args.weights or None,
+                              weights=args.weights or None, executor_params=args.executor_param,
                               max_grasp_width=max_width(args))  # fmt: skip
         t0 = time.monotonic()
         with PickSession(opts, log=lambda s: None) as session:
@@ -109,6 +118,7 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
         return EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
                               seed=seed, real_time_factor=args.rtf, record=False,
                               processes=args.processes, weights=args.weights or None,
+                              executor_params=args.executor_param,
                               max_grasp_width=max_width(args))  # fmt: skip
 
     def fits_of(seed: int) -> dict[str, bool]:
@@ -324,6 +334,14 @@ def main() -> int:
         "objects as without it, the others skipped",
     )
     ap.add_argument("--weights", default="", help="detector weights (default: the shipped ones)")
+    ap.add_argument(
+        "--executor-param",
+        nargs="*",
+        default=[],
+        type=executor_param,
+        metavar="NAME=VALUE",
+        help="executor node parameters over config/executor.yaml's (e.g. place_descent=0.15)",
+    )
     ap.add_argument("--tag", default="", help="suffix of the model's key in the results")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()

@@ -48,7 +48,8 @@ class EpisodeOptions:
     ``max(8, objects + 3)``); simulation paced at ``real_time_factor``; ``processes``: each
     node of the graph in its own process instead of all in this one; ``max_grasp_width``
     [m]: only split objects whose narrowest top-down grasp is at most that wide
-    (``grasp_sim.objects.object_set``), None for any."""
+    (``grasp_sim.objects.object_set``), None for any; ``executor_params``: parameters of
+    the executor node set over config/executor.yaml's (e.g. ``{"place_descent": 0.15}``)."""
 
     model: str = "ggcnn"
     objects: int = 3
@@ -64,6 +65,7 @@ class EpisodeOptions:
     weights: str | None = None
     processes: bool = False
     max_grasp_width: float | None = None
+    executor_params: tuple[tuple[str, object], ...] = ()
 
     @property
     def budget(self) -> int:
@@ -99,6 +101,7 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
             if opts.max_grasp_width is not None:
                 params["object_max_grasp_width"] = float(opts.max_grasp_width)
         if spec.name == "executor":
+            params.update(opts.executor_params)
             params["continuous"] = False
         if spec.name == "grasp_detector" and opts.weights:
             params["weights"] = str(Path(opts.weights).expanduser().resolve())

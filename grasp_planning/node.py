@@ -70,6 +70,19 @@ PARAMS = [
     ParamSpec("gripper_time", 1.0, "time given to the gripper to open/close [s]", (0.05, 10.0)),
     ParamSpec("place_clearance", 0.05, "object clearance above the bin rim [m]", (0.0, 0.5)),
     ParamSpec(
+        "place_descent",
+        0.0,
+        "lower the object this far into the bin before releasing it, stopping at contact "
+        "(needs efforts on /joint_states; 0 = release above the rim) [m]",
+        (0.0, 1.0),
+    ),
+    ParamSpec(
+        "contact_force",
+        15.0,
+        "upward force on the hand, estimated from the joint efforts, that ends the lower [N]",
+        (0.5, 200.0),
+    ),
+    ParamSpec(
         "retry_radius",
         0.02,
         "grasps this close to a recent execution failure are tried last [m]",
@@ -111,6 +124,8 @@ class ExecutorNode(Node):
         self.backend = make_backend(p["backend"], self.robot, self.scene, self.layout, motion)
         pick = PickParams(
             place_clearance=p["place_clearance"],
+            place_descent=p["place_descent"],
+            contact_force=p["contact_force"],
             min_hold_width=p["min_hold_width"],
             close_width=p["close_width"],
             goal_tolerance=p["goal_tolerance"],
@@ -121,12 +136,18 @@ class ExecutorNode(Node):
             retry_memory=p["retry_memory"],
         )
         io = RobotIO(
-            self._send_arm, self._send_gripper, self._joint_state, self._now, self._on_state
+            self._send_arm,
+            self._send_gripper,
+            self._joint_state,
+            self._now,
+            self._on_state,
+            self._joint_effort,
         )
         self.pnp = PickAndPlace(self.backend, io, pick)
 
         self._lock = threading.Lock()
         self._joints: dict[str, float] | None = None
+        self._efforts: dict[str, float] | None = None
         self._grasps: list[Grasp] = []
         self._grasps_stamp = -np.inf  # receive time [s] of the candidates
         self._last_pick_end = -np.inf
@@ -179,6 +200,10 @@ class ExecutorNode(Node):
         with self._lock:
             return None if self._joints is None else dict(self._joints)
 
+    def _joint_effort(self) -> dict[str, float] | None:
+        with self._lock:
+            return None if self._efforts is None else dict(self._efforts)
+
     def _send_arm(self, traj: Trajectory) -> None:
         msg = JointTrajectory()
         msg.joint_names = list(traj.joint_names)
@@ -202,7 +227,9 @@ class ExecutorNode(Node):
 
     def _on_state(self, state: PickState, text: str) -> None:
         self._publish_status(state, text)
-        if state in (PickState.DONE, PickState.FAILED, PickState.STOPPED):
+        if state in (PickState.DONE, PickState.FAILED, PickState.STOPPED) or (
+            state is PickState.LOWER and text
+        ):
             self.get_logger().info(f"pick {state.value}: {text}")
 
     # ---- callbacks ----------------------------------------------------------------------
@@ -218,6 +245,10 @@ class ExecutorNode(Node):
             js = dict(self._joints or {})
             js.update(zip(msg.name, (float(x) for x in msg.position), strict=True))
             self._joints = js
+            if len(msg.effort) == len(msg.name):  # efforts are optional in JointState
+                eff = dict(self._efforts or {})
+                eff.update(zip(msg.name, (float(x) for x in msg.effort), strict=True))
+                self._efforts = eff
 
     def _on_candidates(self, msg: PointCloud2) -> None:
         try:

@@ -4,8 +4,16 @@ ROS-free: :class:`PickAndPlace` is given callables that send an arm trajectory, 
 gripper width, read the latest joint state and tell the time (the executor node wires
 them to topics; tests wire them to a simulated robot). Sequence:
 pre-grasp -> approach -> close -> verify hold (finger gap above a threshold) -> lift ->
-place above the bin -> release -> retreat -> home. Every arm segment waits for the joint
-state to reach its goal within a timeout; :meth:`PickAndPlace.stop` halts at once.
+place above the bin -> [lower into the bin until contact] -> release -> retreat -> home.
+Every arm segment waits for the joint state to reach its goal within a timeout;
+:meth:`PickAndPlace.stop` halts at once.
+
+The guarded lower (``PickParams.place_descent`` > 0) moves the held object straight down
+into the bin and stops as soon as the joint efforts say something pushes up on the hand
+(the estimated wrench, ``-pinv(J^T) (tau - tau_start)``, has an upward force above
+``contact_force``), so a tall object is set down on the bin floor or on what already lies
+there instead of being dropped from above the rim. It needs joint efforts
+(:attr:`RobotIO.joint_effort`); without them the object is released above the rim.
 """
 
 from __future__ import annotations
@@ -24,11 +32,18 @@ import numpy as np
 from grasp_core.cell import CellLayout
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import make_transform, rot_x, rot_z
+from grasp_core.validation import require_range
 from grasp_planning.collision import PlanningScene
 from grasp_planning.errors import MotionPlanningError
 from grasp_planning.grasp_filter import RankedGrasp
 from grasp_planning.ik import solve_batch
-from grasp_planning.motion import MotionPlanner, Trajectory, hold_trajectory
+from grasp_planning.motion import (
+    MotionPlanner,
+    Trajectory,
+    check_trajectory,
+    hold_trajectory,
+    time_parameterize,
+)
 from grasp_planning.robot import RobotModel
 from grasp_planning.world import place_position
 
@@ -52,6 +67,7 @@ class PickState(str, enum.Enum):
     VERIFY = "verify"
     LIFT = "lift"
     PLACE = "place"
+    LOWER = "lower"
     RELEASE = "release"
     RETREAT = "retreat"
     HOME = "home"
@@ -83,7 +99,15 @@ class PickParams:
     ``retry_radius`` of one that failed during execution in the last ``retry_memory``
     failed picks is tried only after every other feasible grasp (a model tends to
     propose the same failing grasp again while the scene is unchanged); a placed pick
-    clears the memory, ``retry_memory`` 0 turns it off.
+    clears the memory, ``retry_memory`` 0 turns it off;
+    ``place_descent``: how far [m] the hand may lower the object into the bin after the
+    place, guarded (0: release above the rim); the object's bottom stops at least
+    ``floor_margin`` above the bin floor; ``contact_force`` [N]: the upward force on the
+    hand, estimated from the joint efforts, that ends the lower; ``lower_scaling``: the
+    lower's velocity and acceleration scaling (slow: the arm's own inertia also moves the
+    efforts, and a slow lower presses less before it stops); ``lower_settle`` [s]: the
+    arm rests this long after the place before the efforts are read as the no-contact
+    reference (they still swing as the arm and the held object come to rest).
     """
 
     place_clearance: float = 0.05
@@ -99,15 +123,30 @@ class PickParams:
     poll_period: float = 0.01
     retry_radius: float = 0.02
     retry_memory: int = 3
+    place_descent: float = 0.0
+    floor_margin: float = 0.01
+    contact_force: float = 15.0
+    lower_scaling: float = 0.05
+    lower_settle: float = 0.3
+
+    def __post_init__(self) -> None:
+        require_range("place_descent", self.place_descent, 0.0, 1.0)
+        require_range("floor_margin", self.floor_margin, 0.0, 0.5)
+        require_range("contact_force", self.contact_force, 0.0, None, low_inclusive=False)
+        require_range("lower_scaling", self.lower_scaling, 0.0, 1.0, low_inclusive=False)
+        require_range("lower_settle", self.lower_settle, 0.0, 10.0)
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One step of a pick: an arm ``trajectory`` or a gripper ``width`` [m]."""
+    """One step of a pick: an arm ``trajectory``, a gripper ``width`` [m], or ``rise_to``:
+    back up to this configuration [rad] from wherever a guarded lower stopped (planned
+    when it runs, the lower's path being checked already)."""
 
     state: PickState
     trajectory: Trajectory | None = None
     width: float | None = None
+    rise_to: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -272,7 +311,12 @@ def plan_pick(
         except MotionPlanningError as exc:
             raise MotionPlanningError(f"place: {exc}") from exc
         place_traj = step(PickState.PLACE, lambda: planner.joint_trajectory(lift_traj.end, q_place))
+        lower = _lower_trajectory(planner, layout, params, q_place, hang, ignore)
+    if lower is not None:
+        segs.append(Segment(PickState.LOWER, trajectory=lower))
     segs.append(Segment(PickState.RELEASE, width=width_open))
+    if lower is not None:
+        segs.append(Segment(PickState.RETREAT, rise_to=q_place))
     T_retreat = robot.fk(place_traj.end)
     T_retreat[2, 3] += params.retreat_distance
     retreat = step(
@@ -283,6 +327,47 @@ def plan_pick(
     return PickPlan(ranked, tuple(segs), time.perf_counter() - t0)
 
 
+def _lower_trajectory(
+    planner: MotionPlanner,
+    layout: CellLayout,
+    params: PickParams,
+    q_place: np.ndarray,
+    hang: float,
+    ignore: tuple[str, ...],
+) -> Trajectory | None:
+    """Straight down from the place configuration by ``place_descent``, at most until the
+    object's bottom is ``floor_margin`` above the bin floor, checked with the object held
+    (when that path collides, e.g. the fingers of an object of unknown size would reach
+    the floor, 2 cm shorter ones are tried); None when there is nothing to lower or no
+    such path (the object is then released above the rim)."""
+    T_place = planner.robot.fk(q_place)
+    floor = layout.bin_center[2] + layout.bin_wall + params.floor_margin
+    slow = dataclasses.replace(
+        planner.params,
+        velocity_scaling=params.lower_scaling,
+        acceleration_scaling=params.lower_scaling,
+    )
+    depth = min(params.place_descent, T_place[2, 3] - hang - floor)
+    while depth >= 0.005:
+        T = T_place.copy()
+        T[2, 3] -= depth
+        try:
+            W = planner.plan_cartesian(q_place, T, ignore=ignore)
+            traj = time_parameterize(planner.robot, W, slow)
+            check_trajectory(planner.robot, traj, slow)
+            return traj
+        except MotionPlanningError:
+            depth -= 0.02
+    return None
+
+
+def contact_wrench(robot: RobotModel, q: np.ndarray, d_effort: np.ndarray) -> np.ndarray:
+    """External wrench [N, N m] (base frame, at the TCP) that explains the change
+    ``d_effort`` [N m] of the arm's joint efforts at ``q``: the servos answer a push ``F``
+    with ``-J^T F``."""
+    return -np.linalg.pinv(robot.jacobian(q).T) @ d_effort
+
+
 @dataclass
 class RobotIO:
     """How the state machine talks to the robot.
@@ -291,7 +376,8 @@ class RobotIO:
     ``send_gripper(width [m], duration [s])`` commands the fingers; ``joint_state()``
     returns the latest ``{joint name: position}`` (or None before the first message);
     ``now()`` the time [s] on the robot's clock; ``on_state(state, text)`` is told
-    about every transition.
+    about every transition; ``joint_effort()`` the latest ``{joint name: effort [N m]}``
+    or None (no efforts: the guarded lower is skipped).
     """
 
     send_arm: Callable[[Trajectory], None]
@@ -299,6 +385,7 @@ class RobotIO:
     joint_state: Callable[[], dict[str, float] | None]
     now: Callable[[], float] = time.monotonic
     on_state: Callable[[PickState, str], None] = lambda s, t: None
+    joint_effort: Callable[[], dict[str, float] | None] = lambda: None
 
 
 class _Halt(Exception):
@@ -346,10 +433,15 @@ class PickAndPlace:
                 self.io.send_arm(hold_trajectory(self.robot, q))
 
     def current_q(self) -> np.ndarray | None:
-        js = self.io.joint_state()
-        if js is None or any(n not in js for n in self.robot.joint_names):
+        return self._arm_vector(self.io.joint_state())
+
+    def current_effort(self) -> np.ndarray | None:
+        return self._arm_vector(self.io.joint_effort())
+
+    def _arm_vector(self, values: dict[str, float] | None) -> np.ndarray | None:
+        if values is None or any(n not in values for n in self.robot.joint_names):
             return None
-        return np.array([js[n] for n in self.robot.joint_names])
+        return np.array([values[n] for n in self.robot.joint_names])
 
     def finger_width(self) -> float | None:
         js = self.io.joint_state()
@@ -444,7 +536,11 @@ class PickAndPlace:
             for seg in plan.segments:
                 self._check_stop()
                 self._set(seg.state, "")
-                if seg.trajectory is not None:
+                if seg.rise_to is not None:
+                    self._rise(seg)
+                elif seg.state is PickState.LOWER:
+                    self._lower(seg)
+                elif seg.trajectory is not None:
                     self._run_arm(seg)
                 else:
                     self.io.send_gripper(float(seg.width), self.params.gripper_time)
@@ -493,7 +589,48 @@ class PickAndPlace:
             self._stop.wait(self.params.poll_period)
         self._check_stop()
 
-    def _run_arm(self, seg: Segment) -> None:
+    def _lower(self, seg: Segment) -> None:
+        """The guarded lower: stops at the first contact; skipped without joint efforts."""
+        if self.current_effort() is None:
+            self._set(seg.state, "no joint efforts: releasing above the rim")
+            return
+        self._wait(self.params.lower_settle)
+        e0 = self.current_effort()
+        if e0 is None:
+            self._set(seg.state, "no joint efforts: releasing above the rim")
+            return
+
+        def touched(q: np.ndarray) -> bool:
+            e = self.current_effort()
+            if e is None:
+                return False
+            return contact_wrench(self.robot, q, e - e0)[2] > self.params.contact_force
+
+        if self._run_arm(seg, touched):
+            q = self.current_q()
+            z = self.robot.fk(q)[2, 3] if q is not None else float("nan")
+            self._set(seg.state, f"contact, TCP at z = {z:.3f} m")
+        else:
+            self._set(seg.state, "no contact down to the bin floor")
+
+    def _rise(self, seg: Segment) -> None:
+        """Back up to ``seg.rise_to`` from where the lower ended (the hand straddles the
+        object it just set down, so no scene object is checked, as in recovery)."""
+        q = self.current_q()
+        if q is None:
+            raise _Halt(PickState.FAILED, f"{seg.state.value}: no joint state")
+        assert seg.rise_to is not None
+        if np.abs(q - seg.rise_to).max() <= self.params.goal_tolerance:
+            return
+        try:
+            traj = self.backend.plan_joint(q, seg.rise_to, ignore=tuple(self.backend.scene.objects))
+        except MotionPlanningError as exc:
+            raise _Halt(PickState.FAILED, f"{seg.state.value}: {exc}") from exc
+        self._run_arm(Segment(seg.state, trajectory=traj))
+
+    def _run_arm(self, seg: Segment, guard: Callable[[np.ndarray], bool] | None = None) -> bool:
+        """Run ``seg``'s trajectory to its goal; with ``guard``, stop (hold) as soon as
+        ``guard(q)`` is true and return True."""
         traj = seg.trajectory
         assert traj is not None
         q = self.current_q()
@@ -509,12 +646,17 @@ class PickAndPlace:
             self._check_stop()
             q = self.current_q()
             elapsed = self.io.now() - start
+            if guard is not None and q is not None and guard(q):
+                with self._send_lock:
+                    self._check_stop()
+                    self.io.send_arm(hold_trajectory(self.robot, q))
+                return True
             if (
                 q is not None
                 and elapsed >= traj.duration
                 and np.abs(q - goal).max() <= self.params.goal_tolerance
             ):
-                return
+                return False
             if elapsed > timeout:
                 if q is not None:
                     self.io.send_arm(hold_trajectory(self.robot, q))

@@ -37,10 +37,14 @@ HOME = [0.0, -0.785398, 0.0, -2.35619, 0.0, 1.5707, 0.785398]
 
 
 class Controllers:
-    """Kinematic arm + hand following JointTrajectory messages (wall clock)."""
+    """Kinematic arm + hand following JointTrajectory messages (wall clock). With
+    ``contact_z`` [m] set (and ``robot``), /joint_states also carries arm efforts: the
+    servos' answer to a 30 N upward push while the TCP is below ``contact_z``."""
 
     def __init__(self, node, object_width: float = 0.05) -> None:
         self.node = node
+        self.contact_z: float | None = None
+        self.robot = None
         self.q = np.array(HOME)
         self.finger = 0.04
         self.object_width = object_width
@@ -88,6 +92,10 @@ class Controllers:
         msg.header.stamp = self.node.get_clock().now().to_msg()
         msg.name = ARM + HAND
         msg.position = [float(x) for x in q] + [self.finger, self.finger]
+        if self.contact_z is not None:
+            F = np.zeros(6)
+            F[2] = 30.0 if self.robot.fk(q)[2, 3] < self.contact_z else 0.0
+            msg.effort = [float(x) for x in -self.robot.jacobian(q).T @ F] + [0.0, 0.0]
         self.pub.publish(msg)
 
 
@@ -151,6 +159,8 @@ def harness(ros_domain, request):
             Parameter("continuous", value=True),
             Parameter("continuous_period", value=0.2),
         ]
+    if getattr(request, "param", None) == "guarded":
+        overrides += [Parameter("place_descent", value=0.15)]
     with rclpy.init():
         h = Harness(overrides)
         try:
@@ -221,6 +231,31 @@ def test_continuous_mode_picks_without_a_service_call(harness: Harness) -> None:
     n = len(harness.ctrl.arm_msgs)
     time.sleep(1.0)
     assert len(harness.ctrl.arm_msgs) == n == 6
+
+
+@pytest.mark.parametrize("harness", ["guarded"], indirect=True)
+def test_the_guarded_lower_stops_at_a_contact_seen_in_the_joint_state_efforts(
+    harness: Harness,
+) -> None:
+    from grasp_core.cell import load_layout
+
+    ctrl = harness.ctrl
+    ctrl.robot = harness.node.robot
+    ctrl.contact_z = load_layout().bin_top_z  # something level with the bin's rim
+    res = harness.start_pick([_top_grasp(0.5, 0.0, 0.03)])
+    assert res.success, res.message
+    done = harness.wait_state(("done", "failed", "stopped"))
+    assert "done" in done.message, done.message
+    lower = [s.message for s in harness.status if "contact" in s.message]
+    assert lower and "TCP at z" in lower[0], "; ".join(s.message for s in harness.status)
+    # pregrasp, approach, lift, place, lower, the hold at contact, rise, retreat, home
+    assert len(ctrl.arm_msgs) == 9
+    hold = ctrl.arm_msgs[5]
+    assert len(hold.points) == 1  # held where the push was felt
+    q_hold = np.array(hold.points[0].positions)
+    assert ctrl.robot.fk(q_hold)[2, 3] == pytest.approx(ctrl.contact_z, abs=0.01)
+    time.sleep(0.5)
+    np.testing.assert_allclose(ctrl.current(), HOME, atol=1e-3)
 
 
 def test_malformed_object_points_are_dropped(harness: Harness) -> None:

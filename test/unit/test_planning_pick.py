@@ -20,13 +20,30 @@ from grasp_planning.robot import RobotModel, load_robot
 from grasp_planning.scenarios import cluttered_scene
 
 SPEEDUP = 25.0
+#: Arm efforts [N m] of the stand-in at rest (gravity and friction, as a real arm has)
+REST_EFFORT = np.array([0.5, -20.0, 0.8, 15.0, -1.0, 2.0, 0.1])
+#: Upward force [N] on the hand below the stand-in's ``contact_z``
+CONTACT_PUSH = 20.0
 
 
 class KinematicRobot:
-    """Follows every trajectory exactly; fingers stop at ``object_width`` when closing."""
+    """Follows every trajectory exactly; fingers stop at ``object_width`` when closing.
+    With ``efforts``, reports arm efforts: ``REST_EFFORT``, plus the servos' answer to an
+    upward push of ``CONTACT_PUSH`` while the TCP is below ``contact_z``."""
 
-    def __init__(self, robot: RobotModel, object_width: float = 0.05, frozen: bool = False) -> None:
+    def __init__(
+        self,
+        robot: RobotModel,
+        object_width: float = 0.05,
+        frozen: bool = False,
+        efforts: bool = False,
+        contact_z: float | None = None,
+    ) -> None:
         self.robot = robot
+        self.efforts = efforts
+        self.contact_z = contact_z
+        #: (state, arm configuration) at every transition
+        self.visits: list[tuple[PickState, np.ndarray]] = []
         self.q = robot.home.copy()
         self.traj: Trajectory | None = None
         self.t_start = 0.0
@@ -65,14 +82,35 @@ class KinematicRobot:
         js.update(zip(g.joints, g.joint_positions(self.width), strict=True))
         return js
 
+    def joint_effort(self) -> dict[str, float] | None:
+        if not self.efforts:
+            return None
+        with self._lock:
+            q = self._q()
+        F = np.zeros(6)
+        if self.contact_z is not None and self.robot.fk(q)[2, 3] < self.contact_z:
+            F[2] = CONTACT_PUSH
+        tau = REST_EFFORT - self.robot.jacobian(q).T @ F
+        return dict(zip(self.robot.joint_names, tau, strict=True))
+
+    def _on_state(self, state: PickState, text: str) -> None:
+        self.states.append(state)
+        with self._lock:
+            self.visits.append((state, self._q().copy()))
+
     def io(self) -> RobotIO:
         return RobotIO(
             self.send_arm,
             self.send_gripper,
             self.joint_state,
             self.now,
-            lambda s, t: self.states.append(s),
+            self._on_state,
+            self.joint_effort,
         )
+
+    def z_at(self, state: PickState) -> float:
+        """TCP height [m] when ``state`` was entered (the first time)."""
+        return float(self.robot.fk(next(q for s, q in self.visits if s is state))[2, 3])
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +314,79 @@ def test_the_place_keeps_the_grasps_tilt_so_the_object_arrives_as_it_stood(
     assert R[2, 2] == pytest.approx(R_grasp[2, 2], abs=1e-3)
     down = place_configuration(panda, backend.scene, load_layout(), panda.home, 0.05, 0.05, None)
     assert panda.fk(down)[2, 2] == pytest.approx(-1.0, abs=1e-3)
+
+
+def test_the_contact_wrench_undoes_the_servos_answer_to_a_push(panda: RobotModel) -> None:
+    from grasp_planning.pick import contact_wrench
+
+    q = panda.home + 0.1
+    F = np.array([1.0, -2.0, 15.0, 0.3, 0.0, -0.2])
+    np.testing.assert_allclose(contact_wrench(panda, q, -panda.jacobian(q).T @ F), F, atol=1e-9)
+
+
+GUARDED = PickParams(place_descent=0.15, poll_period=0.001)
+
+
+def test_a_guarded_lower_sets_the_object_down_at_contact_and_rises_from_there(
+    panda: RobotModel, setup
+) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda, efforts=True)
+    pnp = PickAndPlace(backend, arm.io(), GUARDED)
+    plan, reason, _ = pnp.plan(grasps, arm._q())
+    assert plan is not None, reason
+    lower = next(s.trajectory for s in plan.segments if s.state is PickState.LOWER)
+    z_place, z_floor = (float(panda.fk(q)[2, 3]) for q in (lower.start, lower.end))
+    assert z_place - z_floor > 0.09  # planned down to just above the bin floor
+    arm.contact_z = z_place - 0.04  # something 4 cm below the place height
+    result = pnp.execute(plan)
+    assert result.success, result.reason
+    # stopped at the contact (a poll of the fast clock later at most), not at the floor
+    assert arm.z_at(PickState.RELEASE) == pytest.approx(z_place - 0.04, abs=0.01)
+    dedup = [s for i, s in enumerate(arm.states) if i == 0 or arm.states[i - 1] != s]
+    assert dedup[-6:] == [
+        PickState.PLACE,
+        PickState.LOWER,
+        PickState.RELEASE,
+        PickState.RETREAT,
+        PickState.HOME,
+        PickState.DONE,
+    ]
+    np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
+
+
+def test_with_no_contact_the_lower_releases_just_above_the_bin_floor(
+    panda: RobotModel, setup
+) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda, efforts=True)
+    pnp = PickAndPlace(backend, arm.io(), GUARDED)
+    plan, reason, _ = pnp.plan(grasps, arm._q())
+    assert plan is not None, reason
+    lower = next(s.trajectory for s in plan.segments if s.state is PickState.LOWER)
+    result = pnp.execute(plan)
+    assert result.success, result.reason
+    assert arm.z_at(PickState.RELEASE) == pytest.approx(float(panda.fk(lower.end)[2, 3]), abs=1e-4)
+    assert arm.z_at(PickState.RELEASE) < arm.z_at(PickState.LOWER) - 0.09
+    np.testing.assert_allclose(arm._q(), panda.home, atol=1e-6)
+
+
+def test_without_joint_efforts_the_object_is_released_above_the_rim(
+    panda: RobotModel, setup
+) -> None:
+    backend, grasps = setup
+    blind = KinematicRobot(panda, efforts=False)
+    result = PickAndPlace(backend, blind.io(), GUARDED).pick(grasps)
+    assert result.success, result.reason
+    assert blind.z_at(PickState.RELEASE) == pytest.approx(blind.z_at(PickState.LOWER), abs=1e-6)
+    plain = KinematicRobot(panda)
+    PickAndPlace(backend, plain.io()).pick(grasps)
+    assert blind.z_at(PickState.RELEASE) == pytest.approx(plain.z_at(PickState.RELEASE), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "field,value", [("place_descent", -0.1), ("contact_force", 0.0), ("floor_margin", -0.01)]
+)
+def test_guarded_lower_parameters_are_checked(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=field):
+        PickParams(**{field: value})

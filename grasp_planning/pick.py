@@ -10,8 +10,9 @@ Every arm segment waits for the joint state to reach its goal within a timeout;
 
 The guarded lower (``PickParams.place_descent`` > 0) moves the held object straight down
 into the bin and stops as soon as the joint efforts say something pushes up on the hand
-(the estimated wrench, ``-pinv(J^T) (tau - tau_start)``, has an upward force above
-``contact_force``), so a tall object is set down on the bin floor or on what already lies
+(the estimated wrench, ``-pinv(J^T) (tau - tau_start - (g(q) - g(q_start)))`` with the
+model's gravity torques ``g``, has an upward force above ``contact_force``), so a tall
+object is set down on the bin floor or on what already lies
 there instead of being dropped from above the rim. It needs joint efforts
 (:attr:`RobotIO.joint_effort`); without them the object is released above the rim.
 """
@@ -595,16 +596,19 @@ class PickAndPlace:
             self._set(seg.state, "no joint efforts: releasing above the rim")
             return
         self._wait(self.params.lower_settle)
-        e0 = self.current_effort()
-        if e0 is None:
+        e0, q0 = self.current_effort(), self.current_q()
+        if e0 is None or q0 is None:
             self._set(seg.state, "no joint efforts: releasing above the rim")
             return
+        g0 = self.robot.gravity(q0)
 
         def touched(q: np.ndarray) -> bool:
             e = self.current_effort()
             if e is None:
                 return False
-            return contact_wrench(self.robot, q, e - e0)[2] > self.params.contact_force
+            # what the descent itself changes: the gravity torques of the arm's new pose
+            push = (e - e0) - (self.robot.gravity(q) - g0)
+            return contact_wrench(self.robot, q, push)[2] > self.params.contact_force
 
         if self._run_arm(seg, touched):
             q = self.current_q()

@@ -347,6 +347,13 @@ class RobotModel:
                 self.model, self._data, q, self.tcp_frame_id, pin.LOCAL_WORLD_ALIGNED
             ).copy()
 
+    def gravity(self, q: np.ndarray) -> np.ndarray:
+        """Joint torques [N m] holding the group's links (hand included) against gravity
+        at ``q``, from the URDF's inertias."""
+        q = self.check_q(q)
+        with self._lock:
+            return pin.computeGeneralizedGravity(self.model, self._data, q).copy()
+
     def frame_id(self, frame: str) -> int:
         if not self.model.existFrame(frame):
             raise RobotConfigError(

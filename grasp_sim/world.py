@@ -280,8 +280,10 @@ class SimWorld:
         return np.concatenate([self.data.qvel[self._arm_dadr], self.data.qvel[self._hand_dadr]])
 
     def joint_efforts(self) -> np.ndarray:
-        """Actuator forces [N m] on the arm joints and [N] on each finger."""
-        arm = self.data.actuator_force[self._arm_act]
+        """Arm joint torques [N m] as a torque-sensing arm reports them (the servo torque
+        plus the gravity torque its controller compensates, MuJoCo's gravcomp), then the
+        finger actuator force [N] on each finger."""
+        arm = self.data.actuator_force[self._arm_act] + self.data.qfrc_gravcomp[self._arm_dadr]
         g = self.data.actuator_force[self._grip_act]
         return np.concatenate([arm, [g, g]])
 

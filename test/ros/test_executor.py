@@ -39,7 +39,8 @@ HOME = [0.0, -0.785398, 0.0, -2.35619, 0.0, 1.5707, 0.785398]
 class Controllers:
     """Kinematic arm + hand following JointTrajectory messages (wall clock). With
     ``contact_z`` [m] set (and ``robot``), /joint_states also carries arm efforts: the
-    servos' answer to a 30 N upward push while the TCP is below ``contact_z``."""
+    gravity torques of the pose and the servos' answer to a 30 N upward push while the TCP
+    is below ``contact_z``."""
 
     def __init__(self, node, object_width: float = 0.05) -> None:
         self.node = node
@@ -95,7 +96,8 @@ class Controllers:
         if self.contact_z is not None:
             F = np.zeros(6)
             F[2] = 30.0 if self.robot.fk(q)[2, 3] < self.contact_z else 0.0
-            msg.effort = [float(x) for x in -self.robot.jacobian(q).T @ F] + [0.0, 0.0]
+            tau = self.robot.gravity(q) - self.robot.jacobian(q).T @ F
+            msg.effort = [float(x) for x in tau] + [0.0, 0.0]
         self.pub.publish(msg)
 
 

@@ -82,6 +82,21 @@ def test_arm_tracks_a_joint_target_and_gripper_closes(world):
     assert np.allclose(world.joint_positions()[7], world.joint_positions()[8], atol=1e-3)
 
 
+def test_arm_efforts_at_rest_are_the_gravity_torques_of_the_planning_model(world):
+    # /joint_states efforts read like a torque-sensing arm's: the executor's guarded lower
+    # takes the planning model's gravity out of them
+    from grasp_planning.robot import make_robot
+
+    robot = make_robot("panda")
+    for dq in (np.zeros(7), np.array([0.3, 0.4, -0.2, 0.3, 0.1, -0.3, -0.4])):
+        world.set_arm_target(world.layout.home_q + dq)
+        world.step(2000)
+        q = world.joint_positions()[:7]
+        g = robot.gravity(q)
+        assert np.abs(g).max() > 10.0  # the shoulder and elbow carry the arm
+        np.testing.assert_allclose(world.joint_efforts()[:7], g, atol=0.05)
+
+
 def test_unknown_names_list_the_valid_ones(world):
     with pytest.raises(UnknownNameError, match="overhead"):
         world.render("nope")

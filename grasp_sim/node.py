@@ -3,7 +3,8 @@
 Publishes (simulated time in every stamp):
 
 - ``/clock`` (rosgraph_msgs/Clock), ``/joint_states`` (panda_joint1..7,
-  panda_finger_joint1/2; positions [rad, m], velocities, efforts);
+  panda_finger_joint1/2; positions [rad, m], velocities, efforts: arm joint torques
+  as a torque-sensing arm reports them, gravity included);
 - ``<camera_namespace>/color/image_raw`` (rgb8), ``.../aligned_depth_to_color/image_raw``
   (16UC1 mm, 0 = no return), ``.../color/camera_info`` and
   ``.../aligned_depth_to_color/camera_info``, optionally ``.../depth/color/points``

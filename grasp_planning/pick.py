@@ -12,9 +12,10 @@ The guarded lower (``PickParams.place_descent`` > 0) moves the held object strai
 into the bin and stops as soon as the joint efforts say something pushes up on the hand
 (the estimated wrench, ``-pinv(J^T) (tau - tau_start - (g(q) - g(q_start)))`` with the
 model's gravity torques ``g``, has an upward force above ``contact_force``), so a tall
-object is set down on the bin floor or on what already lies
-there instead of being dropped from above the rim. It needs joint efforts
-(:attr:`RobotIO.joint_effort`); without them the object is released above the rim.
+object is set down on the bin floor or on what already lies there instead of being
+dropped from above the rim. It needs joint efforts (:attr:`RobotIO.joint_effort`):
+without them the object is released above the rim, and if they stop during the lower the
+arm stops there too.
 """
 
 from __future__ import annotations
@@ -591,29 +592,31 @@ class PickAndPlace:
         self._check_stop()
 
     def _lower(self, seg: Segment) -> None:
-        """The guarded lower: stops at the first contact; skipped without joint efforts."""
-        if self.current_effort() is None:
-            self._set(seg.state, "no joint efforts: releasing above the rim")
-            return
+        """The guarded lower: stops at the first contact, or where the efforts stop coming;
+        skipped without joint efforts."""
         self._wait(self.params.lower_settle)
         e0, q0 = self.current_effort(), self.current_q()
         if e0 is None or q0 is None:
             self._set(seg.state, "no joint efforts: releasing above the rim")
             return
         g0 = self.robot.gravity(q0)
+        stopped: list[tuple[str, np.ndarray]] = []  # why, and where
 
         def touched(q: np.ndarray) -> bool:
             e = self.current_effort()
             if e is None:
-                return False
+                stopped.append(("joint efforts lost", q))
+                return True
             # what the descent itself changes: the gravity torques of the arm's new pose
             push = (e - e0) - (self.robot.gravity(q) - g0)
-            return contact_wrench(self.robot, q, push)[2] > self.params.contact_force
+            if contact_wrench(self.robot, q, push)[2] <= self.params.contact_force:
+                return False
+            stopped.append(("contact", q))
+            return True
 
         if self._run_arm(seg, touched):
-            q = self.current_q()
-            z = self.robot.fk(q)[2, 3] if q is not None else float("nan")
-            self._set(seg.state, f"contact, TCP at z = {z:.3f} m")
+            why, q = stopped[0]
+            self._set(seg.state, f"{why}, TCP at z = {self.robot.fk(q)[2, 3]:.3f} m")
         else:
             self._set(seg.state, "no contact down to the bin floor")
 

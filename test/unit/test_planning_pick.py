@@ -43,6 +43,8 @@ class KinematicRobot:
         self.robot = robot
         self.efforts = efforts
         self.contact_z = contact_z
+        #: efforts stop (None) while the TCP is below this height [m]
+        self.efforts_above_z: float | None = None
         #: (state, arm configuration) at every transition
         self.visits: list[tuple[PickState, np.ndarray]] = []
         self.q = robot.home.copy()
@@ -88,6 +90,8 @@ class KinematicRobot:
             return None
         with self._lock:
             q = self._q()
+        if self.efforts_above_z is not None and self.robot.fk(q)[2, 3] < self.efforts_above_z:
+            return None
         F = np.zeros(6)
         if self.contact_z is not None and self.robot.fk(q)[2, 3] < self.contact_z:
             F[2] = CONTACT_PUSH
@@ -386,6 +390,20 @@ def test_without_joint_efforts_the_object_is_released_above_the_rim(
     plain = KinematicRobot(panda)
     PickAndPlace(backend, plain.io()).pick(grasps)
     assert blind.z_at(PickState.RELEASE) == pytest.approx(plain.z_at(PickState.RELEASE), abs=1e-6)
+
+
+def test_efforts_lost_during_the_lower_stop_the_arm_there(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda, efforts=True)
+    pnp = PickAndPlace(backend, arm.io(), GUARDED)
+    plan, reason, _ = pnp.plan(grasps, arm._q())
+    assert plan is not None, reason
+    lower = next(s.trajectory for s in plan.segments if s.state is PickState.LOWER)
+    z_place = float(panda.fk(lower.start)[2, 3])
+    arm.efforts_above_z = z_place - 0.03  # the effort stream ends 3 cm down
+    result = pnp.execute(plan)
+    assert result.success, result.reason
+    assert arm.z_at(PickState.RELEASE) == pytest.approx(z_place - 0.03, abs=0.01)
 
 
 @pytest.mark.parametrize(

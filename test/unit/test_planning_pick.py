@@ -332,15 +332,22 @@ def test_the_contact_wrench_undoes_the_servos_answer_to_a_push(panda: RobotModel
 GUARDED = PickParams(place_descent=0.15, poll_period=0.001)
 
 
-def test_a_guarded_lower_sets_the_object_down_at_contact_and_rises_from_there(
-    panda: RobotModel, setup
-) -> None:
+def _guarded_plan(panda: RobotModel, setup):
+    """A stand-in reporting efforts, the state machine with the guarded lower, the plan of
+    the setup's pick, and that plan's lower trajectory."""
     backend, grasps = setup
     arm = KinematicRobot(panda, efforts=True)
     pnp = PickAndPlace(backend, arm.io(), GUARDED)
     plan, reason, _ = pnp.plan(grasps, arm._q())
     assert plan is not None, reason
     lower = next(s.trajectory for s in plan.segments if s.state is PickState.LOWER)
+    return arm, pnp, plan, lower
+
+
+def test_a_guarded_lower_sets_the_object_down_at_contact_and_rises_from_there(
+    panda: RobotModel, setup
+) -> None:
+    arm, pnp, plan, lower = _guarded_plan(panda, setup)
     z_place, z_floor = (float(panda.fk(q)[2, 3]) for q in (lower.start, lower.end))
     assert z_place - z_floor > 0.09  # planned down to just above the bin floor
     # something 2 cm above the lowest point: down there the arm's new pose alone changes
@@ -366,12 +373,7 @@ def test_a_guarded_lower_sets_the_object_down_at_contact_and_rises_from_there(
 def test_with_no_contact_the_lower_releases_just_above_the_bin_floor(
     panda: RobotModel, setup
 ) -> None:
-    backend, grasps = setup
-    arm = KinematicRobot(panda, efforts=True)
-    pnp = PickAndPlace(backend, arm.io(), GUARDED)
-    plan, reason, _ = pnp.plan(grasps, arm._q())
-    assert plan is not None, reason
-    lower = next(s.trajectory for s in plan.segments if s.state is PickState.LOWER)
+    arm, pnp, plan, lower = _guarded_plan(panda, setup)
     result = pnp.execute(plan)
     assert result.success, result.reason
     assert arm.z_at(PickState.RELEASE) == pytest.approx(float(panda.fk(lower.end)[2, 3]), abs=1e-4)
@@ -393,12 +395,7 @@ def test_without_joint_efforts_the_object_is_released_above_the_rim(
 
 
 def test_efforts_lost_during_the_lower_stop_the_arm_there(panda: RobotModel, setup) -> None:
-    backend, grasps = setup
-    arm = KinematicRobot(panda, efforts=True)
-    pnp = PickAndPlace(backend, arm.io(), GUARDED)
-    plan, reason, _ = pnp.plan(grasps, arm._q())
-    assert plan is not None, reason
-    lower = next(s.trajectory for s in plan.segments if s.state is PickState.LOWER)
+    arm, pnp, plan, lower = _guarded_plan(panda, setup)
     z_place = float(panda.fk(lower.start)[2, 3])
     arm.efforts_above_z = z_place - 0.03  # the effort stream ends 3 cm down
     result = pnp.execute(plan)

@@ -40,6 +40,11 @@ def ros_domain(monkeypatch: pytest.MonkeyPatch) -> int:
     return domain
 
 
+#: Per-test limit [s] of the ``ros`` tests (each takes under 10 s here): a hang in one,
+#: e.g. a node's teardown, then costs minutes, not pytest.ini's 900 s
+ROS_TEST_TIMEOUT = 180
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests over real DDS and a real-time simulation (markers ``ros``, ``e2e``) depend on
     scheduling on a loaded 2-core machine; they get up to two reruns, which pytest reports
@@ -47,3 +52,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("ros") or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
+        if (
+            item.get_closest_marker("ros")
+            and not item.get_closest_marker("e2e")
+            and not item.get_closest_marker("timeout")
+        ):
+            item.add_marker(pytest.mark.timeout(ROS_TEST_TIMEOUT))

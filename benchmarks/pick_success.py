@@ -77,7 +77,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
         opts = EpisodeOptions(model=model, objects=1, object_set=args.object_set,
                               seed=args.seed + i, object_kinds=kind, real_time_factor=args.rtf,
                               record=False, processes=args.processes,
-                              weights=args.weights or None, executor_params=args.executor_param,
+                              weights=args.weights or None, executor_params=tuple(args.executor_param),
                               max_grasp_width=max_width(args))  # fmt: skip
         t0 = time.monotonic()
         with PickSession(opts, log=lambda s: None) as session:
@@ -121,7 +121,7 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
         return EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
                               seed=seed, real_time_factor=args.rtf, record=False,
                               processes=args.processes, weights=args.weights or None,
-                              executor_params=args.executor_param,
+                              executor_params=tuple(args.executor_param),
                               max_grasp_width=max_width(args))  # fmt: skip
 
     def fits_of(seed: int) -> dict[str, bool]:

@@ -4,7 +4,6 @@ consume the camera (perception, grasp detector)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -12,9 +11,9 @@ import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
+from spinning import Spinner
 
 from grasp_bringup import msgs
-from grasp_bringup.executors import PerNodeExecutor
 from grasp_bringup.qos import SENSOR_QOS
 from grasp_core import RGBDFrame, depth_m_to_mm
 from grasp_perception.sources.base import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC
@@ -37,11 +36,7 @@ class CameraHarness:
             self.peer.create_subscription(
                 typ, topic, lambda m, k=key: self.received[k].append(m), qos
             )
-        self.executor = PerNodeExecutor()
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.peer)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        self.spinner = Spinner(self.node, self.peer)
 
     def publish(
         self,
@@ -82,7 +77,4 @@ class CameraHarness:
         raise AssertionError(f"no {key} output stamped {stamp} within {timeout} s")
 
     def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=5)
-        self.node.destroy_node()
-        self.peer.destroy_node()
+        self.spinner.close()

@@ -20,11 +20,11 @@ from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
 from executor_client import call_trigger, start_pick  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState, PointCloud2  # noqa: E402
+from spinning import Spinner  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
-from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core.grasp import Grasp  # noqa: E402
 from grasp_core.se3 import make_transform, rot_x  # noqa: E402
@@ -115,11 +115,7 @@ class Harness:
         )
         self.pick = self.peer.create_client(Trigger, "/executor/pick")
         self.stop = self.peer.create_client(Trigger, "/executor/stop")
-        self.executor = PerNodeExecutor()
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.peer)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        self.spinner = Spinner(self.node, self.peer)
         assert self.pick.wait_for_service(10.0) and self.stop.wait_for_service(10.0)
 
     def call(self, client, timeout: float = 10.0) -> Trigger.Response:
@@ -142,10 +138,7 @@ class Harness:
         raise AssertionError(f"no status in {states} within {timeout} s; last: {seen}")
 
     def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=5)
-        self.node.destroy_node()
-        self.peer.destroy_node()
+        self.spinner.close()
 
 
 @pytest.fixture
@@ -317,11 +310,7 @@ class SimHarness(Harness):
         )
         self.pick = self.peer.create_client(Trigger, "/executor/pick")
         self.stop = self.peer.create_client(Trigger, "/executor/stop")
-        self.executor = PerNodeExecutor()
-        for n in (self.sim, self.node, self.peer):
-            self.executor.add_node(n)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        self.spinner = Spinner(self.sim, self.node, self.peer)
         assert self.pick.wait_for_service(10.0) and self.stop.wait_for_service(10.0)
         deadline = time.monotonic() + 30
         while (not self.poses or not self.joints) and time.monotonic() < deadline:
@@ -341,10 +330,6 @@ class SimHarness(Harness):
             np.array([p.orientation.x, p.orientation.y, p.orientation.z, p.orientation.w])
         )
         return pos, R
-
-    def close(self) -> None:
-        super().close()
-        self.sim.destroy_node()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ publishes a static /joint_states and never follows the trajectory (no Baxter sim
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -18,11 +17,11 @@ from diagnostic_msgs.msg import DiagnosticStatus  # noqa: E402
 from executor_client import call_trigger, start_pick  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import JointState, PointCloud2  # noqa: E402
+from spinning import Spinner  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
-from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.graph import load_graph  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core.cell import CellConfigError  # noqa: E402
@@ -94,20 +93,13 @@ def running(ros_domain):
     with rclpy.init():
         node = ExecutorNode(parameter_overrides=overrides)
         peer = Peer()
-        ex = PerNodeExecutor()  # as the launcher spins the graph
-        ex.add_node(node)
-        ex.add_node(peer.node)
-        thread = threading.Thread(target=ex.spin, daemon=True)
-        thread.start()
+        spinner = Spinner(node, peer.node)
         try:
             assert peer.pick.wait_for_service(10.0) and peer.stop.wait_for_service(10.0)
             yield node, peer
         finally:
             peer.call(peer.stop)
-            ex.shutdown()
-            thread.join(timeout=5)
-            node.destroy_node()
-            peer.node.destroy_node()
+            spinner.close()
 
 
 def _grasp(node) -> Grasp:

@@ -12,6 +12,7 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from rclpy.node import Node  # noqa: E402
+from spinning import Spinner  # noqa: E402
 
 from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 
@@ -113,3 +114,18 @@ def test_context_shutdown_ends_spin(context):
     thread.join(timeout=5.0)
     assert not thread.is_alive() and not errors
     executor.shutdown(timeout_sec=5.0)
+
+
+def test_the_test_spinner_fails_fast_naming_the_node_when_a_callback_hangs(context):
+    node = Node("stuck_node", context=context)
+    release = threading.Event()
+    node.create_timer(0.01, lambda: release.wait(10.0))
+    spinner = Spinner(node, context=context)
+    time.sleep(0.2)  # the timer's callback is now blocked
+    t0 = time.monotonic()
+    with pytest.raises(AssertionError, match="stuck_node"):
+        spinner.stop(timeout=0.5)
+    assert time.monotonic() - t0 < 3.0
+    release.set()
+    spinner.close()  # the callback returned: it stops now
+    assert not spinner.thread.is_alive()

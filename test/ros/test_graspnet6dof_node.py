@@ -4,7 +4,6 @@ ROS 2 topics: sim camera topics + the object's points of one held-out object in,
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -14,9 +13,9 @@ rclpy = pytest.importorskip("rclpy")
 
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from spinning import Spinner  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
-from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core import depth_m_to_mm  # noqa: E402
 from grasp_core.se3 import invert, pose_to_pq  # noqa: E402
@@ -82,11 +81,7 @@ def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> N
             "points": peer.create_publisher(PointCloud2, POINTS, SENSOR_QOS),
         }
         peer.create_subscription(PointCloud2, "/grasp_candidates", got.append, RELIABLE_QOS)
-        ex = PerNodeExecutor()
-        ex.add_node(node)
-        ex.add_node(peer)
-        th = threading.Thread(target=ex.spin, daemon=True)
-        th.start()
+        spinner = Spinner(node, peer)
         try:
             deadline = time.monotonic() + 200
             msg = None
@@ -104,10 +99,7 @@ def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> N
                     msg = next((m for m in got if len(m.data)), None)
                     time.sleep(0.05)
         finally:
-            ex.shutdown()
-            th.join(timeout=5)
-            node.destroy_node()
-            peer.destroy_node()
+            spinner.close()
     assert msg is not None, "no non-empty /grasp_candidates within 200 s"
     grasps, rejected = msgs.pointcloud2_to_grasps(msg)
     assert not rejected and msg.header.frame_id == "panda_link0"

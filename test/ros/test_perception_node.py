@@ -7,7 +7,6 @@ checked against the sim's ground-truth object poses, then bad input is fed.
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -18,9 +17,9 @@ rclpy = pytest.importorskip("rclpy")
 from camera_harness import CameraHarness  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from spinning import Spinner  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
-from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core import depth_m_to_mm  # noqa: E402
 from grasp_core.se3 import pose_to_pq  # noqa: E402
@@ -188,10 +187,7 @@ def test_ros_camera_pairs_colour_and_depth_by_stamp(ros_domain, sim_scene) -> No
         pub_c = node.create_publisher(Image, COLOR_TOPIC, SENSOR_QOS)
         pub_d = node.create_publisher(Image, DEPTH_TOPIC, SENSOR_QOS)
         pub_i = node.create_publisher(CameraInfo, INFO_TOPIC, SENSOR_QOS)
-        executor = PerNodeExecutor()  # as the in-process graph spins it
-        executor.add_node(node)
-        thread = threading.Thread(target=executor.spin, daemon=True)
-        thread.start()
+        spinner = Spinner(node)
         try:
 
             def send(t_color: float, t_depth: float, encoding: str = "16UC1") -> None:
@@ -221,7 +217,6 @@ def test_ros_camera_pairs_colour_and_depth_by_stamp(ros_domain, sim_scene) -> No
             np.testing.assert_allclose(got.depth, frame.depth, atol=0.0005 + 1e-6)  # mm
             assert errors == []
         finally:
-            executor.shutdown()
-            thread.join(timeout=5)
+            spinner.stop()
             src.close()
             node.destroy_node()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import numpy as np
@@ -16,12 +15,12 @@ from geometry_msgs.msg import PoseArray  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2  # noqa: E402
+from spinning import Spinner  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
-from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 from grasp_bringup.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 
 pytestmark = pytest.mark.ros
@@ -58,11 +57,7 @@ class Peer:
             JointTrajectory, "/panda_hand_controller/joint_trajectory", RELIABLE_QOS
         )
         self.reset = self.peer.create_client(Trigger, "/sim/reset")
-        self.executor = PerNodeExecutor()
-        self.executor.add_node(node)
-        self.executor.add_node(self.peer)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        self.spinner = Spinner(node, self.peer)
 
     def _keep(self, key: str, msg) -> None:
         self.last[key] = msg
@@ -94,10 +89,7 @@ class Peer:
         self.arm_pub.publish(msg)
 
     def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=5)
-        self.node.destroy_node()
-        self.peer.destroy_node()
+        self.spinner.close()
 
 
 @pytest.fixture

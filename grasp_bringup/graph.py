@@ -16,6 +16,8 @@ from grasp_core.paths import share_dir
 
 PACKAGE = "grasp_bringup"
 _ARG = re.compile(r"\$\(arg ([A-Za-z_][A-Za-z0-9_]*)\)")
+#: The value of an argument resolved from the others by its ``true_when`` (use_sim_time).
+AUTO = "auto"
 
 
 class GraphError(GraspBringupError):
@@ -102,15 +104,23 @@ def load_graph(name: str, arguments: dict[str, str] | None = None) -> Graph:
         if choices and value not in choices:
             raise GraphError(f"launch argument {arg}:={value!r} is not one of {choices}")
         resolved[arg] = value
-    nodes = []
-    for raw in data.get("nodes", []):
-        when = raw.get("when", {})
-        if any(resolved.get(k) != str(v) for k, v in when.items()):
-            continue
-        nodes.append(_node_spec(raw, resolved, path))
+    for arg, decl in declared.items():
+        # an "auto" argument with `true_when: {other: value}` is "true" when the others match
+        if resolved[arg] == AUTO and "true_when" in decl:
+            resolved[arg] = "true" if _matches(decl["true_when"], resolved) else "false"
+    nodes = [
+        _node_spec(raw, resolved, path)
+        for raw in data.get("nodes", [])
+        if _matches(raw.get("when", {}), resolved)
+    ]
     return Graph(
         name=path.stem, robot=data.get("robot", ""), arguments=resolved, nodes=tuple(nodes)
     )
+
+
+def _matches(when: dict, args: dict[str, str]) -> bool:
+    """Whether every ``{argument: value}`` of ``when`` is the resolved argument's value."""
+    return all(args.get(k) == str(v) for k, v in when.items())
 
 
 def _node_spec(raw: dict, args: dict[str, str], path: Path) -> NodeSpec:

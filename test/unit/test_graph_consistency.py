@@ -87,3 +87,19 @@ def test_weights_argument_reaches_the_detector(name: str) -> None:
     assert default.parameters["weights"] == ""
     given = load_graph(name, {"camera": camera, "weights": "/data/my_ggcnn.pt"})
     assert _node(given, "grasp_detector").parameters["weights"] == "/data/my_ggcnn.pt"
+
+
+@pytest.mark.parametrize(("name", "camera"), CASES)
+def test_only_the_simulator_makes_the_nodes_follow_clock(name: str, camera: str) -> None:
+    """By default the nodes follow /clock only when the sim driver publishes it: on a robot
+    (camera:=realsense) a default of true would leave every timer waiting for a /clock
+    that never comes. ``use_sim_time:=true`` still forces it (e.g. Gazebo via topics)."""
+    graph = load_graph(name, {"camera": camera})
+    want = camera == "sim"
+    assert graph.use_sim_time is want and graph.arguments["use_sim_time"] == str(want).lower()
+    ours = [spec for spec in graph.nodes if not spec.external]
+    assert ours and all(spec.parameters["use_sim_time"] is want for spec in ours)
+    forced = load_graph(name, {"camera": camera, "use_sim_time": "true"})
+    assert all(
+        spec.parameters["use_sim_time"] is True for spec in forced.nodes if not spec.external
+    )

@@ -106,8 +106,8 @@ def run(rtf: float, seconds: float, seed: int) -> dict:
         moved = float(np.ptp(window)) if window else 0.0
         c1 = dict(counts)
         lag = node.dropped_lag_s - lag0
-        ex.shutdown()
-        th.join(timeout=5)
+        ex.shutdown(timeout_sec=10.0)
+        th.join(timeout=10.0)
         node.destroy_node()
         peer.destroy_node()
     sim = t_sim1 - t_sim0

@@ -107,19 +107,22 @@ def load_graph(name: str, arguments: dict[str, str] | None = None) -> Graph:
     for arg, decl in declared.items():
         # an "auto" argument with `true_when: {other: value}` is "true" when the others match
         if resolved[arg] == AUTO and "true_when" in decl:
-            resolved[arg] = "true" if _matches(decl["true_when"], resolved) else "false"
+            where = f"{path.name}: argument {arg!r} true_when"
+            resolved[arg] = "true" if _matches(decl["true_when"], resolved, where) else "false"
     nodes = [
         _node_spec(raw, resolved, path)
         for raw in data.get("nodes", [])
-        if _matches(raw.get("when", {}), resolved)
+        if _matches(raw.get("when", {}), resolved, f"{path.name}: node {raw.get('name')!r} when")
     ]
     return Graph(
         name=path.stem, robot=data.get("robot", ""), arguments=resolved, nodes=tuple(nodes)
     )
 
 
-def _matches(when: dict, args: dict[str, str]) -> bool:
+def _matches(when: Any, args: dict[str, str], where: str) -> bool:
     """Whether every ``{argument: value}`` of ``when`` is the resolved argument's value."""
+    if not isinstance(when, dict):
+        raise GraphError(f"{where}: expected a mapping {{argument: value}}, got {when!r}")
     return all(args.get(k) == str(v) for k, v in when.items())
 
 

@@ -112,11 +112,16 @@ class PlanningScene:
     ``padding`` [m] is a safety margin between the robot and every obstacle (not applied
     to self-collision). Mutating methods invalidate the cached collision data; the class
     is thread-safe (one lock around the pinocchio data).
+
+    ``objects_reported`` is set once perception has reported the scene's objects
+    (:func:`grasp_planning.world.add_perceived_objects`, even with none): from then on a
+    scene without graspable objects means an empty table, not one nobody has looked at.
     """
 
     def __init__(self, robot: RobotModel, padding: float = 0.005) -> None:
         self.robot = robot
         self.padding = require_range("padding", padding, 0.0, 0.1)
+        self.objects_reported = False
         self._objects: dict[str, SceneObject] = {}
         self._query_geoms: dict[str, tuple[SceneObject, coal.CollisionGeometry]] = {}
         self._carried: dict[str, tuple[int, np.ndarray]] = {}

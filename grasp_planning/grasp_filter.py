@@ -2,13 +2,13 @@
 
 Order of work (cheap rejects first): NaN / unknown frame / too wide (a width beyond the
 stroke is capped instead where the target's seen points let the finger check below judge
-whether it fits: a model trained for another gripper) -> workspace box, a
-perceived object in the closing volume (when the scene has any; a grasp that closes on air
-is the commonest failure of learned samplers) and reach sphere -> re-centring on the
-target's seen extent (along the pads, then the closing axis) and no finger's path under
-the target's seen surface (a finger landing on the object stalls the approach; retried
-turned about the approach axis) -> batched IK of grasp (and its pi-flip about +Z),
-pre-grasp and lift ->
+whether it fits: a model trained for another gripper) -> workspace box, a perceived
+object in the closing volume (once perception has reported the objects, none included; a
+grasp that closes on air is the commonest failure of learned samplers) and reach sphere ->
+re-centring on the target's seen extent (along the pads, then the closing axis) and no
+finger's path under the target's seen surface (a finger landing on the object stalls the
+approach; retried turned about the approach axis) -> batched IK of grasp (and its pi-flip
+about +Z), pre-grasp and lift ->
 collision checks of grasp (target may touch the fingers), pre-grasp, the approach
 midpoint and lift (target ignored: it is carried); what still collides after the pi-flip
 and back-off retries is retried turned about its approach axis (``collision_turns``: a
@@ -315,12 +315,13 @@ def _object_between_fingers(
     scene: PlanningScene, T: np.ndarray, widths: Sequence[float]
 ) -> np.ndarray:
     """Per grasp: does a graspable scene object (not the cell's table or bin) intersect
-    the closing volume? All True when the scene holds no graspable object (nothing to
-    judge by, e.g. without perception)."""
+    the closing volume? Without graspable objects: all False once perception has reported
+    the objects (the table is empty: a grasp there closes on air, its fingers on the
+    table), all True before (nothing to judge by, e.g. without perception)."""
     names = [n for n in scene.objects if n not in CELL_OBSTACLES]
     ok = np.ones(len(T), dtype=bool)
     if not names:
-        return ok
+        return ok & (not scene.objects_reported)
     half_z = (CLOSING_DEPTH + CLOSING_TIP_MARGIN) / 2
     offset = make_transform(t=[0.0, 0.0, CLOSING_TIP_MARGIN - half_z])
     for i, (Ti, w) in enumerate(zip(T, widths, strict=True)):

@@ -82,6 +82,7 @@ def add_perceived_objects(
         pts, lab = pts[keep], lab[keep]
     for name in [n for n in scene.objects if n.startswith(prefix)]:
         scene.remove(name)
+    scene.objects_reported = True
     added = []
     for label in np.unique(lab):
         if label < 0:

@@ -271,6 +271,25 @@ def test_malformed_object_points_are_dropped(harness: Harness) -> None:
     assert "done" in harness.wait_state(("done", "failed")).message
 
 
+def test_an_empty_table_reported_by_perception_gets_no_motion(harness: Harness) -> None:
+    """Perception publishes an empty object cloud when the table is bare; a planar model
+    still proposes grasps there, on the table itself. None may move the arm."""
+    pub = harness.peer.create_publisher(PointCloud2, "/perception/object_points", RELIABLE_QOS)
+    empty = msgs.points_to_pointcloud2(
+        np.zeros((0, 3)), "panda_link0", label=np.zeros(0, np.uint32)
+    )
+    deadline = time.monotonic() + 10
+    while not harness.node.scene.objects_reported and time.monotonic() < deadline:
+        pub.publish(empty)
+        time.sleep(0.1)
+    assert harness.node.scene.objects_reported
+    res = harness.start_pick([_top_grasp(0.5, 0.0, 0.01), _top_grasp(0.55, 0.1, 0.01)])
+    assert res.success, res.message
+    failed = harness.wait_state(("failed", "done"))
+    assert "no feasible grasp" in failed.message and "nothing between the fingers" in failed.message
+    assert harness.ctrl.arm_msgs == []
+
+
 # --------------------------------------------------------------------------------------
 # With grasp_sim's driver node (MuJoCo physics, ros2_control-like trajectory topics).
 

@@ -93,7 +93,7 @@ def test_unreachable_candidate_set_gives_nothing(
     assert rep.ranked == [] and len(rep.rejected) == 2
 
 
-def test_a_grasp_that_closes_on_air_is_rejected_only_when_objects_are_known(
+def test_a_grasp_that_closes_on_air_is_rejected_once_perception_has_reported(
     panda: RobotModel, rng: np.random.Generator
 ) -> None:
     from grasp_planning.collision import PlanningScene
@@ -114,6 +114,13 @@ def test_a_grasp_that_closes_on_air_is_rejected_only_when_objects_are_known(
     assert sorted(r.index for r in off.ranked) == [0, 1]
     empty = filter_grasps_report(grasps, panda, PlanningScene(panda), panda.home)
     assert sorted(r.index for r in empty.ranked) == [0, 1]
+    # perception reported the table empty (after the last object went): both close on air
+    from grasp_planning.world import add_perceived_objects
+
+    add_perceived_objects(scene, np.zeros((0, 3)), np.zeros(0, int))
+    assert scene.objects_reported and not [n for n in scene.objects if n.startswith("object_")]
+    cleared = filter_grasps_report(grasps, panda, scene, panda.home)
+    assert not cleared.ranked and dict(cleared.rejected) == {0: EMPTY_REASON, 1: EMPTY_REASON}
 
 
 def test_a_grasp_too_deep_for_the_palm_is_backed_off_along_its_approach(

@@ -161,7 +161,8 @@ def filter_grasps_report(
         return FilterResult([], rejected)
     # IK + collisions on the grasp as given; the pi-flipped variant only where it fails
     Tc = T[cand]
-    targets = [scene.object_at(p) for p in Tc[:, :3, 3]]
+    # the target may touch the fingers and is carried after the lift: never the table or bin
+    targets = [scene.object_at(p, exclude=CELL_OBSTACLES) for p in Tc[:, :3, 3]]
     if centre:
         Tc = _centre_on_targets(scene, Tc, targets, robot.gripper.max_width)
     turn = np.zeros(cand.size)

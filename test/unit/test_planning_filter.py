@@ -358,3 +358,22 @@ def test_a_grasp_whose_finger_hits_a_neighbour_is_retried_turned(
     # the closing axis (TCP x) now points away from the neighbour: mostly along base y
     assert abs(r.T_base_tcp[1, 0]) > abs(r.T_base_tcp[0, 0])
     assert r.T_base_tcp[:2, 3] == pytest.approx([0.5, 0.0], abs=0.005)
+
+
+def test_the_table_and_the_bin_are_never_a_grasps_target(panda: RobotModel) -> None:
+    """A grasp's target may touch the fingers and is carried after the lift; the cell's
+    table and bin must stay obstacles: a TCP 1 cm above the bare table (the pads reach
+    9.5 mm past it) is backed off until the fingers clear the table, or rejected."""
+    from grasp_core.cell import load_layout
+    from grasp_planning.collision import PlanningScene
+    from grasp_planning.world import add_cell
+
+    scene = PlanningScene(panda)
+    add_cell(scene, load_layout())
+    low = Grasp(pose=make_transform(rot_x(np.pi), [0.5, 0.0, 0.01]), width=0.04, quality=0.9)
+    rep = filter_grasps_report([low], panda, scene, panda.home)
+    for r in rep.ranked:
+        assert r.target is None, r.target
+        assert r.backoff > 0 and not scene.colliding_pairs(r.q_grasp)
+    stiff = filter_grasps_report([low], panda, scene, panda.home, backoff_steps=())
+    assert not stiff.ranked and dict(stiff.rejected)[0] == "in collision"

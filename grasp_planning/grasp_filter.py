@@ -320,9 +320,9 @@ def _object_between_fingers(
     the objects (the table is empty: a grasp there closes on air, its fingers on the
     table), all True before (nothing to judge by, e.g. without perception)."""
     names = [n for n in scene.objects if n not in CELL_OBSTACLES]
-    ok = np.ones(len(T), dtype=bool)
     if not names:
-        return ok & (not scene.objects_reported)
+        return np.full(len(T), not scene.objects_reported)
+    ok = np.ones(len(T), dtype=bool)
     half_z = (CLOSING_DEPTH + CLOSING_TIP_MARGIN) / 2
     offset = make_transform(t=[0.0, 0.0, CLOSING_TIP_MARGIN - half_z])
     for i, (Ti, w) in enumerate(zip(T, widths, strict=True)):

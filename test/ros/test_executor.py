@@ -109,6 +109,9 @@ class Harness:
         self.peer = rclpy.create_node("executor_test_peer")
         self.ctrl = Controllers(self.peer)
         self.cand_pub = self.peer.create_publisher(PointCloud2, "/grasp_candidates", RELIABLE_QOS)
+        self.obj_pub = self.peer.create_publisher(
+            PointCloud2, "/perception/object_points", RELIABLE_QOS
+        )
         self.status: list[DiagnosticStatus] = []
         self.peer.create_subscription(
             DiagnosticStatus, "/executor/status", self.status.append, RELIABLE_QOS
@@ -254,7 +257,7 @@ def test_the_guarded_lower_stops_at_a_contact_seen_in_the_joint_state_efforts(
 
 
 def test_malformed_object_points_are_dropped(harness: Harness) -> None:
-    pub = harness.peer.create_publisher(PointCloud2, "/perception/object_points", RELIABLE_QOS)
+    pub = harness.obj_pub
     no_label = msgs.points_to_pointcloud2(
         np.random.default_rng(0).normal(size=(50, 3)), "panda_link0"
     )
@@ -274,7 +277,7 @@ def test_malformed_object_points_are_dropped(harness: Harness) -> None:
 def test_an_empty_table_reported_by_perception_gets_no_motion(harness: Harness) -> None:
     """Perception publishes an empty object cloud when the table is bare; a planar model
     still proposes grasps there, on the table itself. None may move the arm."""
-    pub = harness.peer.create_publisher(PointCloud2, "/perception/object_points", RELIABLE_QOS)
+    pub = harness.obj_pub
     empty = msgs.points_to_pointcloud2(
         np.zeros((0, 3)), "panda_link0", label=np.zeros(0, np.uint32)
     )

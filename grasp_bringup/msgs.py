@@ -311,12 +311,37 @@ def points_to_pointcloud2(
 
 def pointcloud2_to_xyz(msg: PointCloud2) -> np.ndarray:
     """Nx3 float64 points of a cloud's x, y, z fields (rows with NaN dropped)."""
-    arr = pointcloud2_to_array(msg)
+    return _finite_xyz(pointcloud2_to_array(msg))[0]
+
+
+def _finite_xyz(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Nx3 float64 finite points, mask of the rows kept) of a structured cloud array."""
     for axis in "xyz":
         if arr.dtype.names is None or axis not in arr.dtype.names:
             raise MessageError(f"PointCloud2 has no {axis!r} field (fields: {arr.dtype.names})")
     xyz = np.column_stack([arr["x"], arr["y"], arr["z"]]).astype(np.float64)
-    return xyz[np.all(np.isfinite(xyz), axis=1)]
+    finite = np.all(np.isfinite(xyz), axis=1)
+    return xyz[finite], finite
+
+
+def pointcloud2_to_object_points(
+    msg: PointCloud2, base_frame: str, require_labels: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(Nx3 float64 points, N int64 labels or None)`` of a ``/perception/object_points``
+    cloud: rows with a non-finite coordinate are dropped together with their label.
+    Raises :class:`MessageError` for a cloud not in ``base_frame``, or without a ``label``
+    field when ``require_labels``."""
+    if msg.header.frame_id != base_frame:
+        raise MessageError(
+            f"PointCloud2 in frame {msg.header.frame_id!r}, expected {base_frame!r}"
+        )
+    arr = pointcloud2_to_array(msg)
+    xyz, finite = _finite_xyz(arr)
+    if "label" not in (arr.dtype.names or ()):
+        if require_labels:
+            raise MessageError(f"PointCloud2 needs a 'label' field, has {list(arr.dtype.names)}")
+        return xyz, None
+    return xyz, arr["label"][finite].astype(np.int64)
 
 
 # --------------------------------------------------------------------------- grasp arrays

@@ -24,12 +24,21 @@ class GraspInput:
     ``object_points``: Nx3 segmented object points in the base frame [m] (6-DOF and
     multi-finger models), ``object_labels``: N cluster labels for them (optional).
     ``scene_points``: Mx3 points of everything else in the base frame (optional).
+    ``base_frame``: the name of that base frame; default ``frame.camera.base_frame``
+    (a model given points but neither raises :class:`~grasp_models.errors.ModelError`).
     """
 
     frame: RGBDFrame | None = None
     object_points: np.ndarray | None = None
     object_labels: np.ndarray | None = None
     scene_points: np.ndarray | None = None
+    base_frame: str | None = None
+
+    def frame_id(self) -> str | None:
+        """The base frame's name: ``base_frame``, else the frame's camera's, else None."""
+        if self.base_frame:
+            return self.base_frame
+        return self.frame.camera.base_frame if self.frame is not None else None
 
 
 class GraspModel(abc.ABC):

@@ -171,15 +171,12 @@ class GraspDetectorNode(Node):
 
     def _on_points(self, msg: PointCloud2) -> None:
         try:
-            arr = msgs.pointcloud2_to_array(msg)
-            xyz = np.stack([arr["x"], arr["y"], arr["z"]], 1).astype(np.float64)
-            labels = arr["label"] if "label" in (arr.dtype.names or ()) else None
-        except (GraspBringupError, ValueError, KeyError) as exc:
+            xyz, labels = msgs.pointcloud2_to_object_points(msg, self.params["base_frame"])
+        except (GraspBringupError, ValueError) as exc:
             self._warn("points", f"dropped object points: {exc}")
             return
         with self._lock:
-            stamp = msgs.stamp_to_sec(msg.header.stamp)
-            self._points = (xyz[np.all(np.isfinite(xyz), 1)], labels, stamp)
+            self._points = (xyz, labels, msgs.stamp_to_sec(msg.header.stamp))
         if "frame" not in self.model.inputs:
             self._wake.trigger()
 
@@ -228,6 +225,7 @@ class GraspDetectorNode(Node):
                     frame=frame,
                     object_points=None if points is None else points[0],
                     object_labels=None if points is None else points[1],
+                    base_frame=p["base_frame"],
                 )
                 grasps = self.model.predict(inp, max_grasps=p["max_grasps"])
         except GraspBringupError as exc:
@@ -235,7 +233,10 @@ class GraspDetectorNode(Node):
             return
         grasps = [g for g in grasps if g.quality >= p["min_quality"]][: p["max_grasps"]]
         base = p["base_frame"]
-        grasps = [g for g in grasps if g.frame_id == base]
+        other = sorted({g.frame_id for g in grasps} - {base})
+        if other:  # a frame's camera mount names another base frame than this node
+            self._warn("grasp_frame", f"dropped grasps in frames {other}: expected '{base}'")
+            grasps = [g for g in grasps if g.frame_id == base]
         self.pub_grasps.publish(msgs.grasps_to_pointcloud2(grasps, base, stamp))
         if self.pub_markers.get_subscription_count():
             self.pub_markers.publish(msgs.grasp_markers(grasps, base, stamp))

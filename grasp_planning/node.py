@@ -271,21 +271,13 @@ class ExecutorNode(Node):
         if self.pnp.busy:
             return  # keep the scene the running pick was planned in
         try:
-            arr = msgs.pointcloud2_to_array(msg)
-            if msg.header.frame_id != self.robot.config.base_frame:
-                raise msgs.MessageError(
-                    f"frame {msg.header.frame_id!r}, expected {self.robot.config.base_frame!r}"
-                )
-            names = arr.dtype.names or ()
-            if not {"x", "y", "z", "label"} <= set(names):
-                raise msgs.MessageError(f"needs fields x y z label, has {list(names)}")
-            xyz = np.column_stack([arr["x"], arr["y"], arr["z"]]).astype(np.float64)
-            labels = arr["label"].astype(np.int64)
-            ok = np.all(np.isfinite(xyz), axis=1)
+            xyz, labels = msgs.pointcloud2_to_object_points(
+                msg, self.robot.config.base_frame, require_labels=True
+            )
             add_perceived_objects(
                 self.scene,
-                xyz[ok],
-                labels[ok],
+                xyz,
+                labels,
                 table_z=self.layout.table_top_z,
                 q_robot=self.pnp.current_q(),  # drop the arm's own points (self-filter)
             )

@@ -54,3 +54,22 @@ def prepare_cloud(
         pts = voxel_downsample(pts, voxel)
     centroid = pts.mean(axis=0)
     return resample(pts - centroid, n, rng).astype(np.float32), centroid
+
+
+def object_clouds(
+    points: np.ndarray, labels: np.ndarray | None, min_points: int = MIN_POINTS
+) -> list[np.ndarray]:
+    """``points`` (Nx3) split into one cloud per object label, largest first.
+
+    Without ``labels`` the whole cloud is one object. Negative labels (unassigned points)
+    and clusters under ``min_points`` points are left out, so the list may be empty.
+    """
+    pts = as_array("object_points", points, shape=(None, 3))
+    if labels is None:
+        return [pts] if len(pts) >= min_points else []
+    lab = np.asarray(labels).reshape(-1)
+    if len(lab) != len(pts):
+        raise InputCloudError(f"object_labels: {len(lab)} labels for {len(pts)} object points")
+    ids, counts = np.unique(lab[lab >= 0], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    return [pts[lab == ids[i]] for i in order if counts[i] >= min_points]

@@ -21,7 +21,8 @@ from grasp_core.validation import require_choice, require_range
 from grasp_models.base import GraspInput, GraspModel
 from grasp_models.checkpoint import load_card, load_checkpoint
 from grasp_models.errors import CheckpointError, ModelError
-from grasp_models.graspnet6dof.clouds import prepare_cloud
+from grasp_models.graspnet6dof.clouds import MIN_POINTS, object_clouds, prepare_cloud
+from grasp_models.graspnet6dof.errors import InputCloudError
 from grasp_models.graspnet6dof.evaluator import GraspEvaluator
 from grasp_models.graspnet6dof.refine import METHODS, RefineConfig, refine
 from grasp_models.graspnet6dof.vae import GraspSamplerVAE
@@ -149,12 +150,34 @@ class GraspNet6Dof(GraspModel):
         return p.precision == "bf16" and self.device == "cpu" and _cpu_bf16()
 
     def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
+        """Grasps for every object: with ``object_labels``, each labelled cluster of at least
+        ``MIN_POINTS`` points is sampled and refined on its own (``num_samples`` each, as
+        the network saw single objects in training), and the grasps of all are merged best
+        first; without labels the cloud is one object."""
         if inp.object_points is None:
             raise ModelError(f"{self.name}: needs GraspInput.object_points (Nx3, base frame)")
-        frame_id = inp.frame.camera.base_frame if inp.frame is not None else "panda_link0"
-        prop = self.propose(inp.object_points, seed=self.params.seed + self._calls)
+        frame_id = inp.frame_id()
+        if frame_id is None:
+            raise ModelError(
+                f"{self.name}: the frame of object_points is unknown; "
+                "set GraspInput.base_frame (or give a frame)"
+            )
+        seed = self.params.seed + self._calls
         self._calls += 1
-        return self.to_grasps(prop, max_grasps, frame_id)
+        if inp.object_labels is None:
+            return self.to_grasps(self.propose(inp.object_points, seed=seed), max_grasps, frame_id)
+        clouds = object_clouds(inp.object_points, inp.object_labels, MIN_POINTS)
+        if not clouds:
+            raise InputCloudError(
+                f"object_points: no object with at least {MIN_POINTS} points "
+                f"({len(inp.object_points)} points in all)"
+            )
+        grasps: list[Grasp] = []
+        for k, cloud in enumerate(clouds):
+            prop = self.propose(cloud, seed=seed + 7919 * k)
+            grasps += self.to_grasps(prop, max_grasps, frame_id)
+        grasps.sort(key=lambda g: -g.quality)
+        return grasps[:max_grasps]
 
     def to_grasps(self, prop: Proposals, max_grasps: int, frame_id: str) -> list[Grasp]:
         """Threshold, sort best first, optional NMS, move to the input frame."""

@@ -58,14 +58,16 @@ def test_predict_returns_sorted_base_frame_grasps_that_follow_the_cloud(weights,
     params = GraspNet6DofParams(num_samples=32, iterations=2, threshold=0.0)
     model = load_graspnet6dof(weights, params=params)
     pts = box_cloud(rng)
-    grasps = model.predict(GraspInput(object_points=pts), max_grasps=10)
+    grasps = model.predict(GraspInput(object_points=pts, base_frame="panda_link0"), max_grasps=10)
     assert 0 < len(grasps) <= 10
     q = [g.quality for g in grasps]
     assert q == sorted(q, reverse=True)
     assert all(g.frame_id == "panda_link0" and g.model == "graspnet6dof" for g in grasps)
     # the same cloud 1 m further along x gives the same grasps 1 m further along x
     model2 = load_graspnet6dof(weights, params=params)
-    moved = model2.predict(GraspInput(object_points=pts + SHIFT), max_grasps=10)
+    moved = model2.predict(
+        GraspInput(object_points=pts + SHIFT, base_frame="panda_link0"), max_grasps=10
+    )
     np.testing.assert_allclose(
         [g.position for g in moved], [g.position + SHIFT for g in grasps], atol=2e-3
     )
@@ -75,7 +77,35 @@ def test_threshold_drops_low_scores(weights, rng) -> None:
     model = load_graspnet6dof(
         weights, params=GraspNet6DofParams(num_samples=16, iterations=0, threshold=1.0)
     )
-    assert model.predict(GraspInput(object_points=box_cloud(rng))) == []
+    assert model.predict(GraspInput(object_points=box_cloud(rng), base_frame="b")) == []
+
+
+def test_each_labelled_object_gets_its_own_grasps(weights, rng) -> None:
+    """Clusters are sampled one by one (the network saw single objects): with two boxes
+    2 m apart in one cloud every grasp lies at one of them, not between them (untrained
+    weights put grasps up to ~0.3 m from a cloud's centroid)."""
+    params = GraspNet6DofParams(num_samples=16, iterations=1, threshold=0.0)
+    a, b = box_cloud(rng), box_cloud(rng, center=(0.5, 2.0, 0.05))
+    noise = rng.uniform(-1, 1, (15, 3))  # unassigned points, and a cluster too small
+    pts = np.concatenate([a, b, noise, noise[:10] + 5.0])
+    labels = np.concatenate([np.zeros(len(a)), np.ones(len(b)), -np.ones(15), np.full(10, 2)])
+    model = load_graspnet6dof(weights, params=params)
+    grasps = model.predict(
+        GraspInput(object_points=pts, object_labels=labels, base_frame="base"), max_grasps=32
+    )
+    assert len(grasps) == 32 and all(g.frame_id == "base" for g in grasps)
+    assert [g.quality for g in grasps] == sorted((g.quality for g in grasps), reverse=True)
+    near = [
+        [np.linalg.norm(g.position - c) < 0.5 for c in (a.mean(0), b.mean(0))] for g in grasps
+    ]
+    assert all(any(n) for n in near)  # at an object, none in the middle or at the noise
+    assert any(n[0] for n in near) and any(n[1] for n in near)
+    with pytest.raises(InputCloudError, match="3 labels for 3000 object points"):
+        model.predict(GraspInput(object_points=a, object_labels=[0, 0, 1], base_frame="b"))
+    with pytest.raises(InputCloudError, match="no object with at least 20 points"):
+        model.predict(
+            GraspInput(object_points=noise, object_labels=np.arange(15), base_frame="b")
+        )
 
 
 def test_registry_and_errors(weights, tmp_path) -> None:
@@ -86,6 +116,8 @@ def test_registry_and_errors(weights, tmp_path) -> None:
         load_graspnet6dof(tmp_path)
     with pytest.raises(ModelError, match="object_points"):
         load_graspnet6dof(weights).predict(GraspInput())
+    with pytest.raises(ModelError, match="frame of object_points is unknown"):
+        load_graspnet6dof(weights).predict(GraspInput(object_points=np.zeros((30, 3))))
 
 
 def test_params_from_the_shipped_yaml() -> None:

@@ -129,6 +129,23 @@ def test_pointcloud2_big_endian_and_empty():
         msgs.pointcloud2_to_array(empty)
 
 
+def test_object_points_keep_labels_paired_with_points_and_check_the_frame():
+    xyz = np.array([[0.5, 0.0, 0.1], [np.nan, 0.0, 0.1], [0.6, 0.1, 0.1], [0.7, 0.2, np.inf]])
+    labels = np.array([0, 1, 2, 3], np.uint32)
+    msg = msgs.points_to_pointcloud2(xyz, "base", label=labels)
+    pts, lab = msgs.pointcloud2_to_object_points(msg, "base")
+    np.testing.assert_allclose(pts, xyz[[0, 2]], rtol=1e-6)
+    assert lab.tolist() == [0, 2] and lab.dtype == np.int64  # the label of each kept point
+    with pytest.raises(msgs.MessageError, match="frame 'camera'.*expected 'base'"):
+        msgs.pointcloud2_to_object_points(
+            msgs.points_to_pointcloud2(xyz, "camera", label=labels), "base"
+        )
+    unlabelled = msgs.points_to_pointcloud2(xyz, "base")
+    assert msgs.pointcloud2_to_object_points(unlabelled, "base")[1] is None
+    with pytest.raises(msgs.MessageError, match="needs a 'label' field"):
+        msgs.pointcloud2_to_object_points(unlabelled, "base", require_labels=True)
+
+
 def make_grasp(x: float, quality: float) -> Grasp:
     return Grasp.from_pq([x, 0.1, 0.2], [1.0, 0.0, 0.0, 0.0], 0.05, quality=quality, model="m")
 

@@ -7,17 +7,56 @@ import json
 import sys
 
 
+def _params_file(args: argparse.Namespace):
+    from grasp_core.paths import config_path
+
+    return args.params or config_path("perception.yaml")
+
+
+def _camera_mount(args: argparse.Namespace):
+    """``(T_base_camera, base_frame)``: ``--camera-pose`` if given, else the perception
+    node's ``camera_position`` / ``camera_orientation`` / ``base_frame`` in ``--params``
+    (the mount the node uses)."""
+    import numpy as np
+
+    from grasp_core.se3 import pose_from_pq
+    from grasp_perception.params import ParamsError, read_params_block
+
+    block = read_params_block(_params_file(args))
+    pose = args.camera_pose
+    if pose is None:
+        pose = [*block.get("camera_position", ()), *block.get("camera_orientation", ())]
+    if len(pose) != 7:
+        raise ParamsError(
+            f"{_params_file(args)}: camera_position (3) and camera_orientation (4) needed "
+            "for the camera mount, or pass --camera-pose x y z qx qy qz qw"
+        )
+    T = pose_from_pq(np.asarray(pose[:3], float), np.asarray(pose[3:], float))
+    return T, str(block.get("base_frame", "panda_link0"))
+
+
 def _open_source(args: argparse.Namespace):
-    """A CameraSource from --source: ``sim``, ``realsense`` or an .mcap path."""
+    """A CameraSource from --source: ``sim``, ``realsense`` or an .mcap path. A RealSense
+    is placed by the camera mount (``_camera_mount``); a recording by its ``/tf_static``
+    chain, by ``--camera-pose`` when given, or by the mount when it has no ``/tf_static``."""
+    if args.source == "sim":
+        return _SimSource(args.objects, args.seed, args.frames)
+    T_base_camera, base_frame = _camera_mount(args)
     if args.source == "realsense":
         from grasp_perception.sources import RealSenseSource
 
-        return RealSenseSource(serial=args.serial)
-    if args.source == "sim":
-        return _SimSource(args.objects, args.seed, args.frames)
+        return RealSenseSource(
+            serial=args.serial, T_base_camera=T_base_camera, base_frame=base_frame
+        )
     from grasp_perception.sources import McapSource
 
-    return McapSource(args.source, realtime=args.realtime)
+    return McapSource(
+        args.source,
+        realtime=args.realtime,
+        T_base_camera=T_base_camera if args.camera_pose is not None else None,
+        base_frame=base_frame,
+        default_T_base_camera=T_base_camera,
+    )
 
 
 class _SimSource:
@@ -61,11 +100,10 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
-    from grasp_core.paths import config_path
     from grasp_perception.params import PerceptionParams
     from grasp_perception.segmentation import segment
 
-    params = PerceptionParams.from_yaml(args.params or config_path("perception.yaml"))
+    params = PerceptionParams.from_yaml(_params_file(args))
     src = _open_source(args)
     try:
         for i, frame in enumerate(src):
@@ -104,6 +142,20 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="sim: scene seed")
     p.add_argument("--serial", default=None, help="realsense: device serial number")
     p.add_argument("--realtime", action="store_true", help="mcap: play at the recorded rate")
+    p.add_argument(
+        "--params",
+        default=None,
+        help="perception YAML (default config/perception.yaml): parameters, camera mount",
+    )
+    p.add_argument(
+        "--camera-pose",
+        type=float,
+        nargs=7,
+        default=None,
+        metavar=("X", "Y", "Z", "QX", "QY", "QZ", "QW"),
+        help="optical frame pose in the base frame [m, quaternion]; default: the "
+        "params file's camera_position/camera_orientation (a recording: its /tf_static)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +166,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_record)
     p = sub.add_parser("perception-segment", help="table plane + objects of each frame, as JSON")
     _add_source_args(p)
-    p.add_argument("--params", default=None, help="YAML (default config/perception.yaml)")
     p.set_defaults(handler=_cmd_segment)
 
 

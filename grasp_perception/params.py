@@ -175,18 +175,24 @@ class PerceptionParams:
     def from_yaml(cls, path: str | Path, strict: bool = False) -> PerceptionParams:
         """Read a YAML file: either a flat mapping or the ROS 2 params format
         ``perception: {ros__parameters: {...}}`` (node-only keys are then ignored)."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ParamsError(f"{path}: cannot read perception parameters: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ParamsError(f"{path}: expected a mapping, got {type(data).__name__}")
-        for key in (NODE_NAME, f"/{NODE_NAME}", "/**"):
-            block = data.get(key)
-            if isinstance(block, dict) and "ros__parameters" in block:
-                return cls.from_dict(block["ros__parameters"], strict=strict)
-        return cls.from_dict(data, strict=strict)
+        return cls.from_dict(read_params_block(path), strict=strict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def read_params_block(path: str | Path) -> dict[str, Any]:
+    """The perception node's parameters in a YAML file: its ``ros__parameters`` block
+    (under ``perception``, ``/perception`` or ``/**``), or the file itself when flat."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParamsError(f"{path}: cannot read perception parameters: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping, got {type(data).__name__}")
+    for key in (NODE_NAME, f"/{NODE_NAME}", "/**"):
+        block = data.get(key)
+        if isinstance(block, dict) and "ros__parameters" in block:
+            return dict(block["ros__parameters"])
+    return data

@@ -9,6 +9,7 @@ optical frame). Only the ``mcap`` and ``mcap-ros2-support`` packages are needed 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import deque
@@ -21,6 +22,7 @@ from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 from mcap_ros2.writer import Writer as Ros2Writer
 
+from grasp_core.errors import ValidationError
 from grasp_core.frame import RGBDFrame
 from grasp_core.se3 import invert
 from grasp_core.validation import require_choice, require_range
@@ -34,6 +36,8 @@ from grasp_perception.sources.base import (
     CameraSource,
     pop_stamp_pair,
 )
+
+_log = logging.getLogger(__name__)
 
 
 class McapRecorder:
@@ -124,10 +128,18 @@ class McapSource(CameraSource):
     """Play an MCAP recording (ours or ``ros2 bag record -s mcap``) as RGB-D frames.
 
     Colour and depth are paired by header stamp (within ``slop`` [s]); the latest
-    camera_info gives the intrinsics; ``T_base_camera`` is the argument if given, else the
-    recording's ``/tf_static`` transform from ``base_frame`` to the optical frame, else
-    identity. ``realtime=True`` paces frames by their stamps, ``False`` is as fast as possible.
+    camera_info gives the intrinsics. ``T_base_camera`` is the argument if given, else the
+    chain of ``/tf_static`` transforms from ``base_frame`` to the depth image's frame (all
+    of the recording's ``/tf_static`` messages, read when it is opened), else, in a
+    recording with no ``/tf_static`` at all, ``default_T_base_camera`` (identity when not
+    given). A recording whose transforms do not
+    connect the two frames raises :class:`RecordingError` naming the frames it has.
+    ``realtime=True`` paces frames by their stamps, ``False`` is as fast as possible.
     A recording without the colour topic yields depth-only frames.
+
+    A message that cannot be decoded (a truncated or unsupported image, sizes that
+    disagree, images before the first camera_info) is skipped: ``skipped`` counts them and
+    ``skip_reasons`` keeps the first reason of each kind; a warning is logged once per kind.
     """
 
     def __init__(
@@ -140,8 +152,12 @@ class McapSource(CameraSource):
         T_base_camera: np.ndarray | None = None,
         base_frame: str = "panda_link0",
         slop: float = 0.02,
+        default_T_base_camera: np.ndarray | None = None,
     ) -> None:
         self.path = Path(path)
+        self._T_default = (
+            np.eye(4) if default_T_base_camera is None else np.asarray(default_T_base_camera, float)
+        )
         self.realtime = bool(realtime)
         self.slop = require_range("slop", slop, 0.0, 1.0)
         self.color_topic, self.depth_topic, self.info_topic = color_topic, depth_topic, info_topic
@@ -164,14 +180,23 @@ class McapSource(CameraSource):
                 f"{self.path}: topics {missing} not recorded; it has {sorted(topics)}"
             )
         self.has_color = color_topic in topics
-        wanted = [depth_topic, info_topic, TF_STATIC_TOPIC] + (
-            [color_topic] if self.has_color else []
-        )
+        wanted = [depth_topic, info_topic] + ([color_topic] if self.has_color else [])
+        try:  # the whole static tree first: a bag's /tf_static may follow its first images
+            self._edges = {
+                (parent, child): T
+                for *_, msg in reader.iter_decoded_messages(topics=[TF_STATIC_TOPIC])
+                for parent, child, T in ros_dicts.decode_tf(msg)
+            }
+        except (McapError, ValueError, RecordingError) as exc:
+            self._file.close()
+            raise RecordingError(f"{self.path}: unreadable {TF_STATIC_TOPIC}: {exc}") from exc
         self._messages = reader.iter_decoded_messages(topics=wanted, log_time_order=True)
         self._colors: deque[tuple[float, Any]] = deque(maxlen=10)
         self._depths: deque[tuple[float, Any]] = deque(maxlen=10)
         self._info: Any = None
-        self._T_tf: np.ndarray | None = None
+        self._T_chain: dict[str, np.ndarray] = {}
+        self.skipped = 0
+        self.skip_reasons: dict[str, str] = {}
         self._pending: RGBDFrame | None = None
         self._t0: tuple[float, float] | None = None  # (first stamp, wall time)
         self._closed = False
@@ -180,22 +205,39 @@ class McapSource(CameraSource):
     def _T_base_camera(self, optical_frame: str) -> np.ndarray:
         if self._T_override is not None:
             return np.asarray(self._T_override, dtype=np.float64)
-        return self._T_tf if self._T_tf is not None else np.eye(4)
+        if not self._edges:
+            return self._T_default
+        if optical_frame not in self._T_chain:
+            T = static_chain(self._edges, self.base_frame, optical_frame)
+            if T is None:
+                frames = sorted({f for edge in self._edges for f in edge})
+                raise RecordingError(
+                    f"{self.path}: {TF_STATIC_TOPIC} has no chain from '{self.base_frame}' to "
+                    f"'{optical_frame}' (frames: {frames}); pass T_base_camera= or base_frame="
+                )
+            self._T_chain[optical_frame] = T
+        return self._T_chain[optical_frame]
 
     def _make_frame(self, depth_msg: Any, color_msg: Any | None) -> RGBDFrame:
         if self._info is None:
-            raise RecordingError(f"{self.path}: depth image before any {self.info_topic}")
+            raise _Skip("no_info", f"depth image before any {self.info_topic}")
         optical = str(depth_msg.header.frame_id) or str(self._info.header.frame_id)
-        camera = ros_dicts.decode_camera_info(
-            self._info, self._T_base_camera(optical), self.base_frame, self.info_topic
-        )
-        depth = ros_dicts.decode_depth(depth_msg, self.depth_topic)
-        color = None if color_msg is None else ros_dicts.decode_color(color_msg, self.color_topic)
+        T_base_camera = self._T_base_camera(optical)  # a recording's fault: raises
+        try:
+            camera = ros_dicts.decode_camera_info(
+                self._info, T_base_camera, self.base_frame, self.info_topic
+            )
+            depth = ros_dicts.decode_depth(depth_msg, self.depth_topic)
+            color = (
+                None if color_msg is None else ros_dicts.decode_color(color_msg, self.color_topic)
+            )
+        except (ValidationError, ValueError) as exc:
+            raise _Skip("decode", str(exc)) from exc
         shapes = {"camera_info": (camera.height, camera.width), "depth": depth.shape}
         if color is not None:
             shapes["colour"] = color.shape[:2]
         if len(set(shapes.values())) != 1:
-            raise RecordingError(f"{self.path}: image sizes disagree: {shapes}")
+            raise _Skip("sizes", f"image sizes disagree: {shapes}")
         return RGBDFrame(
             depth=depth,
             camera=camera,
@@ -217,25 +259,29 @@ class McapSource(CameraSource):
             topic = channel.topic
             if topic == self.info_topic:
                 self._info = msg
-            elif topic == TF_STATIC_TOPIC:
-                self._T_tf = self._find_tf(msg) if self._T_tf is None else self._T_tf
             elif topic == self.depth_topic:
                 self._depths.append((ros_dicts.stamp_sec(msg.header.stamp), msg))
             elif topic == self.color_topic:
                 self._colors.append((ros_dicts.stamp_sec(msg.header.stamp), msg))
             if topic in (self.depth_topic, self.color_topic):
-                frame = self._match()
+                try:
+                    frame = self._match()
+                except _Skip as skip:
+                    self._skip(skip)
+                    continue
                 if frame is not None:
                     return frame
         return None
 
-    def _find_tf(self, msg: Any) -> np.ndarray | None:
-        for parent, _child, T in ros_dicts.decode_tf(msg):
-            if parent == self.base_frame:
-                return T
-            if _child == self.base_frame:
-                return invert(T)
-        return None
+    def _skip(self, skip: _Skip) -> None:
+        self.skipped += 1
+        if skip.kind not in self.skip_reasons:
+            self.skip_reasons[skip.kind] = skip.reason
+            _log.warning(
+                "%s: skipped a frame: %s (further ones of this kind are counted)",
+                self.path,
+                skip.reason,
+            )
 
     # -- CameraSource -----------------------------------------------------------------
     def read(self, timeout: float | None = 1.0) -> RGBDFrame | None:
@@ -265,3 +311,35 @@ class McapSource(CameraSource):
         if not self._closed:
             self._closed = True
             self._file.close()
+
+
+class _Skip(Exception):
+    """One frame of a recording that cannot be used (``kind`` groups the warnings)."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind, self.reason = kind, reason
+
+
+def static_chain(
+    edges: dict[tuple[str, str], np.ndarray], source: str, target: str
+) -> np.ndarray | None:
+    """``T_source_target`` composed along ``edges`` (``(parent, child) -> T_parent_child``,
+    walked either way), or None when no chain connects the two frames."""
+    if source == target:
+        return np.eye(4)
+    links: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for (parent, child), T in edges.items():
+        links.setdefault(parent, []).append((child, T))
+        links.setdefault(child, []).append((parent, invert(T)))
+    seen, todo = {source}, deque([(source, np.eye(4))])
+    while todo:
+        frame, T = todo.popleft()
+        for nxt, T_step in links.get(frame, ()):
+            if nxt in seen:
+                continue
+            if nxt == target:
+                return T @ T_step
+            seen.add(nxt)
+            todo.append((nxt, T @ T_step))
+    return None

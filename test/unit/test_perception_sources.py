@@ -129,6 +129,96 @@ def test_mcap_bad_files_raise_clear_errors(tmp_path) -> None:
         McapRecorder(tmp_path / "x.mcap", depth_encoding="mono8")
 
 
+OPTICAL = "camera_color_optical_frame"
+
+
+def _write_bag(path, tf_edges, frames=5, info_from=0, truncate=(), frame_id=OPTICAL) -> None:
+    """A bag as ``ros2 bag record`` of realsense2_camera leaves it: ``tf_edges``
+    ``[(parent, child, T)]`` on /tf_static after the first images, camera_info from frame
+    ``info_from`` on, the depth of the frames in ``truncate`` cut short."""
+    from mcap_ros2.writer import Writer
+
+    from grasp_perception.sources import ros_dicts
+
+    cam = default_camera(width=32, height=24)
+    with open(path, "wb") as fh:
+        w = Writer(fh)
+        schema = {k: w.register_msgdef(k, v) for k, v in ros_dicts.SCHEMAS.items()}
+
+        def put(topic, kind, msg, t):
+            ns = int(t * 1e9)
+            w.write_message(topic, schema[kind], msg, log_time=ns, publish_time=ns)
+
+        for i in range(frames):
+            t = 100.0 + i / 30
+            if i >= info_from:
+                put(
+                    INFO_TOPIC,
+                    "sensor_msgs/msg/CameraInfo",
+                    ros_dicts.camera_info_dict(cam, t, frame_id),
+                    t,
+                )
+            depth = ros_dicts.depth_image_dict(
+                np.full((24, 32), 0.7, np.float32), "16UC1", t, frame_id
+            )
+            if i in truncate:
+                depth["data"] = depth["data"][:100]
+            color = ros_dicts.image_dict(np.zeros((24, 32, 3), np.uint8), "rgb8", t, frame_id)
+            put(COLOR_TOPIC, "sensor_msgs/msg/Image", color, t)
+            put(DEPTH_TOPIC, "sensor_msgs/msg/Image", depth, t)
+            if i == 1 and tf_edges:
+                tf = {"transforms": []}
+                for parent, child, T in tf_edges:
+                    tf["transforms"] += ros_dicts.tf_static_dict(T, parent, child, t)["transforms"]
+                put("/tf_static", "tf2_msgs/msg/TFMessage", tf, t)
+        w.finish()
+
+
+def test_mcap_camera_pose_is_the_tf_chain_to_the_optical_frame(tmp_path) -> None:
+    """A robot bag's /tf_static holds more than the mount: world -> base, and base ->
+    camera_link -> optical frame. The pose is the chain to the image's frame, for every
+    frame, although /tf_static comes after the first images."""
+    from grasp_core.se3 import pose_from_pq
+
+    T_world_base = pose_from_pq([1.0, 2.0, 0.0], [0, 0, 0, 1.0])
+    T_base_link = pose_from_pq([0.5, 0.0, 0.8], [0, 0.7071068, 0, 0.7071068])
+    T_link_opt = pose_from_pq([0.0, 0.015, 0.0], [-0.5, 0.5, -0.5, 0.5])
+    edges = [
+        ("world", "panda_link0", T_world_base),
+        ("panda_link0", "camera_link", T_base_link),
+        ("camera_link", OPTICAL, T_link_opt),
+    ]
+    path = tmp_path / "robot.mcap"
+    _write_bag(path, edges)
+    out = list(McapSource(path, realtime=False))
+    assert len(out) == 5
+    for f in out:
+        np.testing.assert_allclose(f.camera.T_base_camera, T_base_link @ T_link_opt, atol=1e-9)
+    # the optical frame's z looks down: a pixel 0.7 m away lies 0.1 m above the base
+    assert out[0].camera.T_base_camera[2, 2] == pytest.approx(-1.0, abs=1e-6)
+    # transforms that do not reach the image's frame: a clear error, not a wrong pose
+    _write_bag(path, edges[:2])
+    with pytest.raises(RecordingError, match="no chain from 'panda_link0' to 'camera_color_opt"):
+        list(McapSource(path, realtime=False))
+    _write_bag(path, [])  # no /tf_static at all: identity, as documented
+    np.testing.assert_array_equal(
+        next(iter(McapSource(path, realtime=False))).camera.T_base_camera, np.eye(4)
+    )
+
+
+def test_mcap_bad_frames_are_skipped_and_counted(tmp_path) -> None:
+    """Images before the first camera_info and a truncated depth image are skipped; the
+    rest of the recording plays."""
+    path = tmp_path / "bag.mcap"
+    _write_bag(path, [], frames=6, info_from=1, truncate=(3,))
+    src = McapSource(path, realtime=False)
+    out = list(src)
+    assert [round(f.stamp - 100.0, 4) for f in out] == [round(i / 30, 4) for i in (1, 2, 4, 5)]
+    assert src.skipped == 2
+    assert set(src.skip_reasons) == {"no_info", "decode"}
+    assert "camera_info" in src.skip_reasons["no_info"]
+
+
 def test_mcap_round_trip_from_sim_camera(tmp_path) -> None:
     """Record the simulator's overhead camera, play it back: the frames are equal."""
     from grasp_sim.objects import object_set

@@ -50,6 +50,8 @@ def _header(frame_id: str, stamp: Time | float | None) -> Header:
 IMAGE_ENCODINGS: dict[str, tuple[np.dtype, int]] = {
     "rgb8": (np.dtype(np.uint8), 3),
     "bgr8": (np.dtype(np.uint8), 3),
+    "rgba8": (np.dtype(np.uint8), 4),
+    "bgra8": (np.dtype(np.uint8), 4),
     "mono8": (np.dtype(np.uint8), 1),
     "16UC1": (np.dtype(np.uint16), 1),
     "mono16": (np.dtype(np.uint16), 1),
@@ -132,15 +134,19 @@ def depth_msg_to_m(msg: Image) -> np.ndarray:
 
 
 def color_msg_to_rgb(msg: Image) -> np.ndarray:
-    """HxWx3 uint8 RGB from an rgb8, bgr8 or mono8 image."""
+    """HxWx3 uint8 RGB from an rgb8, bgr8, rgba8, bgra8 or mono8 image (alpha dropped)."""
     arr = image_to_numpy(msg)
-    if msg.encoding == "bgr8":
-        return np.ascontiguousarray(arr[..., ::-1])
+    if msg.encoding in ("bgr8", "bgra8"):
+        return np.ascontiguousarray(arr[..., 2::-1])
+    if msg.encoding == "rgba8":
+        return np.ascontiguousarray(arr[..., :3])
     if msg.encoding == "mono8":
         return np.repeat(arr[..., None], 3, axis=2)
     if msg.encoding == "rgb8":
         return arr
-    raise MessageError(f"colour Image.encoding {msg.encoding!r}: expected rgb8, bgr8 or mono8")
+    raise MessageError(
+        f"colour Image.encoding {msg.encoding!r}: expected rgb8, bgr8, rgba8, bgra8 or mono8"
+    )
 
 
 # --------------------------------------------------------------------------- camera info

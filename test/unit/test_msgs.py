@@ -66,6 +66,18 @@ def test_depth_conversions():
         msgs.depth_msg_to_m(msgs.numpy_to_image(np.zeros((2, 2), np.uint8), "mono8"))
 
 
+def test_rgba_and_bgra_colour_lose_alpha_and_come_out_rgb():
+    """realsense2_camera with rgb_camera.color_format RGBA8/BGRA8 (the MCAP path read
+    these; the live path dropped every frame)."""
+    rgba = np.array([[[10, 20, 30, 255], [1, 2, 3, 0]]], np.uint8)
+    got = msgs.color_msg_to_rgb(msgs.numpy_to_image(rgba, "rgba8"))
+    np.testing.assert_array_equal(got, [[[10, 20, 30], [1, 2, 3]]])
+    bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+    got = msgs.color_msg_to_rgb(msgs.numpy_to_image(bgra, "bgra8"))
+    np.testing.assert_array_equal(got, [[[10, 20, 30], [1, 2, 3]]])
+    assert got.flags.c_contiguous and got.shape == (1, 2, 3)
+
+
 def test_bgr_is_converted_to_rgb():
     bgr = np.zeros((1, 1, 3), np.uint8)
     bgr[0, 0] = (1, 2, 3)

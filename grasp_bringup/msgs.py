@@ -17,7 +17,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from grasp_core import CameraModel, Grasp, ValidationError, depth_mm_to_m
+from grasp_core import CameraModel, Grasp, RGBDFrame, ValidationError, depth_mm_to_m
 from grasp_core.gripper import GripperSpec, load_gripper
 
 
@@ -35,6 +35,20 @@ def sec_to_stamp(t: float) -> Time:
 def stamp_to_sec(stamp: Time) -> float:
     """Seconds of a ``builtin_interfaces/Time``."""
     return float(stamp.sec) + float(stamp.nanosec) * 1e-9
+
+
+def stamp_to_ns(stamp: Time) -> int:
+    """Integer nanoseconds of a ``builtin_interfaces/Time`` (exact)."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def frame_stamp(frame: RGBDFrame) -> Time:
+    """The header stamp for outputs of ``frame``: its exact ``stamp_ns`` when it has one,
+    else its ``stamp`` [s]."""
+    if frame.stamp_ns is None:
+        return sec_to_stamp(frame.stamp)
+    sec, nanosec = divmod(int(frame.stamp_ns), 1_000_000_000)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def _header(frame_id: str, stamp: Time | float | None) -> Header:
@@ -338,9 +352,7 @@ def pointcloud2_to_object_points(
     Raises :class:`MessageError` for a cloud not in ``base_frame``, or without a ``label``
     field when ``require_labels``."""
     if msg.header.frame_id != base_frame:
-        raise MessageError(
-            f"PointCloud2 in frame {msg.header.frame_id!r}, expected {base_frame!r}"
-        )
+        raise MessageError(f"PointCloud2 in frame {msg.header.frame_id!r}, expected {base_frame!r}")
     arr = pointcloud2_to_array(msg)
     xyz, finite = _finite_xyz(arr)
     if "label" not in (arr.dtype.names or ()):

@@ -209,7 +209,14 @@ class RosCameraSource(CameraSource):
             self._report("size", f"dropped RGB-D frame: image sizes disagree ({text})", stamp)
             return None
         frame_id = depth_msg.header.frame_id or camera.frame_id
-        return RGBDFrame(depth=depth, camera=camera, color=color, stamp=stamp, frame_id=frame_id)
+        return RGBDFrame(
+            depth=depth,
+            camera=camera,
+            color=color,
+            stamp=stamp,
+            frame_id=frame_id,
+            stamp_ns=msgs.stamp_to_ns(depth_msg.header.stamp),
+        )
 
     # -- CameraSource -------------------------------------------------------------------
     def read(self, timeout: float | None = 1.0) -> RGBDFrame | None:

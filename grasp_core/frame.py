@@ -13,13 +13,19 @@ from grasp_core.errors import ValidationError
 @dataclass(frozen=True, eq=False)
 class RGBDFrame:
     """Colour (HxWx3 uint8 RGB, optional), depth (HxW float32 [m], 0 or NaN = no return),
-    the camera that took them, a stamp [s] and the optical frame id."""
+    the camera that took them, a stamp [s] and the optical frame id.
+
+    ``stamp_ns``: the same stamp in integer nanoseconds where the source has it exactly (a
+    ROS header); outputs stamped with it carry the input's stamp bit for bit, which a float
+    cannot (it holds an epoch time to ~0.2 µs). None: ``stamp`` is all there is.
+    """
 
     depth: np.ndarray
     camera: CameraModel
     color: np.ndarray | None = None
     stamp: float = 0.0
     frame_id: str = ""
+    stamp_ns: int | None = None
 
     def __post_init__(self) -> None:
         depth = np.asarray(self.depth)

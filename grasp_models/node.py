@@ -16,6 +16,7 @@ import dataclasses
 import threading
 
 import numpy as np
+from builtin_interfaces.msg import Time
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from sensor_msgs.msg import Image, PointCloud2
@@ -128,7 +129,7 @@ class GraspDetectorNode(Node):
         )
         self._lock = threading.Lock()
         self._frame: RGBDFrame | None = None
-        self._points: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._points: tuple[np.ndarray, np.ndarray | None, Time] | None = None
         self.detections = 0
         sensors = MutuallyExclusiveCallbackGroup()
         self.camera = RosCameraSource(
@@ -176,7 +177,7 @@ class GraspDetectorNode(Node):
             self._warn("points", f"dropped object points: {exc}")
             return
         with self._lock:
-            self._points = (xyz, labels, msgs.stamp_to_sec(msg.header.stamp))
+            self._points = (xyz, labels, msg.header.stamp)
         if "frame" not in self.model.inputs:
             self._wake.trigger()
 
@@ -201,7 +202,7 @@ class GraspDetectorNode(Node):
             if needs_frame:
                 self._warn("no_points", "waiting for object points before detecting")
             return
-        stamp = frame.stamp if needs_frame or points is None else points[2]
+        stamp = msgs.frame_stamp(frame) if needs_frame or points is None else points[2]
         self._last_detect_ns = now_ns
         p = self.params
         try:
@@ -218,7 +219,7 @@ class GraspDetectorNode(Node):
                 if self.pub_quality.get_subscription_count():  # only drawn when watched
                     overlay = quality_overlay(frame.depth, out, frame.color)
                     self.pub_quality.publish(
-                        msgs.numpy_to_image(overlay, "rgb8", frame.stamp, frame.frame_id)
+                        msgs.numpy_to_image(overlay, "rgb8", stamp, frame.frame_id)
                     )
             else:
                 inp = GraspInput(
@@ -229,7 +230,8 @@ class GraspDetectorNode(Node):
                 )
                 grasps = self.model.predict(inp, max_grasps=p["max_grasps"])
         except GraspBringupError as exc:
-            self._warn("model", f"detection failed on input at {stamp:.3f} s: {exc}")
+            t = msgs.stamp_to_sec(stamp)
+            self._warn("model", f"detection failed on input at {t:.3f} s: {exc}")
             return
         grasps = [g for g in grasps if g.quality >= p["min_quality"]][: p["max_grasps"]]
         base = p["base_frame"]

@@ -175,17 +175,12 @@ class PerceptionNode(Node):
         self.frames_processed += 1
         for text in seg.warnings:
             self._warn(text.split(":")[0], f"frame {frame.stamp:.3f}: {text}")
-        self.depth_pub.publish(
-            msgs.numpy_to_image(seg.clean_depth, "32FC1", frame.stamp, frame.frame_id)
-        )
-        self.scene_pub.publish(
-            msgs.points_to_pointcloud2(seg.scene_points, seg.frame_id, frame.stamp)
-        )
+        stamp = msgs.frame_stamp(frame)  # the camera's stamp, bit for bit
+        self.depth_pub.publish(msgs.numpy_to_image(seg.clean_depth, "32FC1", stamp, frame.frame_id))
+        self.scene_pub.publish(msgs.points_to_pointcloud2(seg.scene_points, seg.frame_id, stamp))
         pts, labels = seg.object_points()
         self.object_pub.publish(
-            msgs.points_to_pointcloud2(
-                pts, seg.frame_id, frame.stamp, label=labels.astype(np.uint32)
-            )
+            msgs.points_to_pointcloud2(pts, seg.frame_id, stamp, label=labels.astype(np.uint32))
         )
 
     def _on_bad_input(self, key: str, reason: str, stamp: float) -> None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 import rclpy
+from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
@@ -41,7 +42,7 @@ class CameraHarness:
     def publish(
         self,
         frame: RGBDFrame,
-        stamp: float,
+        stamp: float | Time,
         depth_msg: Image | None = None,
         color: bool = True,
         info: CameraInfo | None = None,

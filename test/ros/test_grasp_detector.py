@@ -15,6 +15,7 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
+from builtin_interfaces.msg import Time  # noqa: E402
 from camera_harness import CameraHarness  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image, PointCloud2  # noqa: E402
@@ -114,4 +115,8 @@ def test_grasps_lie_on_the_object_and_bad_input_is_dropped(harness, sim_scene) -
     assert not any(
         abs(msgs.stamp_to_sec(m.header.stamp) - 4.0) < 1e-6 for m in harness.received["grasps"]
     )
-    harness.wait_for("grasps", 5.0, lambda: harness.publish(frame, 5.0))
+    # a robot's epoch stamp comes back bit for bit (through a float it was ~100 ns off)
+    epoch = Time(sec=1718905397, nanosec=948036823)
+    t = msgs.stamp_to_sec(epoch)
+    msg = harness.wait_for("grasps", t, lambda: harness.publish(frame, epoch))
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (1718905397, 948036823)

@@ -5,7 +5,7 @@ import pytest
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 
 from grasp_bringup import msgs
-from grasp_core import CameraModel, Grasp
+from grasp_core import CameraModel, Grasp, RGBDFrame
 
 ENCODED = {
     "rgb8": lambda rng: rng.integers(0, 255, (4, 5, 3), dtype=np.uint8),
@@ -35,6 +35,19 @@ def test_image_with_row_padding(rng):
     msg = Image(height=3, width=5, encoding="16UC1", step=step, is_bigendian=0)
     msg.data = data.tobytes()
     np.testing.assert_array_equal(msgs.image_to_numpy(msg), arr)
+
+
+def test_frame_stamp_is_exact_with_integer_nanoseconds():
+    cam = CameraModel.from_intrinsics(100.0, 100.0, 2.0, 1.5, 4, 3)
+    ns = 1718905397_948036823
+    t = msgs.sec_to_stamp(ns * 1e-9)
+    assert (t.sec, t.nanosec) != (1718905397, 948036823)  # a float cannot hold it
+    assert msgs.stamp_to_ns(msgs.Time(sec=1718905397, nanosec=948036823)) == ns
+    frame = RGBDFrame(np.zeros((3, 4), np.float32), cam, stamp=ns * 1e-9, stamp_ns=ns)
+    t = msgs.frame_stamp(frame)
+    assert (t.sec, t.nanosec) == (1718905397, 948036823)
+    t = msgs.frame_stamp(RGBDFrame(np.zeros((3, 4), np.float32), cam, stamp=2.5))
+    assert (t.sec, t.nanosec) == (2, 500_000_000)
 
 
 def test_image_errors_name_the_problem():

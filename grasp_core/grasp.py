@@ -109,12 +109,15 @@ class GraspRect:
                 )
             z = float(np.median(valid))
         p_cam = camera.backproject(u, v, z)
-        c, s = np.cos(self.angle), np.sin(self.angle)
-        x_axis = np.array([c, s, 0.0])
+        # the jaw axis in pixels, in metres at depth z per pixel of opening (fx may differ
+        # from fy: a stream resized to another aspect ratio)
+        metric = np.array([np.cos(self.angle) / camera.fx, np.sin(self.angle) / camera.fy])
+        per_px = float(np.linalg.norm(metric))
+        x_axis = np.array([*(metric / per_px), 0.0])
         z_axis = np.array([0.0, 0.0, 1.0])
         R = np.column_stack([x_axis, np.cross(z_axis, x_axis), z_axis])
         T_camera_grasp = make_transform(R, p_cam + z_axis * depth_offset)
-        width_m = self.width * z / camera.fx
+        width_m = self.width * z * per_px
         return Grasp(
             pose=camera.T_base_camera @ T_camera_grasp,
             width=width_m,

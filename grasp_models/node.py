@@ -208,7 +208,11 @@ class GraspDetectorNode(Node):
         try:
             if self.planar:
                 out = self.model.run(
-                    frame.depth, frame.color, self.model.crop_center(frame), p["max_grasps"]
+                    frame.depth,
+                    frame.color,
+                    self.model.crop_center(frame),
+                    p["max_grasps"],
+                    self.model.crop_zoom(frame),
                 )
                 from grasp_models.planar.overlay import quality_overlay
                 from grasp_models.planar.processing import rects_to_grasps

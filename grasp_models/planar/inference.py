@@ -11,6 +11,7 @@ grasps. Weights are a ``state_dict`` plus a JSON model card (``arch``, ``in_chan
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from grasp_core import Grasp, RGBDFrame
+from grasp_core.se3 import transform_points
 from grasp_core.validation import require_choice
 from grasp_models.base import GraspInput, GraspModel
 from grasp_models.checkpoint import load_card, load_checkpoint
@@ -139,13 +141,43 @@ class PlanarGraspModel(GraspModel):
             self.net = optimise_for_cpu(self.net, self.in_channels, self.cfg.size)
         return self
 
+    def _workspace_in_camera(self, frame: RGBDFrame) -> np.ndarray | None:
+        """The workspace point in the camera frame, when it is set and in front of the
+        camera inside its image; else None."""
+        if self.workspace_center_base is None:
+            return None
+        cam = frame.camera
+        p = transform_points(cam.T_camera_base, np.asarray(self.workspace_center_base)[None])[0]
+        if not (np.all(np.isfinite(p)) and p[2] > 0):
+            return None
+        u, v = cam.project(p[None])[0]
+        return p if (0 <= u <= cam.width - 1 and 0 <= v <= cam.height - 1) else None
+
     def crop_center(self, frame: RGBDFrame) -> tuple[float, float]:
-        """Blind crop centre (u, v): the projected workspace point, else the image centre."""
-        if self.workspace_center_base is not None:
-            uv = frame.camera.project_base(np.asarray(self.workspace_center_base)[None])[0]
-            if np.all(np.isfinite(uv)):
-                return float(uv[0]), float(uv[1])
+        """Blind crop centre (u, v): the projected workspace point, else (no point, or one
+        behind the camera or outside its image: a wrong mount) the image centre."""
+        p = self._workspace_in_camera(frame)
+        if p is not None:
+            u, v = frame.camera.project(p[None])[0]
+            return float(u), float(v)
         return P.image_center(frame.depth.shape)
+
+    def crop_zoom(self, frame: RGBDFrame) -> float:
+        """Zoom that brings ``frame`` to the training images' scale (``pixels_per_metre``
+        of the card's processing): the network learned object sizes in pixels, so a camera
+        with another focal length, resolution or height above the table would otherwise
+        show it objects at a scale it never saw (a 1280x720 RealSense: 1.5x). The scale
+        is taken at the workspace point's depth, else at the table's (median depth); 1
+        within 1 % (the training zoom jitter is ±15 %), clipped to [0.25, 4]."""
+        ppm = self.cfg.pixels_per_metre
+        if not ppm:
+            return 1.0
+        p = self._workspace_in_camera(frame)
+        z = float(p[2]) if p is not None else P.table_depth(frame.depth)
+        if not z > 0:
+            return 1.0
+        zoom = ppm * z / math.sqrt(frame.camera.fx * frame.camera.fy)
+        return 1.0 if abs(zoom - 1.0) < 0.01 else float(np.clip(zoom, 0.25, 4.0))
 
     @torch.inference_mode()
     def forward_maps(self, x: np.ndarray) -> np.ndarray:
@@ -161,12 +193,14 @@ class PlanarGraspModel(GraspModel):
         rgb: np.ndarray | None = None,
         center: tuple[float, float] | None = None,
         max_grasps: int = 1,
+        zoom: float = 1.0,
     ) -> PlanarOutput:
-        """Rectangles (full-image pixels) and maps for one depth image [m]."""
+        """Rectangles (full-image pixels) and maps for one depth image [m]; ``zoom``
+        scales the image in the crop (:meth:`crop_zoom` for a camera frame)."""
         if self.takes_rgb and rgb is None:
             raise ModelError(f"{self.name}: this model needs RGB-D input, got depth only")
         center = center if center is not None else P.image_center(depth.shape)
-        M = P.crop_transform(center, self.cfg.size)
+        M = P.crop_transform(center, self.cfg.size, zoom=zoom)
         x = P.prepare_input(depth, M, self.cfg, rgb if self.takes_rgb else None)
         maps = self.forward_maps(x)
         q, angle, width = P.postprocess(maps, self.cfg)
@@ -179,7 +213,9 @@ class PlanarGraspModel(GraspModel):
         if inp.frame is None:
             raise ModelError(f"{self.name}: needs GraspInput.frame (an RGB-D frame)")
         frame = inp.frame
-        out = self.run(frame.depth, frame.color, self.crop_center(frame), max_grasps)
+        out = self.run(
+            frame.depth, frame.color, self.crop_center(frame), max_grasps, self.crop_zoom(frame)
+        )
         return P.rects_to_grasps(
             out.rects, frame.depth, frame.camera, self.name, depth_offset=self.depth_offset
         )

@@ -42,6 +42,9 @@ class ProcessingConfig:
     border: int = 0  # peaks this close to the crop's edge [px] are ignored
     jaw_ratio: float = 0.5  # predicted rectangle length = jaw_ratio * opening (GG-CNN's)
     width_scale: float = WIDTH_SCALE
+    #: the training images' scale at the table: focal length / camera-table distance
+    #: [px/m]; inference zooms a frame of another scale to it (None: never zoomed)
+    pixels_per_metre: float | None = None
 
     def __post_init__(self) -> None:
         require_range("size", self.size, 16, 2048)
@@ -49,6 +52,8 @@ class ProcessingConfig:
         require_range("min_distance", self.min_distance, 1, None)
         require_range("threshold", self.threshold, 0.0, 1.0)
         require_range("border", self.border, 0, self.size // 2 - 1)
+        if self.pixels_per_metre is not None:
+            require_range("pixels_per_metre", self.pixels_per_metre, 0.0, None, low_inclusive=False)
 
 
 def crop_transform(

@@ -262,12 +262,25 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in sys.argv)
 
 
+def data_pixels_per_metre(root: str | Path) -> float | None:
+    """The scale of a dataset's images at the table [px/m]: focal length (``camera.json``,
+    which ``grasp datagen-planar`` writes) over the table depth of its first image; None
+    without a ``camera.json`` (e.g. Cornell: its scale is unknown, inference never zooms)."""
+    path = Path(root) / "camera.json"
+    if not path.is_file():
+        return None
+    K = np.asarray(json.loads(path.read_text())["K"], dtype=float)
+    z = P.table_depth(CornellDataset(root)[0].depth)
+    return round(float(np.sqrt(K[0, 0] * K[1, 1]) / z), 3) if z > 0 else None
+
+
 def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict, unlabelled: int = 0) -> dict:
     """``unlabelled``: how many images ``cfg.unlabelled_data`` added to the VQ-VAE's."""
+    ppm = data_pixels_per_metre(cfg.data)
     card = {
         "arch": cfg.model,
         "in_channels": cfg.in_channels,
-        "processing": asdict(P.ProcessingConfig(size=cfg.size)),
+        "processing": asdict(P.ProcessingConfig(size=cfg.size, pixels_per_metre=ppm)),
         "data": {
             "root": cfg.data,
             "split": cfg.split,

@@ -133,6 +133,28 @@ def test_grasp_rect_to_grasp_top_down():
     np.testing.assert_allclose(g.closing, [0, -1, 0], atol=1e-9)
 
 
+@pytest.mark.parametrize("angle_deg", [0.0, 45.0, 90.0, 120.0])
+def test_grasp_rect_jaws_land_where_their_pixels_are_with_unequal_focal_lengths(angle_deg):
+    """A stream resized to another aspect ratio (1280x720 sent as 640x480: fx 455, fy 607):
+    the jaw points the width and closing axis stand for are the back-projections of the
+    rectangle's jaw pixels (before, width and axis used fx for both directions)."""
+    T = look_at([0.5, 0.0, 0.8], [0.5, 0.0, 0.0], up=[1, 0, 0])
+    cam = CameraModel.from_intrinsics(455.0, 607.0, 319.5, 239.5, 640, 480, T_base_camera=T)
+    depth = np.full((480, 640), 0.8, dtype=np.float32)
+    a = np.radians(angle_deg)
+    rect = GraspRect(center=(300.0, 250.0), angle=a, width=60.0, length=20.0)
+    g = rect.to_grasp(depth, cam)
+    d = 0.5 * rect.width * np.array([np.cos(rect.angle), np.sin(rect.angle)])  # wrapped
+    jaws = cam.backproject(
+        np.array([300.0 - d[0], 300.0 + d[0]]),
+        np.array([250.0 - d[1], 250.0 + d[1]]),
+        np.full(2, 0.8),
+    )
+    jaws = transform_points(cam.T_base_camera, jaws)
+    assert g.width == pytest.approx(np.linalg.norm(jaws[1] - jaws[0]), rel=1e-6)
+    np.testing.assert_allclose(g.closing, (jaws[1] - jaws[0]) / g.width, atol=1e-6)
+
+
 def test_grasp_rect_without_depth_is_an_error():
     cam = overhead_camera()
     depth = np.zeros((480, 640), dtype=np.float32)

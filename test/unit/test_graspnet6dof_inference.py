@@ -95,17 +95,13 @@ def test_each_labelled_object_gets_its_own_grasps(weights, rng) -> None:
     )
     assert len(grasps) == 32 and all(g.frame_id == "base" for g in grasps)
     assert [g.quality for g in grasps] == sorted((g.quality for g in grasps), reverse=True)
-    near = [
-        [np.linalg.norm(g.position - c) < 0.5 for c in (a.mean(0), b.mean(0))] for g in grasps
-    ]
+    near = [[np.linalg.norm(g.position - c) < 0.5 for c in (a.mean(0), b.mean(0))] for g in grasps]
     assert all(any(n) for n in near)  # at an object, none in the middle or at the noise
     assert any(n[0] for n in near) and any(n[1] for n in near)
     with pytest.raises(InputCloudError, match="3 labels for 3000 object points"):
         model.predict(GraspInput(object_points=a, object_labels=[0, 0, 1], base_frame="b"))
     with pytest.raises(InputCloudError, match="no object with at least 20 points"):
-        model.predict(
-            GraspInput(object_points=noise, object_labels=np.arange(15), base_frame="b")
-        )
+        model.predict(GraspInput(object_points=noise, object_labels=np.arange(15), base_frame="b"))
 
 
 def test_registry_and_errors(weights, tmp_path) -> None:

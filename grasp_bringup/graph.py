@@ -55,6 +55,17 @@ class Graph:
     def use_sim_time(self) -> bool:
         return self.arguments.get("use_sim_time", "false").lower() == "true"
 
+    @property
+    def base_frame(self) -> str:
+        """The robot base frame the nodes publish in (their ``base_frame`` parameter)."""
+        frames = {n.parameters["base_frame"] for n in self.nodes if "base_frame" in n.parameters}
+        if len(frames) != 1:
+            raise GraphError(
+                f"graph {self.name}: the nodes' base_frame parameters must name one frame, "
+                f"got {sorted(frames) or 'none'}"
+            )
+        return str(frames.pop())
+
 
 def graph_path(name: str) -> Path:
     """Path of graph ``name`` (``panda_grasp``) or of a YAML file given directly."""

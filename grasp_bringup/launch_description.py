@@ -52,7 +52,13 @@ def generate(graph_name: str) -> Any:
                 Node(
                     package="rviz2",
                     executable="rviz2",
-                    arguments=["-d", str(share_dir() / "config" / "grasp.rviz")],
+                    # the graph's base frame as the fixed frame (Baxter: base)
+                    arguments=[
+                        "-d",
+                        str(share_dir() / "config" / "grasp.rviz"),
+                        "-f",
+                        graph.base_frame,
+                    ],
                     parameters=[{"use_sim_time": graph.use_sim_time}],
                     output="screen",
                 )

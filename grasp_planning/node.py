@@ -41,7 +41,11 @@ from grasp_planning.world import add_cell, add_perceived_objects
 PARAMS = [
     ParamSpec("robot", "panda", "robot config name under config/robots (or a YAML path)"),
     ParamSpec("group", "", "planning group (empty: the robot's default group)"),
-    ParamSpec("backend", "auto", f"planning backend, one of {BACKENDS}"),
+    ParamSpec(
+        "backend",
+        "embedded",
+        f"planning backend, one of {BACKENDS}; moveit/auto need MoveIt's parameters on this node",
+    ),
     ParamSpec(
         "cell_layout",
         "",

@@ -15,8 +15,6 @@ filter needs thousands of them; tests check both against each other.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,8 @@ import numpy as np
 import pinocchio as pin
 import yaml
 
+from grasp_core import paths
+from grasp_core.errors import GraspBringupError
 from grasp_core.paths import config_path, share_dir
 from grasp_core.se3 import make_transform
 from grasp_core.validation import as_array, readonly
@@ -35,24 +35,11 @@ GRASP_TCP_FRAME = "grasp_tcp"
 
 
 def example_robot_data_dir() -> Path:
-    """``share/example-robot-data/robots`` of the installed example-robot-data.
-
-    ``$EXAMPLE_ROBOT_DATA_DIR`` (pointing at ``.../robots``) wins; otherwise the cmeel
-    prefix of the pip package on ``sys.path``, then /opt/openrobots.
-    """
-    env = os.environ.get("EXAMPLE_ROBOT_DATA_DIR")
-    candidates = [Path(env)] if env else []
-    for entry in sys.path:
-        candidates.append(Path(entry) / "cmeel.prefix" / "share" / "example-robot-data" / "robots")
-    candidates.append(Path("/opt/openrobots/share/example-robot-data/robots"))
-    for c in candidates:
-        if c.is_dir():
-            return c
-    raise RobotConfigError(
-        "example-robot-data not found: install the pip package `example-robot-data` or set "
-        "EXAMPLE_ROBOT_DATA_DIR to its share/example-robot-data/robots folder; looked in "
-        + ", ".join(str(c) for c in candidates[:3])
-    )
+    """:func:`grasp_core.paths.example_robot_data_dir`, raising a RobotConfigError."""
+    try:
+        return paths.example_robot_data_dir()
+    except GraspBringupError as exc:
+        raise RobotConfigError(str(exc)) from exc
 
 
 def _resolve(value: str, config_file: Path) -> Path:

@@ -6,13 +6,13 @@ squeeze force is limited to the real hand's 70 N continuous force.
 
 from __future__ import annotations
 
-import importlib.metadata
-import os
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
+from grasp_core import paths
+from grasp_core.errors import GraspBringupError
 from grasp_core.gripper import GripperSpec, load_gripper
 from grasp_sim.errors import SimConfigError
 
@@ -40,21 +40,11 @@ FINGER_ARMATURE = 1.0
 
 
 def example_robot_data_dir() -> Path:
-    """The ``robots/`` folder of example-robot-data (the pip wheel's cmeel prefix, or
-    ``$EXAMPLE_ROBOT_DATA_DIR`` pointing at a ``robots/`` folder of another install)."""
-    env = os.environ.get("EXAMPLE_ROBOT_DATA_DIR")
-    if env:
-        return Path(env)
+    """:func:`grasp_core.paths.example_robot_data_dir`, raising a SimConfigError."""
     try:
-        dist = importlib.metadata.distribution("example-robot-data")
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise SimConfigError(
-            "example-robot-data is not installed (pip install example-robot-data)"
-        ) from exc
-    robots = Path(str(dist.locate_file("cmeel.prefix/share/example-robot-data/robots")))
-    if not robots.is_dir():
-        raise SimConfigError(f"example-robot-data robots/ folder not found at {robots}")
-    return robots
+        return paths.example_robot_data_dir()
+    except GraspBringupError as exc:
+        raise SimConfigError(str(exc)) from exc
 
 
 def panda_urdf_text(urdf: str = "panda_description/urdf/panda.urdf") -> str:

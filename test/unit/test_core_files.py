@@ -28,3 +28,27 @@ def test_json_and_mode(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_example_robot_data_is_found_in_a_colcon_workspace(tmp_path, monkeypatch):
+    """rosdep installs example-robot-data as a ROS package (share/example-robot-data in
+    an ament prefix), not as the pip wheel: the robot descriptions are found there too."""
+    import sys
+
+    pytest.importorskip("ament_index_python.packages")  # imported before sys.path goes
+    from grasp_core import GraspBringupError, paths
+
+    prefix = tmp_path / "install"
+    robots = prefix / "share" / "example-robot-data" / "robots"
+    robots.mkdir(parents=True)
+    marker = prefix / "share" / "ament_index" / "resource_index" / "packages"
+    marker.mkdir(parents=True)
+    (marker / "example-robot-data").write_text("")
+    monkeypatch.delenv("EXAMPLE_ROBOT_DATA_DIR", raising=False)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "no-cmeel-here")])  # no pip wheel
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
+    assert paths.example_robot_data_dir() == robots
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path / "empty"))
+    if not os.path.isdir("/opt/openrobots/share/example-robot-data/robots"):
+        with pytest.raises(GraspBringupError, match="rosdep install it"):
+            paths.example_robot_data_dir()

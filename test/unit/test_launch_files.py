@@ -65,3 +65,107 @@ def test_launch_files_use_only_real_launch_api_and_existing_executables():
                     )
                 for f in spec.parameter_files:
                     assert f.is_file(), f
+
+
+class _Recorded:
+    """A stand-in for a launch action: keeps its constructor arguments."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.args, self.kwargs = args, kwargs
+
+
+def _launch_nodes(monkeypatch, graph_name: str, given: dict[str, str]) -> list[_Recorded]:
+    """Run ``launch_description.generate`` against stub launch modules (launch has no
+    wheel here) and return the Node actions its OpaqueFunction creates for ``given``."""
+    import sys
+    import types
+
+    from grasp_bringup import launch_description
+    from grasp_bringup.graph import declared_arguments
+
+    class LaunchConfiguration:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def perform(self, context) -> str:
+            return context[self.name]
+
+    stubs = {
+        "launch": {"LaunchDescription": lambda actions: list(actions)},
+        "launch.actions": {"DeclareLaunchArgument": _Recorded, "OpaqueFunction": _Recorded},
+        "launch.substitutions": {"LaunchConfiguration": LaunchConfiguration},
+        "launch_ros.actions": {"Node": _Recorded},
+    }
+    for name, attrs in stubs.items():
+        monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(**attrs))
+    monkeypatch.setitem(sys.modules, "launch_ros", types.SimpleNamespace())
+    actions = launch_description.generate(graph_name)
+    context = {k: str(v.get("default", "")) for k, v in declared_arguments(graph_name).items()}
+    context.update(given)
+    (opaque,) = [a for a in actions if "function" in a.kwargs]
+    return opaque.kwargs["function"](context)
+
+
+def test_rviz_fixed_frame_is_the_graphs_base_frame(monkeypatch):
+    """grasp.rviz fixes panda_link0; Baxter publishes in ``base`` and nothing connects the
+    two, so rviz is started with the graph's base frame (before: Baxter drew nothing)."""
+    for graph, frame in (("panda_grasp", "panda_link0"), ("baxter_grasp", "base")):
+        nodes = _launch_nodes(monkeypatch, graph, {"rviz": "true", "camera": "realsense"})
+        (rviz,) = [n for n in nodes if n.kwargs["package"] == "rviz2"]
+        args = rviz.kwargs["arguments"]
+        assert args[args.index("-f") + 1] == frame
+        assert args[args.index("-d") + 1].endswith("config/grasp.rviz")
+        assert load_graph(graph, {"camera": "realsense"}).base_frame == frame
+        launched = {n.kwargs["package"] for n in nodes}
+        assert {"realsense2_camera", "grasp_bringup"} <= launched
+
+
+def _publisher_qos() -> dict[str, str]:
+    """topic -> name of the grasp_bringup.qos profile its node publishes it with."""
+    out = {}
+    for src in sorted(ROOT.glob("grasp_*/node.py")):
+        for node in ast.walk(ast.parse(src.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "create_publisher"
+                and len(node.args) >= 3
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[2], ast.Name)
+            ):
+                out[node.args[1].value] = node.args[2].id
+    return out
+
+
+def test_reliable_rviz_displays_face_reliable_publishers():
+    """A Reliable subscriber never receives from a best-effort publisher (DDS drops the
+    match): the quality image display asked for Reliable and showed nothing."""
+    import yaml
+    from rclpy.qos import ReliabilityPolicy
+
+    from grasp_bringup import qos
+
+    publishers = _publisher_qos()
+    assert publishers["/grasp_detector/quality_image"] == "SENSOR_QOS"  # the scan works
+    displays = yaml.safe_load((ROOT / "config" / "grasp.rviz").read_text())
+    checked = 0
+    for d in displays["Visualization Manager"]["Displays"]:
+        topic = d.get("Topic") or {}
+        if topic.get("Value") in publishers and topic.get("Reliability Policy") == "Reliable":
+            profile = getattr(qos, publishers[topic["Value"]])
+            assert profile.reliability == ReliabilityPolicy.RELIABLE, (d["Name"], topic)
+            checked += 1
+    assert checked >= 2  # grasp candidates and markers
+
+
+def test_package_xml_declares_what_the_launch_starts_and_only_real_rosdep_keys():
+    import xml.etree.ElementTree as ET
+
+    deps = {e.text for e in ET.parse(ROOT / "package.xml").getroot().findall("exec_depend")}
+    for name in ("panda_grasp", "baxter_grasp"):
+        for spec in load_graph(name, {"camera": "realsense"}).nodes:
+            assert spec.package in deps | {"grasp_bringup"}, (name, spec.package)
+    assert "rviz2" in deps  # rviz:=true
+    # keys rosdep does not have (rosdistro rosdep/python.yaml, checked 2026-12-07): with
+    # them `rosdep install` stops; pip installs torch and mujoco (README, "On a robot")
+    assert not deps & {"python3-torch", "python3-mujoco-pip", "python3-trimesh"}

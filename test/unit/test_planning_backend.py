@@ -69,3 +69,24 @@ def test_moveit_backend_plans_home_to_ready(parts) -> None:  # pragma: no cover 
     q_goal[0] += 0.3
     traj = backend.plan_joint(robot.home, q_goal)
     np.testing.assert_allclose(traj.end, q_goal, atol=1e-3)
+
+
+@pytest.mark.parametrize("graph", ["panda_grasp", "baxter_grasp"])
+def test_launched_executors_plan_embedded_even_where_moveit_is_installed(
+    graph, parts, monkeypatch
+) -> None:
+    """The launch files pass no MoveIt parameters, so MoveItPy cannot build its robot
+    model there: with `auto` as the default the executor died on start wherever MoveIt
+    was installed. The graphs' executors default to the embedded planner."""
+    import grasp_planning.backend as backend_mod
+    from grasp_bringup.graph import load_graph
+    from grasp_planning.node import PARAMS
+
+    monkeypatch.setattr(backend_mod, "moveit_available", lambda: True)
+    (executor,) = [
+        n for n in load_graph(graph, {"camera": "realsense"}).nodes if n.name == "executor"
+    ]
+    kind = executor.parameters["backend"]
+    assert kind == "embedded"
+    assert next(s.default for s in PARAMS if s.name == "backend") == "embedded"
+    assert isinstance(make_backend(kind, *parts), EmbeddedBackend)

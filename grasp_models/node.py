@@ -207,6 +207,9 @@ class GraspDetectorNode(Node):
         p = self.params
         try:
             if self.planar:
+                view = self.model.view_warning(frame)
+                if view is not None:
+                    self._warn("view", view)
                 out = self.model.run(
                     frame.depth,
                     frame.color,

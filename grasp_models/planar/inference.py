@@ -162,6 +162,19 @@ class PlanarGraspModel(GraspModel):
             return float(u), float(v)
         return P.image_center(frame.depth.shape)
 
+    def view_warning(self, frame: RGBDFrame, max_tilt_deg: float = 10.0) -> str | None:
+        """Why this frame's view is not what the planar models were made for, or None:
+        they expect a camera looking straight down (their grasps approach along the
+        optical axis, and the TCP depth rule reads depth along it)."""
+        down = -float(frame.camera.T_base_camera[2, 2])  # optical +Z against base -Z
+        tilt = math.degrees(math.acos(max(-1.0, min(1.0, down))))
+        if tilt <= max_tilt_deg:
+            return None
+        return (
+            f"camera tilted {tilt:.0f}° from straight down: planar grasps approach along "
+            "the optical axis, so they will not be top-down (mount the camera looking down)"
+        )
+
     def crop_zoom(self, frame: RGBDFrame) -> float:
         """Zoom that brings ``frame`` to the training images' scale (``pixels_per_metre``
         of the card's processing): the network learned object sizes in pixels, so a camera

@@ -106,3 +106,14 @@ def test_crop_centre_falls_back_to_the_image_centre_for_a_point_it_cannot_see() 
     for point in ((0.5, 0.0, 1.6), (0.5, 2.0, 0.0)):  # behind the camera; far outside
         model.workspace_center_base = point
         assert model.crop_center(frame) == (319.5, 239.5)
+
+
+def test_a_tilted_camera_is_named_in_a_warning() -> None:
+    from grasp_core.se3 import look_at
+
+    model = load_model("ggcnn", device="cpu")
+    frame = _box_scene(640, 480, 615.0)
+    assert model.view_warning(frame) is None
+    T = look_at(np.array([0.05, 0.0, 0.8]), np.array([0.5, 0.0, 0.0]), up=(1.0, 0.0, 0.0))
+    tilted = RGBDFrame(depth=frame.depth, camera=frame.camera.with_extrinsic(T))
+    assert "tilted 29° from straight down" in model.view_warning(tilted)

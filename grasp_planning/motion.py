@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
-from ruckig import InputParameter, Result, Ruckig
+from ruckig import ControlInterface, InputParameter, Result, Ruckig
 from ruckig import Trajectory as RuckigTrajectory
 
 from grasp_core.se3 import check_transform, rotation_angle
@@ -424,6 +424,58 @@ def _interpolate_poses(T0: np.ndarray, T1: np.ndarray, s: np.ndarray) -> np.ndar
     out[:, :3, :3] = slerp(s).as_matrix()
     out[:, :3, 3] = T0[:3, 3] + s[:, None] * (T1[:3, 3] - T0[:3, 3])
     return out
+
+
+def stop_trajectory(
+    robot: RobotModel, running: Trajectory, t: float, params: MotionParams = MotionParams()
+) -> Trajectory:
+    """Brake ``running``, sent ``t`` [s] ago, to rest along its own path.
+
+    A controller continues from its setpoint (``running`` at ``t``, moving), so a hold at
+    one point 50 ms later asked up to 5x the Panda's acceleration limits at speed. Here
+    the path parameter tau (``running``'s own time) slows from 1 to 0 s/s with ruckig; the
+    braking adds at most the scaled acceleration and jerk limits to each joint's (that
+    bound over the rest of the path's speeds), and the arm stops on the path it was
+    planned and checked on. At or past the end: a hold at the end."""
+    T = running.duration
+    if t >= T - 1e-9:
+        return hold_trajectory(robot, running.end)
+    rate = np.array(
+        [np.interp(t, running.times, running.velocities[:, j]) for j in range(robot.nq)]
+    )
+    remaining = running.velocities[running.times >= t]
+    speed = np.maximum(np.abs(np.vstack([rate, remaining])).max(axis=0), 1e-9)
+    amax = robot.acceleration_limits * params.acceleration_scaling
+    jmax = robot.jerk_limits * params.acceleration_scaling
+    inp = InputParameter(1)
+    inp.current_position = [float(t)]
+    inp.current_velocity = [1.0]
+    inp.current_acceleration = [0.0]
+    inp.target_velocity = [0.0]
+    inp.target_acceleration = [0.0]
+    inp.max_velocity = [1.0]
+    inp.max_acceleration = [float(np.min(amax / speed))]
+    inp.max_jerk = [float(np.min(jmax / speed))]
+    inp.control_interface = ControlInterface.Velocity
+    brake = RuckigTrajectory(1)
+    res = Ruckig(1).calculate(inp, brake)
+    if res not in (Result.Working, Result.Finished):
+        return hold_trajectory(robot, running.position_at(t))
+    d = brake.duration
+    times = [*np.arange(params.sample_dt, d, params.sample_dt).tolist(), max(d, params.sample_dt)]
+    pos, vel = [], []
+    for s in times:
+        tau, dtau = brake.at_time(min(s, d))[:2]
+        tau = min(float(tau[0]), T)
+        pos.append(running.position_at(tau))
+        vel.append(
+            np.array(
+                [np.interp(tau, running.times, running.velocities[:, j]) for j in range(robot.nq)]
+            )
+            * float(dtau[0])
+        )
+    vel[-1] = np.zeros(robot.nq)
+    return Trajectory(robot.joint_names, np.array(times), np.array(pos), np.array(vel))
 
 
 def hold_trajectory(robot: RobotModel, q: np.ndarray, settle: float = 0.05) -> Trajectory:

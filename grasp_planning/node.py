@@ -33,6 +33,7 @@ from grasp_core.errors import GraspBringupError
 from grasp_core.grasp import Grasp
 from grasp_planning.backend import BACKENDS, make_backend
 from grasp_planning.collision import PlanningScene
+from grasp_planning.joint_state import JointStateCache
 from grasp_planning.motion import MotionParams, Trajectory
 from grasp_planning.pick import PickAndPlace, PickParams, PickResult, PickState, RobotIO
 from grasp_planning.robot import RobotModel, load_robot
@@ -95,6 +96,13 @@ PARAMS = [
     ParamSpec("retry_memory", 3, "failed picks remembered for retry_radius (0 = off)", (0, 100)),
     ParamSpec("use_object_points", True, "add /perception/object_points hulls to the scene"),
     ParamSpec("max_candidate_age", 30.0, "ignore candidates older than this [s]", (0.1, 3600.0)),
+    ParamSpec(
+        "joint_state_timeout",
+        0.5,
+        "a joint whose /joint_states position is older than this is unknown: no motion is "
+        "planned or sent from it [s, node clock]",
+        (0.01, 60.0),
+    ),
     ParamSpec("arm_topic", "", "arm JointTrajectory topic (empty: from the robot config)"),
     ParamSpec("hand_topic", "", "hand JointTrajectory topic (empty: from the robot config)"),
 ]
@@ -150,8 +158,7 @@ class ExecutorNode(Node):
         self.pnp = PickAndPlace(self.backend, io, pick)
 
         self._lock = threading.Lock()
-        self._joints: dict[str, float] | None = None
-        self._efforts: dict[str, float] | None = None
+        self._joints = JointStateCache(p["joint_state_timeout"])
         self._grasps: list[Grasp] = []
         self._grasps_stamp = -np.inf  # receive time [s] of the candidates
         self._last_pick_end = -np.inf
@@ -201,12 +208,10 @@ class ExecutorNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _joint_state(self) -> dict[str, float] | None:
-        with self._lock:
-            return None if self._joints is None else dict(self._joints)
+        return self._joints.positions(self._now())
 
     def _joint_effort(self) -> dict[str, float] | None:
-        with self._lock:
-            return None if self._efforts is None else dict(self._efforts)
+        return self._joints.efforts(self._now())
 
     def _send_arm(self, traj: Trajectory) -> None:
         msg = JointTrajectory()
@@ -239,20 +244,9 @@ class ExecutorNode(Node):
     # ---- callbacks ----------------------------------------------------------------------
 
     def _on_joint_state(self, msg: JointState) -> None:
-        if len(msg.name) != len(msg.position):
-            self.get_logger().warning(
-                "dropping /joint_states: names and positions differ in length",
-                throttle_duration_sec=5.0,
-            )
-            return
-        with self._lock:
-            js = dict(self._joints or {})
-            js.update(zip(msg.name, (float(x) for x in msg.position), strict=True))
-            self._joints = js
-            if len(msg.effort) == len(msg.name):  # efforts are optional in JointState
-                eff = dict(self._efforts or {})
-                eff.update(zip(msg.name, (float(x) for x in msg.effort), strict=True))
-                self._efforts = eff
+        why = self._joints.update(msg.name, msg.position, msg.effort, self._now())
+        if why is not None:
+            self.get_logger().warning(f"dropping /joint_states: {why}", throttle_duration_sec=5.0)
 
     def _on_candidates(self, msg: PointCloud2) -> None:
         try:
@@ -327,9 +321,10 @@ class ExecutorNode(Node):
         with self._lock:
             grasps = list(self._grasps)
             age = self._now() - self._grasps_stamp
-            have_joints = self._joints is not None
-        if not have_joints:
+        if not self._joints.received:
             return False, "no /joint_states received yet"
+        if self.pnp.current_q() is None:
+            return False, "no fresh /joint_states of every arm joint"
         if not grasps or age > self.params["max_candidate_age"]:
             return False, "no recent grasp candidates"
         self._worker = threading.Thread(target=self._run_pick, args=(grasps,), daemon=True)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from grasp_core.cell import CellLayout
+from grasp_core.errors import GraspBringupError
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import make_transform, rot_x, rot_z
 from grasp_core.validation import require_range
@@ -40,10 +41,12 @@ from grasp_planning.errors import MotionPlanningError
 from grasp_planning.grasp_filter import RankedGrasp
 from grasp_planning.ik import solve_batch
 from grasp_planning.motion import (
+    MotionParams,
     MotionPlanner,
     Trajectory,
     check_trajectory,
     hold_trajectory,
+    stop_trajectory,
     time_parameterize,
 )
 from grasp_planning.robot import RobotModel
@@ -56,6 +59,8 @@ if TYPE_CHECKING:
 #: The fingers must stop at least this far [m] above their closing target to count as
 #: holding (stopped by the object, not by reaching the target).
 HOLD_MARGIN = 0.002
+#: The fingers must end at least this much below their pre-grasp opening [m] for a hold.
+FINGERS_MOVED = 0.002
 #: Largest joint move [rad] accepted for recovery's straight lift (else another IK branch).
 RECOVER_MAX_JOINT_STEP = 0.5
 
@@ -390,6 +395,10 @@ class RobotIO:
     joint_effort: Callable[[], dict[str, float] | None] = lambda: None
 
 
+class _NoState(Exception):
+    """No fresh joint state to hold the arm at."""
+
+
 class _Halt(Exception):
     def __init__(self, state: PickState, reason: str) -> None:
         super().__init__(reason)
@@ -415,6 +424,7 @@ class PickAndPlace:
         self.state = PickState.IDLE
         self._stop = threading.Event()
         self._send_lock = threading.Lock()
+        self._running: tuple[Trajectory, float] | None = None  # last arm motion, sent at
         self._busy = threading.Lock()
         #: TCP positions [m, base frame] of grasps that failed during execution, newest last
         self.failed_positions: list[np.ndarray] = []
@@ -426,13 +436,30 @@ class PickAndPlace:
         return self._busy.locked()
 
     def stop(self) -> None:
-        """Halt at once: the running (or next) motion is replaced by a hold at the current
-        joint positions and the pick ends STOPPED."""
+        """Halt at once: a running motion brakes to rest along its path
+        (:func:`~grasp_planning.motion.stop_trajectory`), an idle arm is held where it
+        is, and the pick ends STOPPED. Never raises (a service callback calls it)."""
         with self._send_lock:  # no segment can be sent between the flag and the hold
             self._stop.set()
-            q = self.current_q()
-            if q is not None:
-                self.io.send_arm(hold_trajectory(self.robot, q))
+            try:
+                self.io.send_arm(self._halt_trajectory())
+            except _NoState:
+                pass  # no fresh joint state: nothing is sent (the controller keeps its own)
+            except GraspBringupError as exc:  # never out of a service callback
+                self.io.on_state(PickState.STOPPED, f"stop: no halt trajectory: {exc}")
+
+    def _halt_trajectory(self) -> Trajectory:
+        if self._running is not None:
+            traj, sent = self._running
+            t = self.io.now() - sent
+            if t < traj.duration:
+                planner = getattr(self.backend, "planner", None)
+                params = getattr(planner, "params", None) or MotionParams()
+                return stop_trajectory(self.robot, traj, t, params)
+        q = self.current_q()
+        if q is None:
+            raise _NoState()
+        return hold_trajectory(self.robot, q)
 
     def current_q(self) -> np.ndarray | None:
         return self._arm_vector(self.io.joint_state())
@@ -443,7 +470,8 @@ class PickAndPlace:
     def _arm_vector(self, values: dict[str, float] | None) -> np.ndarray | None:
         if values is None or any(n not in values for n in self.robot.joint_names):
             return None
-        return np.array([values[n] for n in self.robot.joint_names])
+        q = np.array([values[n] for n in self.robot.joint_names], dtype=float)
+        return q if np.all(np.isfinite(q)) else None  # NaN: unknown, never planned from
 
     def finger_width(self) -> float | None:
         js = self.io.joint_state()
@@ -641,11 +669,14 @@ class PickAndPlace:
         traj = seg.trajectory
         assert traj is not None
         q = self.current_q()
-        if q is None or np.abs(q - traj.start).max() > 5 * self.params.goal_tolerance:
+        if q is None:
+            raise _Halt(PickState.FAILED, f"{seg.state.value}: no fresh joint state of the arm")
+        if np.abs(q - traj.start).max() > 5 * self.params.goal_tolerance:
             raise _Halt(PickState.FAILED, f"{seg.state.value}: arm is not at the segment start")
         with self._send_lock:  # a stop either comes first (no send) or holds after this send
             self._check_stop()
             self.io.send_arm(traj)
+            self._running = (traj, self.io.now())
         start = self.io.now()
         timeout = traj.duration * self.params.timeout_factor + self.params.timeout_margin
         goal = traj.end
@@ -656,7 +687,7 @@ class PickAndPlace:
             if guard is not None and q is not None and guard(q):
                 with self._send_lock:
                     self._check_stop()
-                    self.io.send_arm(hold_trajectory(self.robot, q))
+                    self.io.send_arm(self._halt_trajectory())
                 return True
             if (
                 q is not None
@@ -675,14 +706,24 @@ class PickAndPlace:
             self._stop.wait(self.params.poll_period)
 
     def _verify_hold(self, plan: PickPlan) -> None:
+        """Something is between the fingers: the gap is known, stayed above the closing
+        target (they stopped on the object), and is below where they were opened to (they
+        did close: a gripper that ignored the command, e.g. a real Franka hand behind
+        franka_gripper's actions, shows its open gap)."""
         self._set(PickState.VERIFY, "")
         w = self.finger_width()
         close = next((sg.width for sg in plan.segments if sg.state is PickState.CLOSE), 0.0)
+        opened = next((sg.width for sg in plan.segments if sg.state is PickState.PREGRASP), None)
         need = max(self.params.min_hold_width, float(close or 0.0) + HOLD_MARGIN)
-        if w is None or w < need:
+        if w is None or not np.isfinite(w):
+            raise _Halt(PickState.FAILED, f"grasp unknown: finger gap {w} (no finger state)")
+        if w < need:
+            raise _Halt(PickState.FAILED, f"grasp empty: finger gap {w:.4f} m < {need:.4f} m")
+        if opened is not None and w > float(opened) - FINGERS_MOVED:
             raise _Halt(
                 PickState.FAILED,
-                f"grasp empty: finger gap {w if w is None else round(w, 4)} m < {need:.4f} m",
+                f"fingers did not close: gap {w:.4f} m, opened to {float(opened):.4f} m "
+                "(is the gripper controller running?)",
             )
 
     def _recover(self, reason: str) -> str:

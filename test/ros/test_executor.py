@@ -192,7 +192,10 @@ def test_stop_mid_motion_halts_the_arm(harness: Harness) -> None:
     stop = harness.call(harness.stop)
     assert stop.success
     harness.wait_state(("stopped",), timeout=10)
-    time.sleep(0.2)
+    brake = harness.ctrl.arm_msgs[-1]  # brakes to rest along the path, then holds
+    end = brake.points[-1].time_from_start
+    assert list(brake.points[-1].velocities) == [0.0] * 7
+    time.sleep(end.sec + end.nanosec * 1e-9 + 0.2)
     q1 = harness.ctrl.current().copy()
     time.sleep(1.0)
     np.testing.assert_allclose(harness.ctrl.current(), q1, atol=1e-9)

@@ -220,10 +220,95 @@ def test_stop_mid_motion_halts_the_arm(panda: RobotModel, setup) -> None:
     pnp.stop()
     worker.join(10)
     assert out and out[0].state is PickState.STOPPED
+    brake = arm.sent[-1]  # brakes to rest along the approach it interrupted
+    running = arm.sent[-2]
+    np.testing.assert_allclose(brake.velocities[-1], 0.0)
+    time.sleep(brake.duration / SPEEDUP + 0.05)
     q1 = arm._q()
     time.sleep(0.1)  # 2.5 s of robot time
     np.testing.assert_allclose(arm._q(), q1)
-    assert arm.sent[-1].positions.shape[0] == 1  # the hold
+    np.testing.assert_allclose(q1, brake.end)
+    # every braking point lies on the interrupted path, short of its goal
+    taus = np.linspace(0.0, running.duration, 2001)
+    path = np.array([running.position_at(t) for t in taus])
+    for q in brake.positions:
+        assert np.abs(path - q).max(axis=1).min() < 2e-3
+    assert np.abs(brake.end - running.end).max() > 1e-3
+
+
+def test_stop_at_speed_brakes_within_the_acceleration_limits(panda: RobotModel, setup) -> None:
+    """A controller continues from its moving setpoint: a one-point hold 50 ms away asked
+    ~5x the Panda's acceleration limits at speed. The brake starts at the running
+    velocity and decelerates within twice the scaled limits (path + braking)."""
+    backend, grasps = setup
+    arm = KinematicRobot(panda)
+    pnp = PickAndPlace(backend, arm.io())
+    worker = threading.Thread(target=pnp.pick, args=(grasps,))
+    worker.start()
+    deadline = time.monotonic() + 60
+    v = None
+    while time.monotonic() < deadline:
+        time.sleep(0.002)
+        tr, t0 = arm.traj, arm.t_start
+        if tr is not None and pnp.state is PickState.PLACE:
+            t = arm.now() - t0
+            if t >= tr.times[np.abs(tr.velocities).max(axis=1).argmax()]:
+                v = np.array([np.interp(t, tr.times, tr.velocities[:, j]) for j in range(7)])
+                pnp.stop()
+                break
+    worker.join(10)
+    assert v is not None and np.abs(v).max() > 0.1  # stopped at speed
+    brake = arm.sent[-1]
+    assert brake.positions.shape[0] > 3 and brake.duration > 0.1
+    np.testing.assert_allclose(brake.velocities[0], v, atol=0.1 * np.abs(v).max())
+    acc = np.diff(np.vstack([v, brake.velocities]), axis=0) / np.diff([0.0, *brake.times])[:, None]
+    limit = 2 * panda.acceleration_limits * backend.planner.params.acceleration_scaling
+    assert np.all(np.abs(acc) <= limit * 1.1), np.abs(acc).max(axis=0) / limit
+
+
+class DeafGripper(KinematicRobot):
+    """A hand nothing drives (a real Franka's fingers answer franka_gripper's actions,
+    not a JointTrajectory topic): it stays open."""
+
+    def send_gripper(self, width: float, duration: float) -> None:
+        pass
+
+
+def test_fingers_that_never_closed_are_not_a_hold(panda: RobotModel, setup) -> None:
+    backend, grasps = setup
+    arm = DeafGripper(panda)
+    res = PickAndPlace(backend, arm.io()).pick(grasps)
+    assert not res.success and res.state is PickState.FAILED
+    assert "fingers did not close" in res.reason
+    assert PickState.LIFT not in arm.states and PickState.PLACE not in arm.states
+
+
+def test_unknown_finger_or_arm_positions_move_nothing_and_stop_never_raises(
+    panda: RobotModel, setup
+) -> None:
+    backend, grasps = setup
+    arm = KinematicRobot(panda)
+    bad: dict[str, float] = {}
+    plain = arm.joint_state
+
+    def state() -> dict[str, float]:
+        return {**plain(), **bad}
+
+    pnp = PickAndPlace(backend, dataclasses.replace(arm.io(), joint_state=state))
+    fingers = dict.fromkeys(panda.gripper.joints, float("nan"))
+    bad.update(fingers)
+    res = pnp.pick(grasps)  # NaN fingers after closing: no hold
+    assert not res.success and "grasp unknown" in res.reason
+    bad.clear()
+    plan, reason, _ = pnp.plan(grasps, pnp.current_q())
+    assert plan is not None, reason
+    bad["panda_joint4"] = float("nan")  # the arm's state turns NaN
+    n = len(arm.sent)
+    res = pnp.execute(plan)
+    assert not res.success and "no fresh joint state" in res.reason
+    assert len(arm.sent) == n  # nothing was sent
+    pnp.stop()  # from the /executor/stop callback: must not raise
+    assert len(arm.sent) == n
 
 
 def test_goal_not_reached_times_out(panda: RobotModel, setup) -> None:

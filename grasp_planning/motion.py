@@ -138,20 +138,10 @@ def time_parameterize(
         # on the straight joint-space segment and each joint's limit bounds s's.
         delta = b - a
         mag = np.maximum(np.abs(delta), 1e-12)
-        inp = InputParameter(1)
-        inp.current_position = [0.0]
-        inp.current_velocity = [0.0]
-        inp.current_acceleration = [0.0]
-        inp.target_position = [1.0]
-        inp.target_velocity = [0.0]
-        inp.target_acceleration = [0.0]
-        inp.max_velocity = [float(np.min(vmax / mag))]
-        inp.max_acceleration = [float(np.min(amax / mag))]
-        inp.max_jerk = [float(np.min(jmax / mag))]
-        traj = RuckigTrajectory(1)
-        res = otg.calculate(inp, traj)
-        if res not in (Result.Working, Result.Finished):
-            raise MotionPlanningError(f"ruckig failed on a segment: {res}")
+        limits = (np.min(vmax / mag), np.min(amax / mag), np.min(jmax / mag))
+        traj = _profile_1d(otg, 0.0, 0.0, 1.0, limits)
+        if traj is None:
+            raise MotionPlanningError("ruckig failed on a segment")
         d = traj.duration
         ts = [*np.arange(params.sample_dt, d, params.sample_dt).tolist(), d]
         for t in ts:
@@ -167,6 +157,31 @@ def time_parameterize(
     return Trajectory(
         robot.joint_names, np.array(times), np.array(pos), np.array(vel), np.array(acc)
     )
+
+
+def _profile_1d(
+    otg: Ruckig,
+    position: float,
+    velocity: float,
+    target: float | None,
+    limits: tuple[float, float, float],
+) -> RuckigTrajectory | None:
+    """Jerk-limited 1-D profile from (``position``, ``velocity``, zero acceleration) to
+    rest at ``target`` (None: to rest anywhere, ruckig's velocity interface) under
+    ``limits`` (velocity, acceleration, jerk); None when ruckig finds none."""
+    inp = InputParameter(1)
+    inp.current_position = [position]
+    inp.current_velocity = [velocity]
+    inp.current_acceleration = [0.0]
+    inp.target_velocity = [0.0]
+    inp.target_acceleration = [0.0]
+    if target is None:
+        inp.control_interface = ControlInterface.Velocity
+    else:
+        inp.target_position = [target]
+    inp.max_velocity, inp.max_acceleration, inp.max_jerk = ([float(x)] for x in limits)
+    traj = RuckigTrajectory(1)
+    return traj if otg.calculate(inp, traj) in (Result.Working, Result.Finished) else None
 
 
 def check_trajectory(
@@ -447,19 +462,9 @@ def stop_trajectory(
     speed = np.maximum(np.abs(np.vstack([rate, remaining])).max(axis=0), 1e-9)
     amax = robot.acceleration_limits * params.acceleration_scaling
     jmax = robot.jerk_limits * params.acceleration_scaling
-    inp = InputParameter(1)
-    inp.current_position = [float(t)]
-    inp.current_velocity = [1.0]
-    inp.current_acceleration = [0.0]
-    inp.target_velocity = [0.0]
-    inp.target_acceleration = [0.0]
-    inp.max_velocity = [1.0]
-    inp.max_acceleration = [float(np.min(amax / speed))]
-    inp.max_jerk = [float(np.min(jmax / speed))]
-    inp.control_interface = ControlInterface.Velocity
-    brake = RuckigTrajectory(1)
-    res = Ruckig(1).calculate(inp, brake)
-    if res not in (Result.Working, Result.Finished):
+    limits = (1.0, np.min(amax / speed), np.min(jmax / speed))
+    brake = _profile_1d(Ruckig(1), float(t), 1.0, None, limits)
+    if brake is None:
         return hold_trajectory(robot, running.position_at(t))
     d = brake.duration
     times = [*np.arange(params.sample_dt, d, params.sample_dt).tolist(), max(d, params.sample_dt)]

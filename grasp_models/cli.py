@@ -12,6 +12,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         vqvae=args.vqvae,
         threads=args.threads,
         device=args.device,
+        data_format=args.format,
         size=args.size,
         train_size=args.train_size,
         train_crop=args.train_crop,
@@ -94,23 +96,39 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     import torch
 
-    from grasp_models.datasets import CornellDataset, JacquardDataset
+    from grasp_core.files import file_sha256
+    from grasp_core.validation import require_range
     from grasp_models.metrics import RectangleMetric
     from grasp_models.planar.evaluate import evaluate
+    from grasp_models.planar.train import data_pixels_per_metre, open_dataset
     from grasp_models.registry import load_model
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model, args.weights, device=args.device)
     rgb = getattr(model, "in_channels", 1) == 4  # an RGB-D model reads the colour images
-    source = (JacquardDataset if args.format == "jacquard" else CornellDataset)(args.data, rgb)
+    source = open_dataset(args.data, args.format, rgb)
     indices = source.labelled_indices()
     metric = RectangleMetric(args.iou, args.angle)
     ks = sorted({1, *args.k})
+    if args.zoom == "auto":  # the data's scale (its camera.json) to the model's, or 1
+        zoom = model.data_zoom(data_pixels_per_metre(source))
+    else:
+        zoom = require_range("--zoom", float(args.zoom), 0.05, 20.0)
     result = {
-        crop: evaluate(model, source, indices, crop, ks, metric, progress=not args.quiet)
+        crop: evaluate(model, source, indices, crop, ks, metric, progress=not args.quiet, zoom=zoom)
         for crop in args.crop
     }
-    text = json.dumps({"model": args.model, "data": args.data, "results": result}, indent=2)
+    for r in result.values():  # no labelled image: null, not NaN (invalid JSON)
+        r.update({k: None for k, v in r.items() if isinstance(v, float) and math.isnan(v)})
+    report = {
+        "model": args.model,
+        "weights": args.weights or "shipped",
+        "weights_sha256": file_sha256(Path(args.weights)) if args.weights else None,
+        "data": args.data,
+        "format": args.format,
+        "results": result,
+    }
+    text = json.dumps(report, indent=2, allow_nan=False)
     if args.out:
         from grasp_models.checkpoint import save_json
 
@@ -188,7 +206,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train", help="train a grasp model (planar: ggcnn, ggcnn2, vqvae, vqvae_ggcnn)"
     )
     p.add_argument("--model", required=True, choices=sorted(TRAINERS))
-    p.add_argument("--data", required=True, help="Cornell-format dataset folder")
+    p.add_argument("--data", required=True, help="dataset folder (--format's layout)")
+    p.add_argument(
+        "--format",
+        default="cornell",
+        choices=("cornell", "jacquard"),
+        help="layout of --data, --test-data and --val-data",
+    )
     p.add_argument("--out", required=True, help="weights file (.pt); card beside it")
     p.add_argument("--test-data", default=None, help="held-out dataset (else split --data)")
     p.add_argument(
@@ -281,6 +305,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", default=None, help="weights (.pt); default: shipped")
     p.add_argument("--data", required=True)
     p.add_argument("--format", default="cornell", choices=("cornell", "jacquard"))
+    p.add_argument(
+        "--zoom",
+        default="auto",
+        help="scale images by this in their crops; auto: the data's camera.json scale to "
+        "the model card's pixels_per_metre, as the detector zooms frames (1 without both; "
+        "Jacquard's 1024 px images have none: give one)",
+    )
     p.add_argument("--crop", nargs="+", default=["image", "gt"], choices=("image", "gt"))
     p.add_argument("--iou", type=float, default=0.25, help="IoU threshold")
     p.add_argument("--angle", type=float, default=30.0, help="angle threshold [deg]")

@@ -15,6 +15,7 @@ import math
 import re
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from grasp_core import GraspRect
@@ -79,15 +80,27 @@ def parse_cornell_rects(path: Path, quality: float = 1.0) -> list[GraspRect]:
     return rects
 
 
-def depth_from_pcd(path: Path, shape: tuple[int, int] = CORNELL_SHAPE) -> np.ndarray:
-    """Depth image [m] (range of each point) from a Cornell ``pcdNNNN.txt`` point cloud."""
+def depth_from_pcd(path: Path, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Depth image [m] (range of each point) from a Cornell ``pcdNNNN.txt`` point cloud
+    (ASCII PCD, ``x y z rgb index`` per point, index = row * width + column). ``shape``
+    (H, W): default the size of the image's ``pcdNNNNr.png`` when it exists (your own
+    captures need not be Cornell's), else Cornell's 640x480."""
     path = Path(path)
+    if shape is None:
+        png = path.with_name(path.stem + "r.png")
+        size = cv2.imread(str(png), cv2.IMREAD_UNCHANGED).shape[:2] if png.is_file() else None
+        shape = tuple(size) if size else CORNELL_SHAPE
     depth = np.zeros(shape, dtype=np.float32)
     in_data = False
-    with path.open() as fh:
+    with path.open(errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
             if not in_data:
                 in_data = line.startswith("DATA")
+                if in_data and line.split()[1:2] != ["ascii"]:
+                    raise DatasetError(
+                        f"{path}:{lineno}: only 'DATA ascii' point clouds are read, got "
+                        f"{line.strip()!r} (save it as ASCII, or write pcdNNNNd.tiff depth)"
+                    )
                 continue
             tokens = line.split()
             if not tokens:
@@ -123,7 +136,12 @@ def _read_object_map(root: Path) -> dict[str, str]:
                 continue
             if len(tokens) < 2:
                 raise DatasetError(f"{path}:{lineno}: expected '<image> <object id>', got {line!r}")
-            out[str(int(tokens[0]))] = tokens[1]
+            try:
+                out[str(int(tokens[0]))] = tokens[1]
+            except ValueError:
+                raise DatasetError(
+                    f"{path}:{lineno}: expected an image number, got {tokens[0]!r}"
+                ) from None
         return out
     return {}
 
@@ -152,6 +170,10 @@ class CornellDataset(PlanarDataset):
 
     def image_ids(self) -> list[str]:
         return [str(num) for num, _ in self._entries]
+
+    def has_object_ids(self) -> bool:
+        """An ``objects.txt`` (or Cornell's ``z.txt``): ``<image number> <object id>`` lines."""
+        return bool(self._objects)
 
     def object_ids(self) -> list[str]:
         return [self._objects.get(str(num), f"image{num}") for num, _ in self._entries]

@@ -52,6 +52,11 @@ class PlanarDataset(abc.ABC):
     def image_ids(self) -> list[str]:
         return [str(i) for i in range(len(self))]
 
+    def has_object_ids(self) -> bool:
+        """Whether the data says which object each image shows (else each image is its
+        own object, and an object-wise split is image-wise)."""
+        return True
+
     def positive_counts(self) -> list[int]:
         """How many positive rectangles each sample has (override when it can be cheaper)."""
         return [len(self[i].positives) for i in range(len(self))]

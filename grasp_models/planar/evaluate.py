@@ -22,9 +22,12 @@ def evaluate(
     metric: RectangleMetric | None = None,
     progress: bool = False,
     per_image: bool = False,
+    zoom: float = 1.0,
 ) -> dict:
     """Top-k accuracies (fractions) over the labelled images among ``indices``; with
-    ``per_image`` also ``hit_indices``: k -> the indices of the images that succeed."""
+    ``per_image`` also ``hit_indices``: k -> the indices of the images that succeed.
+    ``zoom`` scales every image in its crop (:meth:`PlanarGraspModel.data_zoom`: data at
+    another scale than the model's training data, as the detector zooms camera frames)."""
     metric = metric or RectangleMetric()
     hit_indices: dict[int, list[int]] = {k: [] for k in ks}
     n = 0
@@ -33,7 +36,9 @@ def evaluate(
         if not sample.labelled:
             continue
         rgb = sample.rgb if model.takes_rgb else None
-        out = model.run(sample.depth, rgb, crop_center_for(sample, crop), max_grasps=max(ks))
+        out = model.run(
+            sample.depth, rgb, crop_center_for(sample, crop), max_grasps=max(ks), zoom=zoom
+        )
         n += 1
         for k in ks:
             if metric.success_at_k(out.rects, sample.positives, k):
@@ -41,6 +46,7 @@ def evaluate(
     result = {
         "images": n,
         "crop": crop,
+        "zoom": zoom,
         "iou_threshold": metric.iou_threshold,
         "angle_threshold_deg": metric.angle_threshold_deg,
         **{f"top{k}": (len(hit_indices[k]) / n if n else float("nan")) for k in ks},

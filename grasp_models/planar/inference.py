@@ -182,14 +182,19 @@ class PlanarGraspModel(GraspModel):
         show it objects at a scale it never saw (a 1280x720 RealSense: 1.5x). The scale
         is taken at the workspace point's depth, else at the table's (median depth); 1
         within 1 % (the training zoom jitter is ±15 %), clipped to [0.25, 4]."""
-        ppm = self.cfg.pixels_per_metre
-        if not ppm:
-            return 1.0
         p = self._workspace_in_camera(frame)
         z = float(p[2]) if p is not None else P.table_depth(frame.depth)
         if not z > 0:
             return 1.0
-        zoom = ppm * z / math.sqrt(frame.camera.fx * frame.camera.fy)
+        return self.data_zoom(math.sqrt(frame.camera.fx * frame.camera.fy) / z)
+
+    def data_zoom(self, data_pixels_per_metre: float | None) -> float:
+        """Zoom from images of ``data_pixels_per_metre`` to the card's scale: 1 when
+        either is unknown or they agree within 1 %, else clipped to [0.25, 4]."""
+        ppm = self.cfg.pixels_per_metre
+        if not ppm or not data_pixels_per_metre:
+            return 1.0
+        zoom = ppm / data_pixels_per_metre
         return 1.0 if abs(zoom - 1.0) < 0.01 else float(np.clip(zoom, 0.25, 4.0))
 
     @torch.inference_mode()

@@ -22,6 +22,7 @@ import random
 import shlex
 import sys
 import time
+import warnings
 from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +36,8 @@ from grasp_core.errors import ValidationError
 from grasp_core.files import file_sha256
 from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import load_checkpoint, save_checkpoint
-from grasp_models.datasets import CornellDataset
+from grasp_models.datasets import CornellDataset, JacquardDataset, PlanarDataset
+from grasp_models.datasets.scale import camera_focal_length, pixels_per_metre
 from grasp_models.datasets.splits import labelled_subset, split_indices
 from grasp_models.datasets.torch_dataset import CROP_MODES, ConcatGraspMaps, GraspMapDataset
 from grasp_models.errors import CheckpointError
@@ -44,6 +46,7 @@ from grasp_models.planar.evaluate import evaluate
 from grasp_models.planar.inference import PlanarGraspModel, build_network, load_network, load_vqvae
 from grasp_models.planar.networks import WIDTH_LOSSES, grasp_loss
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
+from grasp_models.registry import resolve_device
 
 TRAINABLE = ("ggcnn", "ggcnn2", "vqvae", "vqvae_ggcnn")
 LR_SCHEDULES = ("constant", "cosine")
@@ -86,6 +89,8 @@ class TrainConfig:
     augment: bool = True
     threads: int = 2
     device: str = "cpu"
+    # layout of data, test_data and val_data (unlabelled_data folders are Cornell's)
+    data_format: str = "cornell"
     vq_num_embeddings: int = 128
     vq_dim: int = 16
     vq_train_decoder: bool = True  # False: ablation, only the cascaded GG-CNN is trained
@@ -107,6 +112,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         require_choice("model", self.model, TRAINABLE)
         require_choice("split", self.split, ("image", "object"))
+        require_choice("data_format", self.data_format, tuple(DATASET_FORMATS))
         require_choice("train_crop", self.train_crop, CROP_MODES)
         require_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         require_choice("width_loss", self.width_loss, WIDTH_LOSSES)
@@ -133,6 +139,15 @@ class TrainConfig:
             raise CheckpointError(
                 f"unlabelled_data: only the vqvae trains on unlabelled images, not {self.model}"
             )
+
+
+#: dataset layouts ``grasp train`` / ``grasp eval`` read
+DATASET_FORMATS = {"cornell": CornellDataset, "jacquard": JacquardDataset}
+
+
+def open_dataset(root: str, fmt: str = "cornell", rgb: bool = False) -> PlanarDataset:
+    """The dataset at ``root`` in layout ``fmt`` (``cornell`` or ``jacquard``)."""
+    return DATASET_FORMATS[require_choice("data format", fmt, tuple(DATASET_FORMATS))](root, rgb)
 
 
 def learning_rate(cfg: TrainConfig, progress: float) -> float:
@@ -262,28 +277,36 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in sys.argv)
 
 
-def data_pixels_per_metre(root: str | Path) -> float | None:
-    """The scale of a dataset's images at the table [px/m]: focal length (``camera.json``,
-    which ``grasp datagen-planar`` writes) over the table depth of its first image; None
-    without a ``camera.json`` (e.g. Cornell: its scale is unknown, inference never zooms)."""
-    path = Path(root) / "camera.json"
-    if not path.is_file():
+def data_pixels_per_metre(source: PlanarDataset) -> float | None:
+    """The scale of a dataset's images at the table [px/m] (:mod:`.datasets.scale`); None
+    without a ``camera.json`` (e.g. Cornell: its scale is unknown, nothing is zoomed)."""
+    if not len(source) or getattr(source, "root", None) is None:
         return None
-    K = np.asarray(json.loads(path.read_text())["K"], dtype=float)
-    z = P.table_depth(CornellDataset(root)[0].depth)
-    return round(float(np.sqrt(K[0, 0] * K[1, 1]) / z), 3) if z > 0 else None
+    if camera_focal_length(source.root) is None:
+        return None
+    return pixels_per_metre(source.root, source[0].depth)
 
 
-def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict, unlabelled: int = 0) -> dict:
-    """``unlabelled``: how many images ``cfg.unlabelled_data`` added to the VQ-VAE's."""
-    ppm = data_pixels_per_metre(cfg.data)
+def card_for(
+    cfg: TrainConfig,
+    net: torch.nn.Module,
+    split: dict,
+    unlabelled: int = 0,
+    ppm: float | None = None,
+    has_objects: bool = True,
+) -> dict:
+    """``unlabelled``: how many images ``cfg.unlabelled_data`` added to the VQ-VAE's;
+    ``ppm``: the training data's scale (:func:`data_pixels_per_metre`); ``has_objects``:
+    whether the data names each image's object (else an object-wise split is image-wise)."""
     card = {
         "arch": cfg.model,
         "in_channels": cfg.in_channels,
         "processing": asdict(P.ProcessingConfig(size=cfg.size, pixels_per_metre=ppm)),
         "data": {
             "root": cfg.data,
-            "split": cfg.split,
+            "split": cfg.split
+            if cfg.split == "image" or cfg.test_data or has_objects
+            else "object requested, image-wise in effect: no objects.txt",
             "test_fraction": None if cfg.test_data else cfg.test_fraction,
             "test_root": cfg.test_data,
             "label_fraction": cfg.label_fraction,
@@ -306,9 +329,11 @@ def card_for(cfg: TrainConfig, net: torch.nn.Module, split: dict, unlabelled: in
 
 
 def validate(net: torch.nn.Module, card: dict, cfg: TrainConfig, source, indices) -> dict:
-    """Blind-crop top-1/top-5 of a copy of ``net`` (training state untouched)."""
+    """Blind-crop top-1/top-5 of a copy of ``net`` (training state untouched), the
+    validation images zoomed to the training scale as the detector would."""
     model = PlanarGraspModel(copy.deepcopy(net).cpu(), card, name=cfg.model, device="cpu")
-    return evaluate(model, source, indices, crop="image")
+    zoom = model.data_zoom(data_pixels_per_metre(source))
+    return evaluate(model, source, indices, crop="image", zoom=zoom)
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
@@ -319,16 +344,24 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     run_dir = out.with_suffix(".run")
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / "checkpoint.pt"
-    source = CornellDataset(cfg.data, load_rgb=cfg.rgb)
-    test_source = CornellDataset(cfg.test_data, load_rgb=cfg.rgb) if cfg.test_data else source
+    source = open_dataset(cfg.data, cfg.data_format, cfg.rgb)
+    test_source = open_dataset(cfg.test_data, cfg.data_format, cfg.rgb) if cfg.test_data else source
     split = dataset_split(cfg, source, test_source if cfg.test_data else None)
+    ppm = data_pixels_per_metre(source)  # before training: a bad camera.json stops it here
+    if cfg.split == "object" and not cfg.test_data and not source.has_object_ids():
+        warnings.warn(
+            f"{cfg.data}: no objects.txt names each image's object, so the object-wise split "
+            "is image-wise (views of one object can be in training and test); the card says so",
+            stacklevel=2,
+        )
     is_vq = cfg.model == "vqvae"
     train_idx = split["train"] if is_vq else split["labelled"]
     if not train_idx:
         raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
     data = training_data(cfg, source, train_idx)
     unlabelled = len(data) - len(train_idx)  # images of cfg.unlabelled_data
-    net = build_model(cfg).to(cfg.device)
+    device = resolve_device(cfg.device)
+    net = build_model(cfg).to(device)
     opt = torch.optim.Adam(param_groups(net, cfg), lr=cfg.lr)
     start_epoch = 0
     history: list[dict] = []  # each call that trained this run: command, first epoch
@@ -353,7 +386,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     val_source = val_idx = None
     best: dict | None = None  # {"epoch", "top1", "top5", "model"} of the best validation
     if cfg.val_data and not is_vq:
-        val_source = CornellDataset(cfg.val_data, load_rgb=cfg.rgb)
+        val_source = open_dataset(cfg.val_data, cfg.data_format, cfg.rgb)
         val_idx = val_source.labelled_indices()
         if not val_idx:
             raise CheckpointError(f"{cfg.val_data}: no labelled validation images")
@@ -378,7 +411,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 lr = learning_rate(cfg, (epoch + step / len(loader)) / cfg.epochs)
                 for group in opt.param_groups:
                     group["lr"] = lr * group.get("lr_scale", 1.0)  # absent: older checkpoints
-                x, y = x.to(cfg.device), y.to(cfg.device)
+                x, y = x.to(device), y.to(device)
                 loss, details = net.loss(x) if is_vq else grasp_loss(net(x), y, cfg.width_loss)
                 opt.zero_grad()
                 loss.backward()
@@ -392,7 +425,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             ):
                 v = validate(
                     net,
-                    card_for(cfg, net, split, unlabelled),
+                    card_for(cfg, net, split, unlabelled, ppm, source.has_object_ids()),
                     cfg,
                     val_source,
                     val_idx,
@@ -419,7 +452,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     "init": init,
                 },
             )
-    card = card_for(cfg, net, split, unlabelled)
+    card = card_for(cfg, net, split, unlabelled, ppm, source.has_object_ids())
     if len(history) > 1:  # a resumed run: which call trained from which epoch on
         card["history"] = history
     if init is not None:

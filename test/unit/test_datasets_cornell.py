@@ -109,6 +109,28 @@ def test_malformed_point_cloud_names_line(tmp_path: Path) -> None:
         CornellDataset(tmp_path)[0]
 
 
+def test_point_cloud_takes_the_size_of_its_colour_image(tmp_path: Path) -> None:
+    """Your own 424x240 capture as pcdNNNN.txt: index = row * 424 + column (read as 640
+    wide, its rows wrapped and the depth under a label was another pixel's)."""
+    rows = ["FIELDS x y z rgb index", "DATA ascii", "0 0 600 0 425", "0 0 700 0 1000"]
+    write(tmp_path / "pcd0300.txt", "\n".join(rows) + "\n")
+    cv2.imwrite(str(tmp_path / "pcd0300r.png"), np.zeros((240, 424, 3), np.uint8))
+    write(tmp_path / "pcd0300cpos.txt", RECT)
+    s = CornellDataset(tmp_path)[0]
+    assert s.depth.shape == (240, 424)
+    assert s.depth[1, 1] == pytest.approx(0.6) and s.depth[2, 152] == pytest.approx(0.7)
+
+
+def test_binary_point_clouds_and_bad_object_lines_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "pcd0400.txt").write_bytes(b"FIELDS x y z rgb index\nDATA binary\n\x00\xff\x13")
+    write(tmp_path / "pcd0400cpos.txt", RECT)
+    with pytest.raises(DatasetError, match=r"pcd0400\.txt:2: only 'DATA ascii'"):
+        CornellDataset(tmp_path)[0]
+    write(tmp_path / "objects.txt", "400 mug\npcd0401 bowl\n")
+    with pytest.raises(DatasetError, match=r"objects\.txt:2: expected an image number"):
+        CornellDataset(tmp_path)
+
+
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no pcdNNNNcpos"):
         CornellDataset(tmp_path)

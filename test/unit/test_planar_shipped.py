@@ -117,3 +117,43 @@ def test_a_tilted_camera_is_named_in_a_warning() -> None:
     T = look_at(np.array([0.05, 0.0, 0.8]), np.array([0.5, 0.0, 0.0]), up=(1.0, 0.0, 0.0))
     tilted = RGBDFrame(depth=frame.depth, camera=frame.camera.with_extrinsic(T))
     assert "tilted 29° from straight down" in model.view_warning(tilted)
+
+
+def test_grasp_eval_zooms_data_of_another_scale_as_the_detector_does(tmp_path, capsys) -> None:
+    """The same rendered images at twice the resolution (camera.json K doubled): `grasp
+    eval` scored them 0 % unzoomed; zoomed from their camera.json to the card's scale,
+    as the detector zooms camera frames, they score what the originals score."""
+    import json
+
+    import cv2
+
+    from grasp_bringup.cli import main
+    from grasp_models.datasets import CornellDataset
+    from grasp_models.datasets.synthetic import SynthConfig, generate
+
+    lo_root, hi_root = tmp_path / "lo", tmp_path / "hi"
+    cfg = SynthConfig(out=str(lo_root), split="test", objects=3, views=1, labeller="geometric")
+    generate(cfg, progress=False)
+    lo = CornellDataset(lo_root)
+    cam = json.loads((lo_root / "camera.json").read_text())
+    K = np.array(cam["K"])
+    K[:2] *= 2.0
+    K[0, 2], K[1, 2] = 639.5, 479.5
+    hi_root.mkdir()
+    (hi_root / "camera.json").write_text(json.dumps({**cam, "K": K.tolist()}))
+    for i in range(len(lo)):
+        s = lo[i]
+        big = cv2.resize(s.depth, (1280, 960), interpolation=cv2.INTER_NEAREST)
+        cv2.imwrite(str(hi_root / f"pcd{i:04d}d.tiff"), big)
+        corners = "".join(f"{x} {y}\n" for r in s.positives for x, y in r.corners() * 2 + 0.5)
+        (hi_root / f"pcd{i:04d}cpos.txt").write_text(corners)
+    out = {}
+    for name, root in (("lo", lo_root), ("hi", hi_root)):
+        args = ["eval", "--model", "ggcnn", "--data", str(root), "--crop", "image", "--quiet"]
+        assert main([*args, "--threads", "2", "--out", str(tmp_path / f"{name}.json")]) == 0
+        out[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    capsys.readouterr()
+    lo_r, hi_r = out["lo"]["results"]["image"], out["hi"]["results"]["image"]
+    assert lo_r["zoom"] == 1.0 and hi_r["zoom"] == pytest.approx(0.5, abs=0.01)
+    assert lo_r["top1"] > 0.5 and hi_r["top1"] == lo_r["top1"]
+    assert out["hi"]["weights"] == "shipped" and out["hi"]["format"] == "cornell"

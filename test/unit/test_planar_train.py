@@ -545,3 +545,52 @@ def test_the_codebook_size_and_code_dimension_are_options_the_grasp_model_inheri
     argv = ["train", "--model", "ggcnn", "--data", str(data), "--out", str(tmp_path / "g.pt")]
     with pytest.raises(ValueError, match="vq_dim.*ggcnn"):
         main([*argv, "--vq-dim", "64", "--quiet"])
+
+
+def test_a_malformed_camera_json_stops_training_before_the_first_epoch(tmp_path: Path) -> None:
+    """It was read only when the card was written: after training, or at each validation
+    before the checkpoint, so every rerun trained epoch 1 again and crashed on KeyError."""
+    from grasp_models.errors import DatasetError
+
+    cfg = TrainConfig(**tiny_run(tmp_path))
+    (Path(cfg.data) / "camera.json").write_text('{"fx": 615}')
+    with pytest.raises(DatasetError, match=r"camera\.json: expected a JSON object with 'K'"):
+        train(cfg, progress=False)
+    assert not (Path(cfg.out).with_suffix(".run") / "log.csv").is_file() or not read_losses(
+        Path(cfg.out).with_suffix(".run")
+    )
+
+
+def test_card_records_the_data_scale_and_an_object_split_that_is_image_wise(
+    tmp_path: Path,
+) -> None:
+    """With a camera.json the card's processing carries the data's pixels per metre (the
+    detector zooms other cameras to it); without objects.txt an object-wise split is
+    image-wise, which the card now says (it said "object"), with a warning."""
+    cfg = TrainConfig(**tiny_run(tmp_path, epochs=1, device="auto"))  # auto: cpu or cuda
+    root = Path(cfg.data)
+    K = [[100.0, 0.0, 63.5], [0.0, 100.0, 47.5], [0.0, 0.0, 1.0]]
+    (root / "camera.json").write_text(json.dumps({"K": K}))
+    (root / "objects.txt").unlink()
+    with pytest.warns(UserWarning, match="object-wise split is image-wise"):
+        card = train(cfg, progress=False)
+    assert card["processing"]["pixels_per_metre"] == pytest.approx(100.0 / 0.8)
+    assert card["data"]["split"].startswith("object requested, image-wise in effect")
+
+
+def test_train_reads_a_jacquard_folder(tmp_path: Path) -> None:
+    """`grasp train --format jacquard` (the docs said a Jacquard folder loads; train only
+    knew the Cornell layout)."""
+    import cv2
+
+    root = tmp_path / "jq"
+    for i in range(4):
+        obj = root / f"obj{i}"
+        obj.mkdir(parents=True)
+        depth = np.full((96, 96), 0.8, np.float32)
+        depth[40:56, 30:66] = 0.75
+        cv2.imwrite(str(obj / f"0_obj{i}_perfect_depth.tiff"), depth)
+        (obj / f"0_obj{i}_grasps.txt").write_text("48;48;90;20;10\n")
+    cfg = TrainConfig(**{**tiny_run(tmp_path, epochs=1), "data": str(root)}, data_format="jacquard")
+    card = train(cfg, progress=False)
+    assert card["data"]["train_images"] == 3 and card["train_config"]["data_format"] == "jacquard"

@@ -157,17 +157,25 @@ def learning_rate(cfg: TrainConfig, progress: float) -> float:
     return 0.5 * cfg.lr * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
-def same_config(saved: dict, cfg: TrainConfig) -> bool:
-    """Whether a checkpoint's saved config is ``cfg``'s, ``epochs`` (a run may be extended)
-    and ``out`` (a run folder may be copied or moved) aside. Fields added to
-    :class:`TrainConfig` after the checkpoint was written count as their defaults."""
+#: Settings a resumed run may change: the length, where it is written, and how it runs
+#: (threads and device change the speed, not what is learned).
+RESUME_FREE = ("epochs", "out", "threads", "device")
+
+
+def config_changes(saved: dict, cfg: TrainConfig) -> list[str]:
+    """The fields in which a checkpoint's saved config differs from ``cfg``,
+    :data:`RESUME_FREE` aside. Fields added to :class:`TrainConfig` after the checkpoint
+    was written count as their defaults."""
     now = json.loads(json.dumps(asdict(cfg)))  # tuples as lists, on both sides
     defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
     old = json.loads(json.dumps({**defaults, **saved}))
-    free = ("epochs", "out")
-    return {k: v for k, v in old.items() if k not in free} == {
-        k: v for k, v in now.items() if k not in free
-    }
+    keys = sorted((set(old) | set(now)) - set(RESUME_FREE))
+    return [k for k in keys if old.get(k) != now.get(k)]
+
+
+def same_config(saved: dict, cfg: TrainConfig) -> bool:
+    """Whether a checkpoint's saved config is ``cfg``'s (:func:`config_changes` empty)."""
+    return not config_changes(saved, cfg)
 
 
 def seed_everything(seed: int) -> None:
@@ -368,9 +376,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     init = None  # what the run started from, when not a random initialisation
     if ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
-        if not same_config(state.get("config", {}), cfg):
+        changed = config_changes(state.get("config", {}), cfg)
+        if changed:
+            saved = {**asdict(cfg), **state.get("config", {})}
+            diff = ", ".join(f"{k} {saved.get(k)!r} -> {getattr(cfg, k, None)!r}" for k in changed)
             raise CheckpointError(
-                f"{ckpt_path} was written for another configuration; delete it or change --out"
+                f"{ckpt_path} was written for another configuration ({diff}): rerun with "
+                "the saved values to resume, or give another --out to start a new run"
             )
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])

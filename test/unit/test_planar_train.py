@@ -302,8 +302,12 @@ def test_cosine_schedule_decays_to_zero_and_old_checkpoints_still_resume(tmp_pat
     old = {k: v for k, v in state["config"].items() if k != "lr_schedule"}
     assert same_config(old, TrainConfig(epochs=3, **{**cfg, "lr_schedule": "constant"}))
     assert not same_config(old, TrainConfig(epochs=3, **cfg))
+    # how a run runs may change on resume: threads and device
+    assert same_config(state["config"], TrainConfig(epochs=3, **{**cfg, "threads": 2}))
     save_checkpoint(ckpt, {**state, "config": {**old, "lr_schedule": "constant"}})
-    with pytest.raises(Exception, match="another configuration"):
+    with pytest.raises(
+        Exception, match=r"another configuration \(lr_schedule 'constant' -> 'cosine'\)"
+    ):
         train(TrainConfig(epochs=4, **cfg), progress=False)
     assert isinstance(state["model"], dict) and torch.is_tensor(next(iter(state["model"].values())))
 

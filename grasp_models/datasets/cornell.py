@@ -146,8 +146,15 @@ def _read_object_map(root: Path) -> dict[str, str]:
     return {}
 
 
+_IMAGE = re.compile(r"^pcd(\d+)(?:d\.tiff|\.txt)$")
+
+
 class CornellDataset(PlanarDataset):
-    """All ``pcdNNNNcpos.txt`` under ``root`` (recursively), sorted by image number."""
+    """All ``pcdNNNNcpos.txt`` under ``root`` (recursively), sorted by image number.
+
+    A folder without any ``cpos`` file holds unlabelled images: every ``pcdNNNNd.tiff`` /
+    ``pcdNNNN.txt`` is one (your own captures for the VQ-VAE, ``--unlabelled-data``).
+    """
 
     def __init__(self, root: str | Path, load_rgb: bool = False) -> None:
         self.root = Path(root)
@@ -158,8 +165,19 @@ class CornellDataset(PlanarDataset):
             m = _NAME.match(path.name)
             if m:
                 found.append((int(m.group(1)), m.group(1), path))
+        self.unlabelled_only = not found
+        if not found:  # unlabelled captures: depth images, no rectangles
+            stems = {}
+            for path in self.root.rglob("pcd*"):
+                m = _IMAGE.match(path.name)
+                if m:
+                    stems[(int(m.group(1)), m.group(1), str(path.parent))] = path
+            found = [(num, digits, path) for (num, digits, _), path in stems.items()]
         if not found:
-            raise DatasetError(f"{self.root}: no pcdNNNNcpos.txt files found")
+            raise DatasetError(
+                f"{self.root}: no pcdNNNNcpos.txt (labelled) nor pcdNNNNd.tiff / pcdNNNN.txt "
+                "(unlabelled) files found"
+            )
         found.sort()
         self._entries = [(num, path.parent / f"pcd{digits}") for num, digits, path in found]
         self.load_rgb = load_rgb
@@ -179,6 +197,8 @@ class CornellDataset(PlanarDataset):
         return [self._objects.get(str(num), f"image{num}") for num, _ in self._entries]
 
     def positive_counts(self) -> list[int]:
+        if self.unlabelled_only:
+            return [0] * len(self._entries)
         return [len(parse_cornell_rects(Path(f"{stem}cpos.txt"))) for _, stem in self._entries]
 
     def __getitem__(self, index: int) -> GraspSample:
@@ -195,7 +215,9 @@ class CornellDataset(PlanarDataset):
         rgb = read_rgb(Path(f"{stem}r.png")) if self.load_rgb else None
         return GraspSample(
             depth=depth,
-            positives=tuple(parse_cornell_rects(Path(f"{stem}cpos.txt"))),
+            positives=()
+            if self.unlabelled_only
+            else tuple(parse_cornell_rects(Path(f"{stem}cpos.txt"))),
             negatives=tuple(negatives),
             rgb=rgb,
             image_id=str(num),

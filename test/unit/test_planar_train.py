@@ -477,8 +477,19 @@ def test_vqvae_trains_on_more_unlabelled_folders_and_the_card_names_them(tmp_pat
     empty = TrainConfig(
         model="vqvae", out="e.pt", unlabelled_data=(str(tmp_path / "empty"),), **common
     )
-    with pytest.raises(DatasetError, match="empty: no pcdNNNNcpos.txt files found"):
+    with pytest.raises(DatasetError, match="empty: no pcdNNNNcpos.txt .labelled. nor"):
         training_data(empty, CornellDataset(cfg.data), [0])
+    # your own captures: depth images without any rectangle files are unlabelled images
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    for i in range(3):
+        (captures / f"pcd{i:04d}d.tiff").write_bytes(
+            (Path(cfg.data) / "pcd0000d.tiff").read_bytes()
+        )
+    caps = CornellDataset(captures)
+    assert len(caps) == 3 and caps.labelled_indices() == [] and caps[2].positives == ()
+    own = TrainConfig(model="vqvae", out="o.pt", unlabelled_data=(str(captures),), **common)
+    assert len(training_data(own, CornellDataset(cfg.data), [0])) == 1 + 3
 
     # a checkpoint saved before the field existed still matches a run without it
     plain = TrainConfig(model="vqvae", out="p.pt", **common)

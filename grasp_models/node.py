@@ -210,19 +210,9 @@ class GraspDetectorNode(Node):
                 view = self.model.view_warning(frame)
                 if view is not None:
                     self._warn("view", view)
-                out = self.model.run(
-                    frame.depth,
-                    frame.color,
-                    self.model.crop_center(frame),
-                    p["max_grasps"],
-                    self.model.crop_zoom(frame),
-                )
+                out, grasps = self.model.detect(frame, p["max_grasps"])
                 from grasp_models.planar.overlay import quality_overlay
-                from grasp_models.planar.processing import rects_to_grasps
 
-                grasps = rects_to_grasps(
-                    out.rects, frame.depth, frame.camera, p["model"], self.model.depth_offset
-                )
                 if self.pub_quality.get_subscription_count():  # only drawn when watched
                     overlay = quality_overlay(frame.depth, out, frame.color)
                     self.pub_quality.publish(

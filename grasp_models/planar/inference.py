@@ -227,16 +227,21 @@ class PlanarGraspModel(GraspModel):
         rects = tuple(P.transform_rect(r, Minv) for r in rects_crop)
         return PlanarOutput(q, angle, width, M, rects)
 
-    def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
-        if inp.frame is None:
-            raise ModelError(f"{self.name}: needs GraspInput.frame (an RGB-D frame)")
-        frame = inp.frame
+    def detect(self, frame: RGBDFrame, max_grasps: int = 50) -> tuple[PlanarOutput, list[Grasp]]:
+        """The maps and rectangles of one camera frame (crop centred on the workspace point,
+        zoomed to the training scale) and their base-frame grasps, best first."""
         out = self.run(
             frame.depth, frame.color, self.crop_center(frame), max_grasps, self.crop_zoom(frame)
         )
-        return P.rects_to_grasps(
+        grasps = P.rects_to_grasps(
             out.rects, frame.depth, frame.camera, self.name, depth_offset=self.depth_offset
         )
+        return out, grasps
+
+    def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
+        if inp.frame is None:
+            raise ModelError(f"{self.name}: needs GraspInput.frame (an RGB-D frame)")
+        return self.detect(inp.frame, max_grasps)[1]
 
 
 def shipped_weights(name: str) -> Path:

@@ -245,7 +245,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="object", choices=("image", "object"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rgb", action="store_true", help="RGB-D input (default depth only)")
-    p.add_argument("--vqvae", default=None, help="trained VQ-VAE (.pt) for vqvae_ggcnn")
+    p.add_argument(
+        "--vqvae",
+        default=None,
+        help="trained VQ-VAE (.pt) for vqvae_ggcnn (not when fine-tuning with --init-weights)",
+    )
     p.add_argument(
         "--vq-codes",
         type=int,

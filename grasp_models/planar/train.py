@@ -35,7 +35,7 @@ from tqdm import tqdm
 from grasp_core.errors import ValidationError
 from grasp_core.files import file_sha256
 from grasp_core.validation import require_choice, require_range
-from grasp_models.checkpoint import load_checkpoint, save_checkpoint
+from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
 from grasp_models.datasets import CornellDataset, JacquardDataset, PlanarDataset
 from grasp_models.datasets.scale import camera_focal_length, pixels_per_metre
 from grasp_models.datasets.splits import labelled_subset, split_indices
@@ -126,8 +126,16 @@ class TrainConfig:
         require_range("vq_dim", self.vq_dim, 1, None)
         if self.init_weights and self.model == "vqvae":
             raise CheckpointError("init_weights: only the grasp models can start from weights")
-        if self.model == "vqvae_ggcnn" and not self.vqvae:
-            raise CheckpointError("vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt)")
+        if self.model == "vqvae_ggcnn" and not (self.vqvae or self.init_weights):
+            raise CheckpointError(
+                "vqvae_ggcnn needs --vqvae PATH to a trained vqvae (.pt), or --init-weights "
+                "of a vqvae_ggcnn to fine-tune (its encoder and codebook come along)"
+            )
+        if self.model == "vqvae_ggcnn" and self.vqvae and self.init_weights:
+            raise CheckpointError(
+                "vqvae_ggcnn: give --vqvae or --init-weights, not both (the init weights "
+                "carry their own encoder and codebook, which would replace the vqvae's)"
+            )
         codebook = {"vq_num_embeddings": self.vq_num_embeddings, "vq_dim": self.vq_dim}
         changed = [k for k, v in codebook.items() if v != getattr(TrainConfig, k)]
         if changed and self.model != "vqvae":
@@ -207,7 +215,10 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
     if cfg.model == "vqvae":
         return VQVAE(cfg.in_channels, num_embeddings=cfg.vq_num_embeddings, dim=cfg.vq_dim)
     if cfg.model == "vqvae_ggcnn":
-        vq, _ = load_vqvae(cfg.vqvae)
+        if cfg.vqvae:
+            vq, _ = load_vqvae(cfg.vqvae)
+        else:  # fine-tuning: the init weights' own VQ-VAE (encoder, codebook, decoder)
+            vq = VQVAE.from_config(load_card(Path(cfg.init_weights))["vq_config"])
         return VQVAEGGCNN(vq, train_decoder=cfg.vq_train_decoder)
     return build_network({"arch": cfg.model, "in_channels": cfg.in_channels})
 

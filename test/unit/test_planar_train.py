@@ -16,6 +16,7 @@ import pytest
 from grasp_core import GraspRect
 from grasp_models.checkpoint import load_card
 from grasp_models.datasets.synthetic import write_cornell_image
+from grasp_models.errors import CheckpointError
 from grasp_models.planar.inference import load_ggcnn, load_vqvae_ggcnn
 from grasp_models.planar.train import TrainConfig, train
 
@@ -108,6 +109,27 @@ def test_vqvae_then_vqvae_ggcnn(tmp_path: Path) -> None:
     model = load_vqvae_ggcnn(out)
     assert model.card["arch"] == "vqvae_ggcnn"
     assert len(model.run(np.full((96, 128), 0.8, np.float32)).rects) == 1
+    # fine-tuning a vqvae_ggcnn needs no VQ-VAE file: the init weights carry theirs
+    # (--vqvae was required, and the init weights then replaced its codebook anyway)
+    tuned = tmp_path / "tuned.pt"
+    cfg = TrainConfig(
+        model="vqvae_ggcnn", out=str(tuned), epochs=1, init_weights=str(out), **common
+    )
+    card = train(cfg, progress=False)
+    assert card["init_weights"]["path"] == str(out)
+    codebook = "quantizer.embedding.weight"
+    before, after = load_vqvae_ggcnn(out).reference_net, load_vqvae_ggcnn(tuned).reference_net
+    assert torch_equal(before.state_dict()[codebook], after.state_dict()[codebook])  # frozen
+    with pytest.raises(CheckpointError, match="not both"):
+        TrainConfig(
+            model="vqvae_ggcnn", out="o.pt", vqvae=str(vq_out), init_weights=str(out), **common
+        )
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
 
 
 def test_validation_keeps_the_best_epoch_and_the_test_set_is_only_reported(

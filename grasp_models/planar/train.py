@@ -181,6 +181,23 @@ def config_changes(saved: dict, cfg: TrainConfig) -> list[str]:
     return [k for k in keys if old.get(k) != now.get(k)]
 
 
+def data_fingerprint(cfg: TrainConfig) -> dict[str, dict]:
+    """Per data folder of ``cfg`` (data, test, validation, unlabelled): how many files it
+    holds and a sha256 over their relative paths and sizes. A resumed run must see the
+    same files (the split and the labelled subset are drawn from them)."""
+    import hashlib
+
+    out = {}
+    roots = [cfg.data, cfg.test_data, cfg.val_data, *cfg.unlabelled_data]
+    for root in dict.fromkeys(r for r in roots if r):
+        files = sorted(p for p in Path(root).rglob("*") if p.is_file())
+        h = hashlib.sha256()
+        for p in files:
+            h.update(f"{p.relative_to(root).as_posix()}\0{p.stat().st_size}\n".encode())
+        out[str(root)] = {"files": len(files), "sha256": h.hexdigest()}
+    return out
+
+
 def same_config(saved: dict, cfg: TrainConfig) -> bool:
     """Whether a checkpoint's saved config is ``cfg``'s (:func:`config_changes` empty)."""
     return not config_changes(saved, cfg)
@@ -385,6 +402,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     start_epoch = 0
     history: list[dict] = []  # each call that trained this run: command, first epoch
     init = None  # what the run started from, when not a random initialisation
+    fingerprint = data_fingerprint(cfg)
     if ckpt_path.is_file():
         state = load_checkpoint(ckpt_path)
         changed = config_changes(state.get("config", {}), cfg)
@@ -394,6 +412,17 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             raise CheckpointError(
                 f"{ckpt_path} was written for another configuration ({diff}): rerun with "
                 "the saved values to resume, or give another --out to start a new run"
+            )
+        saved_data = state.get("data")  # absent: checkpoints from before 2026-12-07
+        if saved_data is not None and saved_data != fingerprint:
+            moved = {
+                r: f"{saved_data.get(r, {}).get('files')} files then, {v['files']} now"
+                for r, v in fingerprint.items()
+                if saved_data.get(r) != v
+            }
+            raise CheckpointError(
+                f"{ckpt_path}: the data changed since it was written ({moved}); restore it "
+                "to resume, or start a new run (--init-weights from this one to continue)"
             )
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -473,9 +502,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     "best": best,
                     "history": history,
                     "init": init,
+                    "data": fingerprint,
                 },
             )
     card = card_for(cfg, net, split, unlabelled, ppm, source.has_object_ids())
+    card["data"]["fingerprint"] = fingerprint
     if len(history) > 1:  # a resumed run: which call trained from which epoch on
         card["history"] = history
     if init is not None:

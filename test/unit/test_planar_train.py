@@ -5,6 +5,7 @@ through the registry."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import sys
@@ -631,3 +632,15 @@ def test_train_reads_a_jacquard_folder(tmp_path: Path) -> None:
     cfg = TrainConfig(**{**tiny_run(tmp_path, epochs=1), "data": str(root)}, data_format="jacquard")
     card = train(cfg, progress=False)
     assert card["data"]["train_images"] == 3 and card["train_config"]["data_format"] == "jacquard"
+
+
+def test_a_run_does_not_resume_on_changed_data(tmp_path: Path) -> None:
+    """Six more images after epoch 1 used to resume silently (the split and the labelled
+    subset were then drawn from other images than the first epoch's)."""
+    cfg = TrainConfig(**tiny_run(tmp_path, epochs=1))
+    card = train(cfg, progress=False)
+    fp = card["data"]["fingerprint"][cfg.data]
+    assert fp["files"] > 8 and len(fp["sha256"]) == 64
+    tiny_dataset(Path(cfg.data), n=14)  # the same 8 images (same seed) and 6 more
+    with pytest.raises(CheckpointError, match="the data changed since it was written"):
+        train(dataclasses.replace(cfg, epochs=2), progress=False)

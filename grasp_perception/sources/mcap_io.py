@@ -132,8 +132,8 @@ class McapSource(CameraSource):
     chain of ``/tf_static`` transforms from ``base_frame`` to the depth image's frame (all
     of the recording's ``/tf_static`` messages, read when it is opened), else, in a
     recording with no ``/tf_static`` at all, ``default_T_base_camera`` (identity when not
-    given). A recording whose transforms do not
-    connect the two frames raises :class:`RecordingError` naming the frames it has.
+    given). A recording whose transforms do not connect the two frames raises
+    :class:`RecordingError` naming the frames it has.
     ``realtime=True`` paces frames by their stamps, ``False`` is as fast as possible.
     A recording without the colour topic yields depth-only frames.
 

@@ -52,25 +52,29 @@ def example_robot_data_dir() -> Path:
     (what ``rosdep install`` gives a colcon workspace); ``/opt/openrobots``. Raises naming
     the places it looked.
     """
-    env = os.environ.get("EXAMPLE_ROBOT_DATA_DIR")
-    candidates = [Path(env)] if env else []
+    looked = []
+    for candidate in _robot_data_candidates():
+        if candidate.is_dir():
+            return candidate
+        looked.append(candidate)
+    raise GraspBringupError(
+        f"{ROBOT_DATA} not found: pip install {ROBOT_DATA}, rosdep install it into the "
+        "workspace, or set EXAMPLE_ROBOT_DATA_DIR to its robots/ folder; looked in "
+        + ", ".join(str(c) for c in [*looked[:1], *looked[-2:]])
+    )
+
+
+def _robot_data_candidates():
+    """Where example-robot-data's ``robots/`` may be, in :func:`example_robot_data_dir`'s
+    order (the ament index is only asked when the earlier places lack it)."""
+    if os.environ.get("EXAMPLE_ROBOT_DATA_DIR"):
+        yield Path(os.environ["EXAMPLE_ROBOT_DATA_DIR"])
     for entry in sys.path:
-        candidates.append(Path(entry or ".") / "cmeel.prefix" / "share" / ROBOT_DATA / "robots")
-    for c in candidates:
-        if c.is_dir():
-            return c
+        yield Path(entry or ".") / "cmeel.prefix" / "share" / ROBOT_DATA / "robots"
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        candidates.append(Path(get_package_share_directory(ROBOT_DATA)) / "robots")
+        yield Path(get_package_share_directory(ROBOT_DATA)) / "robots"
     except (ImportError, LookupError, OSError, ValueError):
         pass  # no ament index here (no ROS environment), or no such package in it
-    candidates.append(Path("/opt/openrobots/share") / ROBOT_DATA / "robots")
-    for c in candidates[-2:]:
-        if c.is_dir():
-            return c
-    raise GraspBringupError(
-        f"{ROBOT_DATA} not found: pip install {ROBOT_DATA}, rosdep install it into the "
-        f"workspace, or set EXAMPLE_ROBOT_DATA_DIR to its robots/ folder; looked in "
-        + ", ".join(str(c) for c in ([*candidates[:1], *candidates[-2:]]))
-    )
+    yield Path("/opt/openrobots/share") / ROBOT_DATA / "robots"

@@ -98,9 +98,10 @@ def _eval(args: argparse.Namespace) -> int:
 
     from grasp_core.files import file_sha256
     from grasp_core.validation import require_range
+    from grasp_models.datasets.scale import dataset_pixels_per_metre
     from grasp_models.metrics import RectangleMetric
     from grasp_models.planar.evaluate import evaluate
-    from grasp_models.planar.train import data_pixels_per_metre, open_dataset
+    from grasp_models.planar.train import open_dataset
     from grasp_models.registry import load_model
 
     torch.set_num_threads(args.threads)
@@ -111,7 +112,7 @@ def _eval(args: argparse.Namespace) -> int:
     metric = RectangleMetric(args.iou, args.angle)
     ks = sorted({1, *args.k})
     if args.zoom == "auto":  # the data's scale (its camera.json) to the model's, or 1
-        zoom = model.data_zoom(data_pixels_per_metre(source))
+        zoom = model.data_zoom(dataset_pixels_per_metre(source))
     else:
         zoom = require_range("--zoom", float(args.zoom), 0.05, 20.0)
     result = {

@@ -83,9 +83,15 @@ class Trajectory:
 
     def position_at(self, t: float) -> np.ndarray:
         """Linear interpolation of the positions at ``t`` [s] (clamped to the ends)."""
-        return np.array(
-            [np.interp(t, self.times, self.positions[:, j]) for j in range(self.positions.shape[1])]
-        )
+        return _interp_rows(t, self.times, self.positions)
+
+    def velocity_at(self, t: float) -> np.ndarray:
+        """Linear interpolation of the velocities at ``t`` [s] (clamped to the ends)."""
+        return _interp_rows(t, self.times, self.velocities)
+
+
+def _interp_rows(t: float, times: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.array([np.interp(t, times, rows[:, j]) for j in range(rows.shape[1])])
 
 
 @dataclass(frozen=True)
@@ -455,9 +461,7 @@ def stop_trajectory(
     T = running.duration
     if t >= T - 1e-9:
         return hold_trajectory(robot, running.end)
-    rate = np.array(
-        [np.interp(t, running.times, running.velocities[:, j]) for j in range(robot.nq)]
-    )
+    rate = running.velocity_at(t)
     remaining = running.velocities[running.times >= t]
     speed = np.maximum(np.abs(np.vstack([rate, remaining])).max(axis=0), 1e-9)
     amax = robot.acceleration_limits * params.acceleration_scaling
@@ -473,12 +477,7 @@ def stop_trajectory(
         tau, dtau = brake.at_time(min(s, d))[:2]
         tau = min(float(tau[0]), T)
         pos.append(running.position_at(tau))
-        vel.append(
-            np.array(
-                [np.interp(tau, running.times, running.velocities[:, j]) for j in range(robot.nq)]
-            )
-            * float(dtau[0])
-        )
+        vel.append(running.velocity_at(tau) * float(dtau[0]))
     vel[-1] = np.zeros(robot.nq)
     return Trajectory(robot.joint_names, np.array(times), np.array(pos), np.array(vel))
 

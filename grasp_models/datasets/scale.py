@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from grasp_models.datasets.sample import PlanarDataset
 from grasp_models.errors import DatasetError
+from grasp_models.planar.processing import table_depth
 
 CAMERA_FILE = "camera.json"
 
@@ -36,14 +38,15 @@ def camera_focal_length(root: str | Path) -> float | None:
     return float(np.sqrt(K[0, 0] * K[1, 1]))
 
 
-def pixels_per_metre(root: str | Path, first_depth: np.ndarray) -> float | None:
-    """Focal length of ``root``'s camera over the table depth (median valid depth) of
-    ``first_depth``, one of its images [px/m]; None without a ``camera.json``."""
-    f = camera_focal_length(root)
+def dataset_pixels_per_metre(source: PlanarDataset) -> float | None:
+    """Focal length of ``source``'s camera over the table depth of its first image
+    [px/m]; None without a ``camera.json`` (e.g. Cornell: its scale is unknown, nothing is
+    zoomed) or without images."""
+    root = getattr(source, "root", None)
+    f = camera_focal_length(root) if root is not None and len(source) else None
     if f is None:
         return None
-    d = np.asarray(first_depth, dtype=np.float64)
-    valid = d[np.isfinite(d) & (d > 0)]
-    if not valid.size:
-        raise DatasetError(f"{Path(root)}: its first image has no valid depth to scale by")
-    return round(f / float(np.median(valid)), 3)
+    z = table_depth(source[0].depth)
+    if not z > 0:
+        raise DatasetError(f"{root}: its first image has no valid depth to scale by")
+    return round(f / z, 3)

@@ -164,8 +164,6 @@ class GraspNet6Dof(GraspModel):
             )
         seed = self.params.seed + self._calls
         self._calls += 1
-        if inp.object_labels is None:
-            return self.to_grasps(self.propose(inp.object_points, seed=seed), max_grasps, frame_id)
         clouds = object_clouds(inp.object_points, inp.object_labels, MIN_POINTS)
         if not clouds:
             raise InputCloudError(

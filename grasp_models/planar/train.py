@@ -37,7 +37,7 @@ from grasp_core.files import file_sha256
 from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
 from grasp_models.datasets import CornellDataset, JacquardDataset, PlanarDataset
-from grasp_models.datasets.scale import camera_focal_length, pixels_per_metre
+from grasp_models.datasets.scale import dataset_pixels_per_metre
 from grasp_models.datasets.splits import labelled_subset, split_indices
 from grasp_models.datasets.torch_dataset import CROP_MODES, ConcatGraspMaps, GraspMapDataset
 from grasp_models.errors import CheckpointError
@@ -313,16 +313,6 @@ def command_line() -> str:
     return " ".join(shlex.quote(a) for a in sys.argv)
 
 
-def data_pixels_per_metre(source: PlanarDataset) -> float | None:
-    """The scale of a dataset's images at the table [px/m] (:mod:`.datasets.scale`); None
-    without a ``camera.json`` (e.g. Cornell: its scale is unknown, nothing is zoomed)."""
-    if not len(source) or getattr(source, "root", None) is None:
-        return None
-    if camera_focal_length(source.root) is None:
-        return None
-    return pixels_per_metre(source.root, source[0].depth)
-
-
 def card_for(
     cfg: TrainConfig,
     net: torch.nn.Module,
@@ -332,7 +322,7 @@ def card_for(
     has_objects: bool = True,
 ) -> dict:
     """``unlabelled``: how many images ``cfg.unlabelled_data`` added to the VQ-VAE's;
-    ``ppm``: the training data's scale (:func:`data_pixels_per_metre`); ``has_objects``:
+    ``ppm``: the training data's scale (:func:`dataset_pixels_per_metre`); ``has_objects``:
     whether the data names each image's object (else an object-wise split is image-wise)."""
     card = {
         "arch": cfg.model,
@@ -364,12 +354,14 @@ def card_for(
     return card
 
 
-def validate(net: torch.nn.Module, card: dict, cfg: TrainConfig, source, indices) -> dict:
+def validate(
+    net: torch.nn.Module, card: dict, cfg: TrainConfig, source, indices, val_ppm=None
+) -> dict:
     """Blind-crop top-1/top-5 of a copy of ``net`` (training state untouched), the
-    validation images zoomed to the training scale as the detector would."""
+    validation images (of scale ``val_ppm``, :func:`dataset_pixels_per_metre`) zoomed to
+    the training scale as the detector would."""
     model = PlanarGraspModel(copy.deepcopy(net).cpu(), card, name=cfg.model, device="cpu")
-    zoom = model.data_zoom(data_pixels_per_metre(source))
-    return evaluate(model, source, indices, crop="image", zoom=zoom)
+    return evaluate(model, source, indices, crop="image", zoom=model.data_zoom(val_ppm))
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
@@ -383,7 +375,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     source = open_dataset(cfg.data, cfg.data_format, cfg.rgb)
     test_source = open_dataset(cfg.test_data, cfg.data_format, cfg.rgb) if cfg.test_data else source
     split = dataset_split(cfg, source, test_source if cfg.test_data else None)
-    ppm = data_pixels_per_metre(source)  # before training: a bad camera.json stops it here
+    ppm = dataset_pixels_per_metre(source)  # before training: a bad camera.json stops it here
     if cfg.split == "object" and not cfg.test_data and not source.has_object_ids():
         warnings.warn(
             f"{cfg.data}: no objects.txt names each image's object, so the object-wise split "
@@ -435,13 +427,14 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         init = initialise(net, cfg)
     if cfg.epochs > start_epoch:
         history = [*history, {"command": command_line(), "from_epoch": start_epoch}]
-    val_source = val_idx = None
+    val_source = val_idx = val_ppm = None
     best: dict | None = None  # {"epoch", "top1", "top5", "model"} of the best validation
     if cfg.val_data and not is_vq:
         val_source = open_dataset(cfg.val_data, cfg.data_format, cfg.rgb)
         val_idx = val_source.labelled_indices()
         if not val_idx:
             raise CheckpointError(f"{cfg.val_data}: no labelled validation images")
+        val_ppm = dataset_pixels_per_metre(val_source)
     if start_epoch and ckpt_path.is_file():
         best = load_checkpoint(ckpt_path).get("best")
     log_path = run_dir / "log.csv"
@@ -481,6 +474,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     cfg,
                     val_source,
                     val_idx,
+                    val_ppm,
                 )
                 details = {**details, "val_top1": v["top1"], "val_top5": v["top5"]}
                 if best is None or (v["top1"], v["top5"]) > (best["top1"], best["top5"]):

@@ -482,6 +482,38 @@ def stop_trajectory(
     return Trajectory(robot.joint_names, np.array(times), np.array(pos), np.array(vel))
 
 
+def start_from(
+    robot: RobotModel,
+    q: np.ndarray,
+    traj: Trajectory,
+    params: MotionParams = MotionParams(),
+    tol: float = 1e-6,
+) -> Trajectory:
+    """``traj`` beginning at the measured ``q``: a jerk-limited straight joint move from
+    ``q`` to ``traj.start`` (at rest at both ends) is put in front of it.
+
+    A planned trajectory's point 0 (time 0) is where the plan began, the previous goal,
+    which the arm reached within a tolerance; a joint_trajectory_controller given it steps
+    its setpoint there (a Franka stops on the velocity discontinuity). With the join, point
+    0 is where the arm is and every setpoint after it is reached under the scaled limits.
+    Unchanged when ``q`` is within ``tol`` [rad] of the start."""
+    q = robot.check_q(q)
+    if traj.times[0] > 0 or np.abs(q - traj.start).max() <= tol:
+        return traj  # (point 0 later than 0: a controller starts from where it is)
+    join = time_parameterize(robot, np.vstack([q, traj.start]), params)
+    t0 = join.duration
+    acc = None
+    if traj.accelerations is not None and join.accelerations is not None:
+        acc = np.vstack([join.accelerations, traj.accelerations[1:]])
+    return Trajectory(
+        traj.joint_names,
+        np.concatenate([join.times, t0 + traj.times[1:]]),
+        np.vstack([join.positions, traj.positions[1:]]),
+        np.vstack([join.velocities, traj.velocities[1:]]),
+        acc,
+    )
+
+
 def hold_trajectory(robot: RobotModel, q: np.ndarray, settle: float = 0.05) -> Trajectory:
     """One-point trajectory reaching ``q`` (zero velocity) after ``settle`` [s]: sent to
     halt the arm where it is (a controller interpolates from its current setpoint)."""

@@ -73,6 +73,12 @@ PARAMS = [
     ParamSpec("timeout_factor", 1.5, "segment timeout = duration * factor + margin", (1.0, 10.0)),
     ParamSpec("timeout_margin", 2.0, "segment timeout margin [s]", (0.0, 60.0)),
     ParamSpec("gripper_time", 1.0, "time given to the gripper to open/close [s]", (0.05, 10.0)),
+    ParamSpec(
+        "gripper_settle",
+        2.0,
+        "then wait up to this long for the fingers to come to rest [s]; 0 = do not wait",
+        (0.0, 30.0),
+    ),
     ParamSpec("place_clearance", 0.05, "object clearance above the bin rim [m]", (0.0, 0.5)),
     ParamSpec(
         "place_descent",
@@ -144,6 +150,7 @@ class ExecutorNode(Node):
             timeout_factor=p["timeout_factor"],
             timeout_margin=p["timeout_margin"],
             gripper_time=p["gripper_time"],
+            gripper_settle=p["gripper_settle"],
             retry_radius=p["retry_radius"],
             retry_memory=p["retry_memory"],
         )

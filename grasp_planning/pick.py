@@ -46,6 +46,7 @@ from grasp_planning.motion import (
     Trajectory,
     check_trajectory,
     hold_trajectory,
+    start_from,
     stop_trajectory,
     time_parameterize,
 )
@@ -61,6 +62,10 @@ if TYPE_CHECKING:
 HOLD_MARGIN = 0.002
 #: The fingers must end at least this much below their pre-grasp opening [m] for a hold.
 FINGERS_MOVED = 0.002
+#: The fingers count as at rest when their gap changes less than this [m] over
+#: ``GRIPPER_STILL_WINDOW`` [s] (5 mm/s; a Franka hand's width reads to ~0.1 mm).
+GRIPPER_STILL = 0.0005
+GRIPPER_STILL_WINDOW = 0.1
 #: Largest joint move [rad] accepted for recovery's straight lift (else another IK branch).
 RECOVER_MAX_JOINT_STEP = 0.5
 
@@ -102,7 +107,8 @@ class PickParams:
     ``open_margin`` beyond the grasp width;
     ``goal_tolerance`` [rad]; ``timeout_factor`` / ``timeout_margin``: a segment must
     reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
-    the gripper to move; ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
+    the gripper to move (also sent to its controller); ``gripper_settle``: how much longer
+    the fingers may take to come to rest (0: not waited for); ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
     ``retry_radius`` of one that failed during execution in the last ``retry_memory``
     failed picks is tried only after every other feasible grasp (a model tends to
     propose the same failing grasp again while the scene is unchanged); a placed pick
@@ -127,6 +133,7 @@ class PickParams:
     timeout_factor: float = 1.5
     timeout_margin: float = 2.0
     gripper_time: float = 1.0
+    gripper_settle: float = 2.0
     poll_period: float = 0.01
     retry_radius: float = 0.02
     retry_memory: int = 3
@@ -142,6 +149,7 @@ class PickParams:
         require_range("contact_force", self.contact_force, 0.0, None, low_inclusive=False)
         require_range("lower_scaling", self.lower_scaling, 0.0, 1.0, low_inclusive=False)
         require_range("lower_settle", self.lower_settle, 0.0, 10.0)
+        require_range("gripper_settle", self.gripper_settle, 0.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -453,13 +461,15 @@ class PickAndPlace:
             traj, sent = self._running
             t = self.io.now() - sent
             if t < traj.duration:
-                planner = getattr(self.backend, "planner", None)
-                params = getattr(planner, "params", None) or MotionParams()
-                return stop_trajectory(self.robot, traj, t, params)
+                return stop_trajectory(self.robot, traj, t, self._motion_params())
         q = self.current_q()
         if q is None:
             raise _NoState()
         return hold_trajectory(self.robot, q)
+
+    def _motion_params(self) -> MotionParams:
+        planner = getattr(self.backend, "planner", None)
+        return getattr(planner, "params", None) or MotionParams()
 
     def current_q(self) -> np.ndarray | None:
         return self._arm_vector(self.io.joint_state())
@@ -573,8 +583,7 @@ class PickAndPlace:
                 elif seg.trajectory is not None:
                     self._run_arm(seg)
                 else:
-                    self.io.send_gripper(float(seg.width), self.params.gripper_time)
-                    self._wait(self.params.gripper_time)
+                    self._move_gripper(float(seg.width))
                 if seg.state in (PickState.CLOSE, PickState.LIFT):
                     self._verify_hold(plan)  # after closing, and again once lifted
         except _Halt as h:
@@ -618,6 +627,34 @@ class PickAndPlace:
             self._check_stop()
             self._stop.wait(self.params.poll_period)
         self._check_stop()
+
+    def _move_gripper(self, width: float, must_settle: bool = True) -> None:
+        """Command the fingers to ``width``, give them ``gripper_time``, then wait until
+        they are at rest (``GRIPPER_STILL``), at most ``gripper_settle`` longer: a slow
+        hand still closing would read as a hold, one still opening would meet the object
+        on the approach. Still moving then: FAILED (with ``must_settle``; recovery goes
+        on). Without a finger state there is nothing to wait for (the hold check then
+        fails the pick)."""
+        p = self.params
+        self.io.send_gripper(width, p.gripper_time)
+        self._wait(p.gripper_time)
+        end = self.io.now() + p.gripper_settle
+        w0 = self.finger_width()
+        while p.gripper_settle > 0 and w0 is not None and np.isfinite(w0):
+            self._wait(GRIPPER_STILL_WINDOW)
+            w1 = self.finger_width()
+            if w1 is None or not np.isfinite(w1) or abs(w1 - w0) <= GRIPPER_STILL:
+                return
+            if self.io.now() >= end:
+                if must_settle:
+                    raise _Halt(
+                        PickState.FAILED,
+                        f"{self.state.value}: fingers still moving "
+                        f"{p.gripper_time + p.gripper_settle:.1f} s after the command "
+                        f"(gap {w1:.4f} m, target {width:.4f} m)",
+                    )
+                return
+            w0 = w1
 
     def _lower(self, seg: Segment) -> None:
         """The guarded lower: stops at the first contact, or where the efforts stop coming;
@@ -673,6 +710,7 @@ class PickAndPlace:
             raise _Halt(PickState.FAILED, f"{seg.state.value}: no fresh joint state of the arm")
         if np.abs(q - traj.start).max() > 5 * self.params.goal_tolerance:
             raise _Halt(PickState.FAILED, f"{seg.state.value}: arm is not at the segment start")
+        traj = start_from(self.robot, q, traj, self._motion_params())
         with self._send_lock:  # a stop either comes first (no send) or holds after this send
             self._check_stop()
             self.io.send_arm(traj)
@@ -742,8 +780,7 @@ class PickAndPlace:
         everything = tuple(scene.objects)
         perceived = tuple(n for n in everything if n.startswith("object_"))
         try:
-            self.io.send_gripper(self.robot.gripper.max_width, self.params.gripper_time)
-            self._wait(self.params.gripper_time)
+            self._move_gripper(self.robot.gripper.max_width, must_settle=False)
             T_up = self.robot.fk(q)
             T_up[2, 3] += self.params.retreat_distance
             q_up = self.backend.ik(T_up, q)

@@ -18,6 +18,8 @@ from grasp_planning.motion import (
     MotionPlanner,
     Trajectory,
     check_trajectory,
+    hold_trajectory,
+    start_from,
     time_parameterize,
 )
 from grasp_planning.robot import RobotModel, load_robot
@@ -88,6 +90,34 @@ def test_trajectory_respects_limits_and_scaling(panda: RobotModel) -> None:
     assert slow.duration > 3 * fast.duration
     with pytest.raises(MotionPlanningError, match="velocity"):
         check_trajectory(panda, fast, MotionParams(velocity_scaling=0.1))
+
+
+def test_a_trajectory_sent_from_off_its_start_begins_where_the_arm_is(panda: RobotModel) -> None:
+    """Point 0 (time 0) is the measured configuration; the way to the planned start is a
+    jerk-limited move under the scaled limits, then the plan, shifted, unchanged."""
+    params = MotionParams()
+    W = np.array(
+        [panda.home, panda.clamp(panda.home + np.array([0.4, 0.2, -0.3, 0.2, 0.3, -0.2, 0.5]))]
+    )
+    plan = time_parameterize(panda, W, params)
+    q = panda.home + np.array([0.03, -0.02, 0.0, 0.01, 0.0, 0.0, -0.04])  # 0.04 rad off
+    sent = start_from(panda, q, plan, params)
+    np.testing.assert_allclose(sent.positions[0], q, atol=1e-12)
+    np.testing.assert_allclose(sent.velocities[0], 0.0)
+    assert sent.times[0] == 0.0 and np.all(np.diff(sent.times) > 0)
+    # no setpoint jumps: consecutive setpoints are reachable at the scaled velocity limits
+    step = np.abs(np.diff(sent.positions, axis=0)) / np.diff(sent.times)[:, None]
+    assert np.all(step <= panda.velocity_limits * params.velocity_scaling + 1e-6)
+    check_trajectory(panda, sent, params)
+    join = sent.duration - plan.duration
+    assert 0.0 < join < 1.5
+    # the plan itself follows, shifted by the join
+    np.testing.assert_allclose(sent.position_at(join + 0.4), plan.position_at(0.4), atol=1e-9)
+    np.testing.assert_allclose(sent.end, plan.end)
+    # at the start already, or a hold (point 0 later than 0): sent as planned
+    assert start_from(panda, plan.start, plan, params) is plan
+    hold = hold_trajectory(panda, panda.home)
+    assert start_from(panda, q, hold, params) is hold
 
 
 def test_workspace_bounds_are_enforced(panda: RobotModel) -> None:

@@ -14,7 +14,7 @@ from grasp_core.cell import load_layout
 from grasp_core.grasp import Grasp
 from grasp_core.se3 import make_transform, rot_x
 from grasp_planning.backend import EmbeddedBackend
-from grasp_planning.motion import Trajectory
+from grasp_planning.motion import MotionParams, Trajectory
 from grasp_planning.pick import PickAndPlace, PickParams, PickState, RobotIO
 from grasp_planning.robot import RobotModel, load_robot
 from grasp_planning.scenarios import cluttered_scene
@@ -165,6 +165,48 @@ def test_pick_runs_every_stage_and_ends_home(panda: RobotModel, setup) -> None:
     assert narrow.width == pytest.approx(min(0.08, 0.05 + 0.02))
 
 
+class OffsetArm(KinematicRobot):
+    """Reports its arm joints ``OFFSET`` from where it is (a servo's steady-state error
+    under gravity, a calibration offset): each segment starts that far from its plan."""
+
+    OFFSET = np.array([0.015, -0.01, 0.0, 0.012, 0.0, 0.0, -0.015])  # < goal_tolerance
+
+    def __init__(self, robot: RobotModel) -> None:
+        super().__init__(robot)
+        #: the measured arm configuration when each trajectory was sent
+        self.measured_at_send: list[np.ndarray] = []
+
+    def joint_state(self) -> dict[str, float]:
+        js = super().joint_state()
+        for name, d in zip(self.robot.joint_names, self.OFFSET, strict=True):
+            js[name] += d
+        return js
+
+    def send_arm(self, traj: Trajectory) -> None:
+        with self._lock:
+            q = self._q() + self.OFFSET
+        self.measured_at_send.append(q)
+        super().send_arm(traj)
+
+
+def test_every_trajectory_starts_where_the_arm_is_measured(panda: RobotModel, setup) -> None:
+    """A controller steps its setpoint to point 0 (time 0): each sent trajectory begins at
+    the measured configuration, then reaches the planned one within the limits."""
+    backend, grasps = setup
+    arm = OffsetArm(panda)
+    result = PickAndPlace(backend, arm.io()).pick(grasps)
+    assert result.success, result.reason
+    timed_from_zero = [
+        (q, tr) for q, tr in zip(arm.measured_at_send, arm.sent, strict=True) if tr.times[0] == 0
+    ]
+    assert len(timed_from_zero) == 6
+    vmax = panda.velocity_limits * MotionParams().velocity_scaling
+    for q, tr in timed_from_zero:
+        np.testing.assert_allclose(tr.positions[0], q, atol=1e-9)
+        step = np.abs(np.diff(tr.positions, axis=0)) / np.diff(tr.times)[:, None]
+        assert np.all(step <= vmax + 1e-6)
+
+
 def test_empty_grasp_fails_verification_and_recovers_home(panda: RobotModel, setup) -> None:
     backend, grasps = setup
     arm = KinematicRobot(panda, object_width=0.0)  # nothing between the fingers
@@ -281,6 +323,57 @@ def test_fingers_that_never_closed_are_not_a_hold(panda: RobotModel, setup) -> N
     assert not res.success and res.state is PickState.FAILED
     assert "fingers did not close" in res.reason
     assert PickState.LIFT not in arm.states and PickState.PLACE not in arm.states
+
+
+class SlowGripper(KinematicRobot):
+    """Fingers moving at ``speed`` [m/s] of stand-in time (a slow hand, a Baxter
+    gripper at low velocity), stopping on an ``object_width`` object when closing."""
+
+    def __init__(self, robot: RobotModel, speed: float, width: float, **kw) -> None:
+        super().__init__(robot, **kw)
+        self.speed = speed
+        self._from, self._to, self._t_cmd = width, width, 0.0
+
+    @property  # type: ignore[override]
+    def width(self) -> float:
+        w0, w1 = self._from, self._to
+        step = self.speed * max(self.now() - self._t_cmd, 0.0)
+        w = min(w1, w0 + step) if w1 >= w0 else max(w1, w0 - step)
+        return max(w, self.object_width) if w1 < w0 else w
+
+    @width.setter
+    def width(self, value: float) -> None:  # KinematicRobot.__init__ sets it
+        self._from = self._to = value
+
+    def send_gripper(self, width: float, duration: float) -> None:
+        self._from, self._to, self._t_cmd = self.width, width, self.now()
+
+
+def test_a_slow_hand_is_waited_for_before_the_approach_and_the_hold_check(
+    panda: RobotModel, setup
+) -> None:
+    """Opening from closed and closing on nothing each take 2 s at 4 cm/s, longer than
+    ``gripper_time`` (1 s): the approach starts with the fingers fully open, and the empty
+    grasp is found before the lift, not after it."""
+    backend, grasps = setup
+    arm = SlowGripper(panda, speed=0.04, width=0.0, object_width=0.0)
+    widths: dict[PickState, float] = {}
+    on_state = arm._on_state
+
+    def record(state: PickState, text: str) -> None:
+        widths.setdefault(state, arm.width)
+        on_state(state, text)
+
+    arm._on_state = record  # type: ignore[method-assign]
+    res = PickAndPlace(backend, arm.io()).pick(grasps)
+    assert widths[PickState.APPROACH] == pytest.approx(panda.gripper.max_width, abs=1e-3)
+    assert not res.success and "grasp empty" in res.reason
+    assert PickState.LIFT not in arm.states
+    # a hand slower than gripper_time + gripper_settle: the pick fails there, unlifted
+    crawl = SlowGripper(panda, speed=0.01, width=panda.gripper.max_width, object_width=0.0)
+    res = PickAndPlace(backend, crawl.io()).pick(grasps)
+    assert not res.success and "fingers still moving" in res.reason
+    assert PickState.LIFT not in crawl.states
 
 
 def test_unknown_finger_or_arm_positions_move_nothing_and_stop_never_raises(

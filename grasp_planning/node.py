@@ -79,6 +79,11 @@ PARAMS = [
         "then wait up to this long for the fingers to come to rest [s]; 0 = do not wait",
         (0.0, 30.0),
     ),
+    ParamSpec(
+        "lay_down",
+        True,
+        "lay objects taller than the bin's walls, grasped top-down, along the bin's longer side",
+    ),
     ParamSpec("place_clearance", 0.05, "object clearance above the bin rim [m]", (0.0, 0.5)),
     ParamSpec(
         "place_descent",
@@ -151,6 +156,7 @@ class ExecutorNode(Node):
             timeout_margin=p["timeout_margin"],
             gripper_time=p["gripper_time"],
             gripper_settle=p["gripper_settle"],
+            lay_down=p["lay_down"],
             retry_radius=p["retry_radius"],
             retry_memory=p["retry_memory"],
         )

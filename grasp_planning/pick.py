@@ -34,7 +34,7 @@ import numpy as np
 from grasp_core.cell import CellLayout
 from grasp_core.errors import GraspBringupError
 from grasp_core.grasp import Grasp
-from grasp_core.se3 import make_transform, rot_x, rot_z
+from grasp_core.se3 import axis_angle_to_matrix, make_transform, rot_x, rot_z
 from grasp_core.validation import require_range
 from grasp_planning.collision import PlanningScene
 from grasp_planning.errors import MotionPlanningError
@@ -66,6 +66,11 @@ FINGERS_MOVED = 0.002
 #: ``GRIPPER_STILL_WINDOW`` [s] (5 mm/s; a Franka hand's width reads to ~0.1 mm).
 GRIPPER_STILL = 0.0005
 GRIPPER_STILL_WINDOW = 0.1
+#: A held object is laid down only from a grasp whose approach is within this angle [rad]
+#: of straight down (it then hangs along the approach axis, as ``hang`` assumes).
+LAY_MAX_TILT = np.radians(30.0)
+#: Room [m] left between a laid-down object's ends and the bin walls.
+LAY_MARGIN = 0.01
 #: Largest joint move [rad] accepted for recovery's straight lift (else another IK branch).
 RECOVER_MAX_JOINT_STEP = 0.5
 
@@ -108,7 +113,9 @@ class PickParams:
     ``goal_tolerance`` [rad]; ``timeout_factor`` / ``timeout_margin``: a segment must
     reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
     the gripper to move (also sent to its controller); ``gripper_settle``: how much longer
-    the fingers may take to come to rest (0: not waited for); ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
+    the fingers may take to come to rest (0: not waited for); ``lay_down``: an object
+    taller than the bin's walls, grasped top-down, is laid along the bin's longer side
+    (:func:`lying_place_configurations`), else placed standing; ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
     ``retry_radius`` of one that failed during execution in the last ``retry_memory``
     failed picks is tried only after every other feasible grasp (a model tends to
     propose the same failing grasp again while the scene is unchanged); a placed pick
@@ -134,6 +141,7 @@ class PickParams:
     timeout_margin: float = 2.0
     gripper_time: float = 1.0
     gripper_settle: float = 2.0
+    lay_down: bool = True
     poll_period: float = 0.01
     retry_radius: float = 0.02
     retry_memory: int = 3
@@ -166,9 +174,13 @@ class Segment:
 
 @dataclass(frozen=True)
 class PickPlan:
+    """``place``: "standing" (the object released as it stood on the table) or "lying"
+    (laid along the bin's longer side, :func:`lying_place_configuration`)."""
+
     grasp: RankedGrasp
     segments: tuple[Segment, ...]
     planning_time: float
+    place: str = "standing"
 
     @property
     def arm_duration(self) -> float:
@@ -214,6 +226,62 @@ def place_configuration(
         except MotionPlanningError as exc:
             last = exc
     raise last
+
+
+def lying_place_configurations(
+    robot: RobotModel,
+    scene: PlanningScene,
+    layout: CellLayout,
+    q_lift: np.ndarray,
+    R_grasp: np.ndarray,
+    size: np.ndarray,
+    hang: float,
+    clearance: float,
+) -> list[np.ndarray] | None:
+    """Configurations [rad] laying a held object taller than the bin's walls along the
+    bin's longer side, closest to ``q_lift`` first (up to four: two turns of the hand,
+    two ways to tip it), or None when that does not apply (the object is not taller than the
+    walls or does not fit lying, or the grasp is not top-down within ``LAY_MAX_TILT``).
+
+    The hand is turned about the grasp's closing axis to lie along the bin's long side,
+    then tipped 90 deg about the horizontal axis across it: the approach (along which the
+    object hangs ``hang`` [m] below the TCP) becomes horizontal and the fingers vertical,
+    so the object's weight is held by the friction of both finger pads, not by the torsion
+    of a pivot between them. The object's middle is over the bin centre, its underside
+    ``clearance`` [m] above the rim. A tall object released standing on the objects
+    already in a shallow bin tips over its wall (the clutter runs' lost bottles).
+    Raises :class:`MotionPlanningError` when no such configuration is reachable and
+    collision-free with the object held."""
+    size = np.asarray(size, dtype=float)
+    height = float(size[2])
+    long_axis = 0 if layout.bin_size[0] >= layout.bin_size[1] else 1
+    if height <= layout.bin_size[2] or height + 2 * LAY_MARGIN > layout.bin_size[long_axis]:
+        return None
+    if np.arccos(np.clip(-R_grasp[2, 2], -1.0, 1.0)) > LAY_MAX_TILT:
+        return None
+    u = np.eye(3)[long_axis]  # the bin's long side
+    across = np.cross([0.0, 0.0, 1.0], u)  # horizontal, across it
+    c = R_grasp[:, 1]  # the fingers' closing axis
+    turn = np.arctan2(u[1], u[0]) - np.arctan2(c[1], c[0])
+    radius = 0.5 * float(max(size[0], size[1]))  # the object's half thickness, lying
+    candidates = []
+    for yaw in (turn, turn + np.pi):
+        for tip in (np.pi / 2, -np.pi / 2):
+            R = axis_angle_to_matrix(across, tip) @ rot_z(yaw) @ R_grasp
+            approach = R[:, 2]
+            p = np.array([*layout.bin_center[:2], layout.bin_top_z + clearance + radius])
+            p[:2] -= approach[:2] * (hang - height / 2)  # the object's middle over the centre
+            candidates.append((R, p))
+    last: MotionPlanningError | None = None
+    found = []
+    for R, p in candidates:
+        try:
+            found.append(_place_ik(robot, scene, q_lift, p, np.zeros(1), R, None))
+        except MotionPlanningError as exc:
+            last = exc
+    if not found:
+        raise MotionPlanningError(f"no configuration laying the object in the bin ({last})")
+    return sorted(found, key=lambda q: float(np.abs(q - q_lift).max()))
 
 
 def _place_ik(
@@ -311,6 +379,10 @@ def plan_pick(
     lift_traj = step(PickState.LIFT, lift)
     # the transport to the bin is checked with the target attached to the hand
     carry = scene.carrying(target, q_grasp) if target is not None else contextlib.nullcontext()
+    lying = _lying_place(planner, layout, params, ranked, q_grasp, lift_traj.end, hang, width_open)
+    if lying is not None:
+        segs.extend(lying)
+        return PickPlan(ranked, tuple(segs), time.perf_counter() - t0, "lying")
     with carry:
         try:
             q_place = place_configuration(
@@ -340,6 +412,62 @@ def plan_pick(
     )
     step(PickState.HOME, lambda: planner.joint_trajectory(retreat.end, robot.home, ignore=ignore))
     return PickPlan(ranked, tuple(segs), time.perf_counter() - t0)
+
+
+def _lying_place(
+    planner: MotionPlanner,
+    layout: CellLayout,
+    params: PickParams,
+    ranked: RankedGrasp,
+    q_grasp: np.ndarray,
+    q_lift: np.ndarray,
+    hang: float,
+    width_open: float,
+) -> list[Segment] | None:
+    """The segments from the lift on that lay the held target down
+    (:func:`lying_place_configurations`): the transport, planned with the target attached,
+    the release, a level retreat sliding the fingers back off the object along the
+    approach, and home. None when laying does not apply or any of them has no path (the
+    object is then placed standing)."""
+    target = ranked.target
+    if not params.lay_down or target is None:
+        return None
+    robot, scene = planner.robot, planner.scene
+    obj = scene.objects[target]
+    ignore = (target,)
+    try:
+        with scene.carrying(target, q_grasp):
+            options = lying_place_configurations(
+                robot,
+                scene,
+                layout,
+                q_lift,
+                ranked.T_base_tcp[:3, :3],
+                obj.aabb_max - obj.aabb_min,
+                hang,
+                params.place_clearance,
+            )
+    except MotionPlanningError:
+        return None
+    for q_lie in options or ():
+        try:
+            with scene.carrying(target, q_grasp):
+                place = planner.joint_trajectory(q_lift, q_lie)
+            T_back = robot.fk(q_lie)
+            T_back[:3, 3] -= T_back[:3, 2] * params.retreat_distance
+            retreat = planner.cartesian_trajectory(q_lie, T_back, ignore=ignore)
+            home = planner.joint_trajectory(retreat.end, robot.home, ignore=ignore)
+        except MotionPlanningError:
+            continue
+        break
+    else:
+        return None
+    return [
+        Segment(PickState.PLACE, trajectory=place),
+        Segment(PickState.RELEASE, width=width_open),
+        Segment(PickState.RETREAT, trajectory=retreat),
+        Segment(PickState.HOME, trajectory=home),
+    ]
 
 
 def _lower_trajectory(
@@ -571,11 +699,11 @@ class PickAndPlace:
     ) -> PickResult:
         """Run the segments of ``plan``; verify the hold after closing."""
         t0 = self.io.now()
-        details = dict(details or {})
+        details = {**(details or {}), "place": plan.place}
         try:
             for seg in plan.segments:
                 self._check_stop()
-                self._set(seg.state, "")
+                self._set(seg.state, plan.place if seg.state is PickState.PLACE else "")
                 if seg.rise_to is not None:
                     self._rise(seg)
                 elif seg.state is PickState.LOWER:

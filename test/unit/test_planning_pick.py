@@ -12,12 +12,14 @@ import pytest
 
 from grasp_core.cell import load_layout
 from grasp_core.grasp import Grasp
-from grasp_core.se3 import make_transform, rot_x
+from grasp_core.se3 import make_transform, rot_x, rot_z
 from grasp_planning.backend import EmbeddedBackend
+from grasp_planning.collision import PlanningScene
 from grasp_planning.motion import MotionParams, Trajectory
 from grasp_planning.pick import PickAndPlace, PickParams, PickState, RobotIO
 from grasp_planning.robot import RobotModel, load_robot
 from grasp_planning.scenarios import cluttered_scene
+from grasp_planning.world import add_cell
 
 SPEEDUP = 25.0
 #: Arm efforts [N m] of the stand-in at rest (gravity and friction, as a real arm has)
@@ -507,7 +509,7 @@ def test_the_contact_wrench_undoes_the_servos_answer_to_a_push(panda: RobotModel
     np.testing.assert_allclose(contact_wrench(panda, q, -panda.jacobian(q).T @ F), F, atol=1e-9)
 
 
-GUARDED = PickParams(place_descent=0.15, poll_period=0.001)
+GUARDED = PickParams(place_descent=0.15, poll_period=0.001, lay_down=False)  # lowers: standing
 
 
 def _guarded_plan(panda: RobotModel, setup):
@@ -568,7 +570,7 @@ def test_without_joint_efforts_the_object_is_released_above_the_rim(
     assert result.success, result.reason
     assert blind.z_at(PickState.RELEASE) == pytest.approx(blind.z_at(PickState.LOWER), abs=1e-6)
     plain = KinematicRobot(panda)
-    PickAndPlace(backend, plain.io()).pick(grasps)
+    PickAndPlace(backend, plain.io(), PickParams(lay_down=False)).pick(grasps)
     assert blind.z_at(PickState.RELEASE) == pytest.approx(plain.z_at(PickState.RELEASE), abs=1e-6)
 
 
@@ -587,3 +589,67 @@ def test_efforts_lost_during_the_lower_stop_the_arm_there(panda: RobotModel, set
 def test_guarded_lower_parameters_are_checked(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         PickParams(**{field: value})
+
+
+def _standing_cylinder(panda: RobotModel, height: float, yaw: float):
+    """A backend whose scene holds one cylinder (radius 3.5 cm) standing on the table, and
+    a top-down grasp 2.5 cm below its top with the fingers closing along ``yaw``."""
+    layout = load_layout()
+    scene = PlanningScene(panda)
+    add_cell(scene, layout)
+    c = np.array([0.5, -0.05, layout.table_top_z + height / 2])
+    scene.add_cylinder("object_0", 0.035, height, make_transform(t=c))
+    tcp = make_transform(rot_z(yaw) @ rot_x(np.pi), [c[0], c[1], c[2] + height / 2 - 0.025])
+    return EmbeddedBackend(panda, scene, layout), [Grasp(pose=tcp, width=0.05, quality=0.9)]
+
+
+@pytest.mark.parametrize("yaw", [0.0, 1.1])
+def test_an_object_taller_than_the_bin_is_laid_down_along_it(panda: RobotModel, yaw) -> None:
+    """A 16 cm cylinder in a 10 cm deep bin: at the place its axis is horizontal along the
+    bin's long side, the fingers vertical, the whole object over the bin's floor and above
+    its rim; the hand backs off along the approach, then goes home."""
+    backend, grasps = _standing_cylinder(panda, 0.16, yaw)
+    layout = backend.layout
+    picker = PickAndPlace(backend, KinematicRobot(panda).io())
+    plan, reason, _ = picker.plan(grasps, panda.home)
+    assert plan is not None, reason
+    assert plan.place == "lying"
+    seg = {s.state: s for s in plan.segments if s.trajectory is not None}
+    q_grasp = seg[PickState.APPROACH].trajectory.end
+    q_place = seg[PickState.PLACE].trajectory.end
+    T_place = panda.fk(q_place)
+    long_axis = np.eye(3)[int(np.argmax(layout.bin_size[:2]))]
+    assert abs(T_place[:3, 2] @ long_axis) > 0.999  # approach along the long side
+    assert abs(T_place[2, 1]) > 0.999  # fingers close vertically
+    # the cylinder, carried rigidly from the grasp, lies inside the bin, above the rim
+    obj = backend.scene.objects["object_0"]
+    T_obj = T_place @ np.linalg.inv(panda.fk(q_grasp)) @ obj.T_base_object
+    assert abs(T_obj[:3, 2] @ long_axis) > 0.999
+    r, half = 0.035, 0.08
+    ends = T_obj[:3, 3] + np.outer([-half, half], T_obj[:3, 2])
+    inner = layout.bin_size[:2] / 2
+    assert np.all(np.abs(ends[:, :2] - layout.bin_center[:2]) <= inner - 0.009)
+    assert ends[:, 2].min() - r == pytest.approx(
+        layout.bin_top_z + PickParams().place_clearance, abs=1e-3
+    )
+    # the retreat slides the fingers back along the approach, level
+    T_back = panda.fk(seg[PickState.RETREAT].trajectory.end)
+    np.testing.assert_allclose(
+        T_back[:3, 3], T_place[:3, 3] - T_place[:3, 2] * PickParams().retreat_distance, atol=2e-3
+    )
+    arm = KinematicRobot(panda)
+    assert PickAndPlace(backend, arm.io()).execute(plan).success
+
+
+def test_short_objects_and_lay_down_off_are_placed_standing(panda: RobotModel) -> None:
+    for height, params in ((0.08, PickParams()), (0.16, PickParams(lay_down=False))):
+        backend, grasps = _standing_cylinder(panda, height, 0.0)
+        plan, reason, _ = PickAndPlace(backend, KinematicRobot(panda).io(), params).plan(
+            grasps, panda.home
+        )
+        assert plan is not None, reason
+        assert plan.place == "standing"
+        T_place = panda.fk(
+            next(s for s in plan.segments if s.state is PickState.PLACE).trajectory.end
+        )
+        assert T_place[2, 2] < -0.99  # pointing down, as grasped

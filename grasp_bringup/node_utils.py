@@ -18,8 +18,9 @@ from rclpy.node import Node
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """A parameter: its name, default (whose type fixes the parameter's type), a
-    description naming units, and an optional inclusive ``(low, high)`` range."""
+    """A parameter: its name, default (whose type fixes the parameter's type; a
+    ``Parameter.Type`` declares one without a default, whose value is None unless given),
+    a description naming units, and an optional inclusive ``(low, high)`` range."""
 
     name: str
     default: Any

@@ -8,6 +8,11 @@ pushed to ``on_frame`` (inside a node) or pulled with ``read(timeout)`` (scripts
 the node elsewhere). A message that cannot become a frame (unsupported encoding, sizes
 that disagree, missing or zero intrinsics) is dropped and reported to ``on_error`` with a
 reason; nothing raises into the executor.
+
+:data:`MOUNT_PARAMS` and :func:`declare_camera_mount` are the static camera mount's
+parameters, shared by the perception and grasp detector nodes: a cell file's camera
+(``cell_layout`` / ``cell_camera``) or ``camera_position`` / ``camera_orientation``
+(:func:`grasp_core.cell.camera_mount` says which wins).
 """
 
 from __future__ import annotations
@@ -21,11 +26,15 @@ from collections.abc import Callable
 import numpy as np
 from rclpy.callback_groups import CallbackGroup, MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
 from grasp_bringup import msgs
+from grasp_bringup.node_utils import ParamSpec, declare_params
 from grasp_bringup.qos import LATEST_QOS, SENSOR_QOS
 from grasp_core import CameraModel, RGBDFrame, ValidationError
+from grasp_core.cell import camera_mount
+from grasp_core.se3 import pose_to_pq
 from grasp_perception.sources.base import (
     COLOR_TOPIC,
     DEPTH_TOPIC,
@@ -36,6 +45,61 @@ from grasp_perception.sources.base import (
 
 FrameCallback = Callable[[RGBDFrame], None]
 ErrorCallback = Callable[[str, str, float], None]  # (key, reason, stamp [s])
+
+#: The static camera mount (no tf2 wheel) of a node that reads the camera.
+MOUNT_PARAMS = [
+    ParamSpec(
+        "cell_layout",
+        "",
+        "work-cell YAML (a path, or relative to config/) whose camera cell_camera is the "
+        "mount; empty: camera_position/camera_orientation, else config/sim/panda_table.yaml",
+        read_only=True,
+    ),
+    ParamSpec(
+        "cell_camera", "overhead", "camera of cell_layout (fixed: eye/target)", read_only=True
+    ),
+    ParamSpec(
+        "camera_position",
+        Parameter.Type.DOUBLE_ARRAY,
+        "camera optical frame origin in base_frame, x y z [m]; unset: from the cell file, "
+        "which it must agree with when both are given",
+    ),
+    ParamSpec(
+        "camera_orientation",
+        Parameter.Type.DOUBLE_ARRAY,
+        "camera optical frame orientation in base_frame, quaternion x y z w; unset: from "
+        "the cell file, which it must agree with when both are given",
+    ),
+]
+
+
+def declare_camera_mount(node: Node, base_frame: str) -> np.ndarray:
+    """Declare :data:`MOUNT_PARAMS` on ``node`` and return its camera mount
+    ``T_base_camera``; raises :class:`grasp_core.cell.CellConfigError` (a bad cell file,
+    a missing camera, two sources that disagree). ``camera_position`` /
+    ``camera_orientation`` are then set to the mount in use, so ``ros2 param get`` shows
+    it whichever source it came from."""
+    values = declare_params(node, MOUNT_PARAMS)
+    T, source = camera_mount(
+        values["cell_layout"],
+        values["cell_camera"],
+        values["camera_position"],
+        values["camera_orientation"],
+        base_frame,
+        user=f"node {node.get_name()}",
+    )
+    position, quat = pose_to_pq(T)
+    node.set_parameters(
+        [
+            Parameter("camera_position", value=[float(v) for v in position]),
+            Parameter("camera_orientation", value=[float(v) for v in quat]),
+        ]
+    )
+    node.get_logger().info(
+        f"camera mount from {source}: position {np.round(position, 4).tolist()}, "
+        f"orientation {np.round(quat, 7).tolist()} in {base_frame}"
+    )
+    return T
 
 
 class WarnThrottle:
@@ -116,6 +180,12 @@ class RosCameraSource(CameraSource):
         self.dropped = 0
 
     # -- configuration ------------------------------------------------------------------
+    @property
+    def extrinsic(self) -> np.ndarray:
+        """The camera mount ``T_base_camera`` the frames are placed with."""
+        with self._lock:
+            return self._T.copy()
+
     def set_extrinsic(self, T_base_camera: np.ndarray) -> None:
         """New camera mount for the following frames."""
         with self._lock:

@@ -4,13 +4,15 @@ One file per cell describes it in the base frame of its robot, and names that fr
 (``frame:``): ``config/sim/panda_table.yaml`` (Panda, ``panda_link0``; also the world the
 simulator builds) and ``config/cells/baxter_table.yaml`` (Baxter, ``base``; a real cell
 only). The simulated world (grasp_sim), the planner's collision scene (grasp_planning)
-and the bringup's camera mounting all read the same numbers through this one loader;
-callers that need a particular frame pass ``frame=`` and get a :class:`CellConfigError`
-naming the file and both frames otherwise. Distances in metres, angles in radians.
+and the perception and grasp detector nodes' camera mount (:func:`camera_mount`) all read
+the same numbers through this one loader; callers that need a particular frame pass
+``frame=`` and get a :class:`CellConfigError` naming the file and both frames otherwise.
+Distances in metres, angles in radians.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,16 @@ import yaml
 from grasp_core.camera import CameraModel
 from grasp_core.errors import ValidationError
 from grasp_core.paths import config_path, share_dir
-from grasp_core.se3 import look_at, make_transform, rot_x, rot_y, rot_z
+from grasp_core.se3 import (
+    look_at,
+    make_transform,
+    pose_from_pq,
+    pose_to_pq,
+    rot_x,
+    rot_y,
+    rot_z,
+    rotation_angle,
+)
 
 #: How far above the rim [m] the origin of an object resting in the bin may lie: a tall
 #: object standing on the bin floor has its origin half its height up (a 22 cm bottle of
@@ -34,6 +45,11 @@ class CellConfigError(ValidationError):
 
 #: Default layout file, relative to ``config/`` (the Panda cell the simulator builds).
 DEFAULT_LAYOUT = ("sim", "panda_table.yaml")
+
+#: How far an explicit camera mount may lie from the cell file's and still be the same
+#: mount: 1 mm and 0.1 degree (a quaternion written with 7 digits is ~1e-7 off).
+MOUNT_TOLERANCE_M = 1e-3
+MOUNT_TOLERANCE_RAD = float(np.deg2rad(0.1))
 
 
 def rpy_to_matrix(rpy: np.ndarray) -> np.ndarray:
@@ -123,6 +139,24 @@ class CellLayout:
     cameras: dict[str, CameraMount]
     frame: str
     source: str = ""
+
+    def fixed_camera(self, name: str, user: str = "") -> CameraMount:
+        """Camera ``name``, which must be fixed in the cell (``eye``/``target``, not on a
+        robot link); else a :class:`CellConfigError` naming the file and the key."""
+        cam = self.cameras.get(name)
+        if cam is None:
+            raise CellConfigError(
+                f"{self.source or 'cell layout'}: cameras.{name}: no such camera"
+                f"{f' ({user} needs it)' if user else ''}; the cell has "
+                f"{', '.join(sorted(self.cameras)) or 'none'}"
+            )
+        if not cam.fixed:
+            raise CellConfigError(
+                f"{self.source or 'cell layout'}: cameras.{name} is mounted on {cam.parent!r}, "
+                f"not fixed in {self.frame!r}; {user or 'the caller'} needs a static mount "
+                "(eye, target, up)"
+            )
+        return cam
 
     def require_frame(self, frame: str, user: str = "") -> None:
         """Raise :class:`CellConfigError` unless the cell is written in ``frame``; the
@@ -256,21 +290,31 @@ def load_layout(
             f"e.g. 'panda_link0' or 'base'), got {cell_frame!r}"
         )
     try:
+        layout = _parse(data, cell_frame, path)
+    except CellConfigError as exc:  # a section's error: say which file
+        raise CellConfigError(f"{path}: {exc}") from exc
+    if frame is not None:
+        layout.require_frame(frame, user)
+    return layout
+
+
+def _parse(data: dict, cell_frame: str, path: Path) -> CellLayout:
+    try:
         table, ws, bin_, robot, cams = (
             data[k] for k in ("table", "workspace", "bin", "robot", "cameras")
         )
     except KeyError as exc:
-        raise CellConfigError(f"{path}: missing section {exc}") from exc
+        raise CellConfigError(f"missing section {exc}") from exc
     T_world_base = make_transform(
         rpy_to_matrix(_vec(robot, "base_rpy", "robot", 3)), _vec(robot, "base_xyz", "robot", 3)
     )
     if not np.allclose(T_world_base, np.eye(4)):
         raise CellConfigError(
-            f"{path}: robot.base_xyz/base_rpy must be zero: the layout is written in the "
+            f"robot.base_xyz/base_rpy must be zero: the layout is written in the "
             f"{cell_frame} frame, so move the furniture, not the robot"
         )
     size = _vec(table, "size", "table", 3)
-    layout = CellLayout(
+    return CellLayout(
         table_center=_vec(table, "center", "table", 3),
         table_size=size,
         floor_z=float(_vec(table, "center", "table", 3)[2] - table.get("height_above_floor", 0.75)),
@@ -287,6 +331,70 @@ def load_layout(
         frame=cell_frame,
         source=str(path),
     )
-    if frame is not None:
-        layout.require_frame(frame, user)
-    return layout
+
+
+def camera_mount(
+    cell_layout: str | Path | None,
+    cell_camera: str,
+    position: Sequence[float] | None,
+    orientation: Sequence[float] | None,
+    frame: str,
+    user: str,
+) -> tuple[np.ndarray, str]:
+    """The static mount ``T_frame_optical`` of the camera a node (``user``) reads, and
+    where it came from (for the node's log line).
+
+    The node parameters of the perception and grasp detector nodes: ``cell_layout`` /
+    ``cell_camera`` name a cell file (see :func:`layout_path`) and its fixed camera;
+    ``position`` (x y z [m]) / ``orientation`` (quaternion x y z w) give the mount
+    explicitly (None or empty: not given). With a cell file, the mount is its camera,
+    and explicit values must agree with it (:data:`MOUNT_TOLERANCE_M`,
+    :data:`MOUNT_TOLERANCE_RAD`): one fact given twice, a disagreement is a
+    :class:`CellConfigError` naming both rather than one source silently winning.
+    Without a cell file, the explicit values; with neither, the default cell's camera.
+    The cell must be written in ``frame`` (the node's base frame).
+    """
+    explicit = _explicit_mount(position, orientation, user)
+    if not cell_layout and explicit is not None:
+        return explicit, "camera_position / camera_orientation"
+    layout = load_layout(cell_layout or None, frame=frame, user=user)
+    T = layout.fixed_camera(cell_camera, user).T_parent_optical
+    if explicit is not None:
+        offset = float(np.linalg.norm(explicit[:3, 3] - T[:3, 3]))
+        angle = rotation_angle(explicit[:3, :3], T[:3, :3])
+        if offset > MOUNT_TOLERANCE_M or angle > MOUNT_TOLERANCE_RAD:
+            p, q = pose_to_pq(T)
+            raise CellConfigError(
+                f"{user}: the camera mount is given twice and the two disagree by "
+                f"{offset * 1000:.1f} mm, {np.rad2deg(angle):.2f} deg: camera_position "
+                f"{list(position or [])} / camera_orientation {list(orientation or [])}, and "
+                f"cameras.{cell_camera} of {layout.source} (cell_layout; position "
+                f"{np.round(p, 4).tolist()}, orientation {np.round(q, 7).tolist()}); "
+                "remove camera_position / camera_orientation to use the cell file, or "
+                "correct the one that is wrong"
+            )
+    return T, f"camera {cell_camera!r} of {layout.source}"
+
+
+def _explicit_mount(
+    position: Sequence[float] | None, orientation: Sequence[float] | None, user: str
+) -> np.ndarray | None:
+    """The pose from camera_position / camera_orientation, None when neither is given."""
+    given = {
+        name: value
+        for name, value in (("camera_position", position), ("camera_orientation", orientation))
+        if value is not None and len(value) > 0
+    }
+    if not given:
+        return None
+    if len(given) == 1:
+        (name,) = given
+        other = "camera_orientation" if name == "camera_position" else "camera_position"
+        raise CellConfigError(f"{user}: {name} is given without {other}; give both or neither")
+    try:
+        return pose_from_pq(np.asarray(position, float), np.asarray(orientation, float))
+    except (ValueError, TypeError) as exc:
+        raise CellConfigError(
+            f"{user}: camera_position {list(position or [])} / camera_orientation "
+            f"{list(orientation or [])}: {exc}"
+        ) from exc

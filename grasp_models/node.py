@@ -7,7 +7,9 @@ cloud-only models an object cloud) wakes a detection on the newest input, at mos
 per ``period`` (0: every input); inputs that arrive while the model runs replace each
 other, so a slow model never builds a backlog. It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
 best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``.
-Bad input is dropped with a throttled warning; nothing here moves the robot.
+Bad input is dropped with a throttled warning; nothing here moves the robot. The camera
+mount is the ``cell_camera`` of the ``cell_layout`` file, or ``camera_position`` /
+``camera_orientation`` (:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,8 @@ from visualization_msgs.msg import MarkerArray
 from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
-from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle
+from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle, declare_camera_mount
 from grasp_core import GraspBringupError, RGBDFrame
-from grasp_core.se3 import pose_from_pq
 from grasp_models.base import GraspInput
 from grasp_models.registry import load_model
 
@@ -44,12 +45,6 @@ PARAMS = [
     ParamSpec("object_points_topic", "/perception/object_points", "segmented object points"),
     ParamSpec("sync_slop", 0.02, "max colour/depth stamp difference [s]", (0.0, 1.0)),
     ParamSpec("base_frame", "panda_link0", "robot base frame of the output grasps"),
-    ParamSpec("camera_position", [0.5, 0.0, 0.8], "optical frame position in base_frame [m]"),
-    ParamSpec(
-        "camera_orientation",
-        [0.7071068, -0.7071068, 0.0, 0.0],
-        "optical frame orientation in base_frame, quaternion x y z w",
-    ),
     ParamSpec("workspace_center", [0.5, 0.0, 0.0], "planar crop centre in base_frame [m]"),
     ParamSpec(
         "crop_on_workspace",
@@ -105,6 +100,8 @@ class GraspDetectorNode(Node):
         super().__init__("grasp_detector", **kwargs)
         p = declare_params(self, PARAMS)
         self.params = p
+        # before the model loads: a wrong cell file stops the node at once
+        T_base_camera = declare_camera_mount(self, p["base_frame"])
         self._warn = WarnThrottle(self, p["log_throttle"])
         import torch
 
@@ -124,9 +121,6 @@ class GraspDetectorNode(Node):
                 threshold=float(p["peak_threshold"]),
                 border=int(p["peak_border"]),
             )
-        T_base_camera = pose_from_pq(
-            np.asarray(p["camera_position"], float), np.asarray(p["camera_orientation"], float)
-        )
         self._lock = threading.Lock()
         self._frame: RGBDFrame | None = None
         self._points: tuple[np.ndarray, np.ndarray | None, Time] | None = None

@@ -14,25 +14,34 @@ def _params_file(args: argparse.Namespace):
 
 
 def _camera_mount(args: argparse.Namespace):
-    """``(T_base_camera, base_frame)``: ``--camera-pose`` if given, else the perception
-    node's ``camera_position`` / ``camera_orientation`` / ``base_frame`` in ``--params``
-    (the mount the node uses)."""
+    """``(T_base_camera, base_frame)``: ``--camera-pose`` if given, else the mount the
+    perception node would resolve from ``--params`` (``cell_layout`` / ``cell_camera`` /
+    ``camera_position`` / ``camera_orientation`` / ``base_frame``)."""
     import numpy as np
 
+    from grasp_core.cell import CellConfigError, camera_mount
     from grasp_core.se3 import pose_from_pq
     from grasp_perception.params import ParamsError, read_params_block
 
     block = read_params_block(_params_file(args))
+    base_frame = str(block.get("base_frame", "panda_link0"))
     pose = args.camera_pose
-    if pose is None:
-        pose = [*block.get("camera_position", ()), *block.get("camera_orientation", ())]
-    if len(pose) != 7:
-        raise ParamsError(
-            f"{_params_file(args)}: camera_position (3) and camera_orientation (4) needed "
-            "for the camera mount, or pass --camera-pose x y z qx qy qz qw"
+    if pose is not None:
+        return pose_from_pq(np.asarray(pose[:3], float), np.asarray(pose[3:], float)), base_frame
+    try:
+        T, _ = camera_mount(
+            block.get("cell_layout", ""),
+            block.get("cell_camera", "overhead"),
+            block.get("camera_position"),
+            block.get("camera_orientation"),
+            base_frame,
+            user="perception",
         )
-    T = pose_from_pq(np.asarray(pose[:3], float), np.asarray(pose[3:], float))
-    return T, str(block.get("base_frame", "panda_link0"))
+    except CellConfigError as exc:
+        raise ParamsError(
+            f"{_params_file(args)}: {exc} (or pass --camera-pose x y z qx qy qz qw)"
+        ) from exc
+    return T, base_frame
 
 
 def _open_source(args: argparse.Namespace):
@@ -153,8 +162,9 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
         nargs=7,
         default=None,
         metavar=("X", "Y", "Z", "QX", "QY", "QZ", "QW"),
-        help="optical frame pose in the base frame [m, quaternion]; default: the "
-        "params file's camera_position/camera_orientation (a recording: its /tf_static)",
+        help="optical frame pose in the base frame [m, quaternion]; default: the params "
+        "file's mount, its cell_layout's camera or camera_position/camera_orientation (a "
+        "recording: its /tf_static)",
     )
 
 

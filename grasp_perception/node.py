@@ -7,8 +7,9 @@ Subscribes the realsense2_camera topics through :class:`grasp_bringup.ros_camera
 - ``/perception/scene_points``: PointCloud2 (x y z float32), table removed, base frame;
 - ``/perception/object_points``: PointCloud2 (x y z float32, ``label`` uint32), base frame.
 
-The camera mount comes from the ``camera_position`` / ``camera_orientation`` parameters
-(no tf2 wheel; a static mount). Bad input (undecodable messages, all-invalid depth, no
+The camera mount (no tf2 wheel; a static mount) is the ``cell_camera`` of the
+``cell_layout`` file, or the ``camera_position`` / ``camera_orientation`` parameters
+(:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); setting those two at run time moves it. Bad input (undecodable messages, all-invalid depth, no
 table, no object) gives one throttled warning per cause and empty-but-valid clouds.
 Parameters: ``config/perception.yaml``; library ones may be changed at run time.
 Frames are processed newest-first: if segmentation falls behind the camera, the frames in
@@ -29,7 +30,7 @@ from sensor_msgs.msg import Image, PointCloud2
 from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS
-from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle
+from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle, declare_camera_mount
 from grasp_core import RGBDFrame, ValidationError
 from grasp_core.se3 import pose_from_pq
 from grasp_perception.params import PARAM_INFO, PerceptionParams
@@ -47,14 +48,6 @@ NODE_PARAMS = [
     ParamSpec("sync_slop", 0.02, "max colour/depth stamp difference to pair them [s]", (0.0, 0.5)),
     ParamSpec("require_color", False, "drop depth images that have no colour partner"),
     ParamSpec("base_frame", "panda_link0", "robot base frame of the output clouds", read_only=True),
-    ParamSpec(
-        "camera_position", [0.5, 0.0, 0.8], "camera optical frame origin in base_frame, x y z [m]"
-    ),
-    ParamSpec(
-        "camera_orientation",
-        [0.7071068, -0.7071068, 0.0, 0.0],
-        "camera optical frame orientation in base_frame, quaternion x y z w",
-    ),
     ParamSpec(
         "log_throttle", 5.0, "min time between two warnings with the same cause [s]", (0.0, 3600.0)
     ),
@@ -84,7 +77,7 @@ class PerceptionNode(Node):
         values = declare_params(self, NODE_PARAMS + library_param_specs())
         self.params = PerceptionParams.from_dict({k: values[k] for k in PARAM_INFO})
         self.base_frame = values["base_frame"]
-        T_base_camera = _extrinsic(values["camera_position"], values["camera_orientation"])
+        T_base_camera = declare_camera_mount(self, self.base_frame)
         self._warn = WarnThrottle(self, values["log_throttle"])
         self._group = MutuallyExclusiveCallbackGroup()
         self.depth_pub = self.create_publisher(Image, "/perception/depth", RELIABLE_QOS)

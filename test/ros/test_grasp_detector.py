@@ -120,3 +120,39 @@ def test_grasps_lie_on_the_object_and_bad_input_is_dropped(harness, sim_scene) -
     t = msgs.stamp_to_sec(epoch)
     msg = harness.wait_for("grasps", t, lambda: harness.publish(frame, epoch))
     assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (1718905397, 948036823)
+
+
+def test_the_mount_comes_from_the_cell_file_and_a_second_disagreeing_one_is_refused(
+    ros_domain, tmp_path
+) -> None:
+    """``cell_layout`` + ``cell_camera``: the detector's mount is that camera of the file;
+    explicit camera_position / camera_orientation that disagree stop it at start, naming
+    both; a camera the file lacks stops it naming the file and the key."""
+    import yaml
+
+    from grasp_core.cell import CellConfigError
+    from grasp_core.paths import config_path
+    from grasp_models.node import GraspDetectorNode
+
+    data = yaml.safe_load(config_path("sim", "panda_table.yaml").read_text())
+    data["cameras"]["d435"] = data["cameras"].pop("overhead")
+    data["cameras"]["d435"]["eye"][0] += 0.04
+    data["cameras"]["d435"]["target"][0] += 0.04
+    cell = tmp_path / "my_cell.yaml"
+    cell.write_text(yaml.safe_dump(data))
+    from_cell = [Parameter("cell_layout", value=str(cell)), Parameter("cell_camera", value="d435")]
+    with rclpy.init():
+        node = GraspDetectorNode(parameter_overrides=from_cell)
+        try:
+            np.testing.assert_allclose(node.camera.extrinsic[:3, 3], [0.54, 0.0, 0.8])
+        finally:
+            node.destroy_node()
+        both = [
+            *from_cell,
+            Parameter("camera_position", value=[0.5, 0.0, 0.8]),
+            Parameter("camera_orientation", value=[0.7071068, -0.7071068, 0.0, 0.0]),
+        ]
+        with pytest.raises(CellConfigError, match=r"camera_position.*my_cell\.yaml"):
+            GraspDetectorNode(parameter_overrides=both)
+        with pytest.raises(CellConfigError, match=r"my_cell\.yaml: cameras\.overhead: no such"):
+            GraspDetectorNode(parameter_overrides=[Parameter("cell_layout", value=str(cell))])

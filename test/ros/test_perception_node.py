@@ -2,7 +2,9 @@
 
 Sim-rendered colour (rgb8), aligned depth (16UC1 mm, as realsense2_camera) and
 camera_info are published on the realsense topic names; the node's object clouds are
-checked against the sim's ground-truth object poses, then bad input is fed.
+checked against the sim's ground-truth object poses, then bad input is fed. The camera
+stands 5 cm off the default mount, in a cell file the node is given (``cell_layout``):
+the clouds land on the objects only if the node takes its mount from that file.
 """
 
 from __future__ import annotations
@@ -23,19 +25,34 @@ from spinning import Spinner  # noqa: E402
 from grasp_bringup import msgs  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core import depth_m_to_mm  # noqa: E402
-from grasp_core.se3 import pose_to_pq  # noqa: E402
 from grasp_perception.sources.base import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC  # noqa: E402
 
 pytestmark = pytest.mark.ros
 
 
 @pytest.fixture(scope="module")
-def sim_scene():
+def cell_file(tmp_path_factory):
+    """The sim cell with its overhead camera (eye and target) moved 5 cm in +y."""
+    import yaml
+
+    from grasp_core.paths import config_path
+
+    data = yaml.safe_load(config_path("sim", "panda_table.yaml").read_text())
+    for key in ("eye", "target"):
+        data["cameras"]["overhead"][key][1] += 0.05
+    path = tmp_path_factory.mktemp("cell") / "moved_camera.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def sim_scene(cell_file):
     """Three test-split objects at rest, one overhead frame and the ground truth."""
     from grasp_sim.objects import object_set
     from grasp_sim.world import SimWorld
 
-    with SimWorld(object_set("test", seed=0, count=3), seed=7, depth_noise=True) as world:
+    objects = object_set("test", seed=0, count=3)
+    with SimWorld(objects, seed=7, depth_noise=True, layout=cell_file) as world:
         frame = world.render("overhead")
         poses = world.object_poses()
         specs = {o.name: o for o in world.objects}
@@ -43,14 +60,13 @@ def sim_scene():
 
 
 @pytest.fixture
-def harness(ros_domain, sim_scene):
+def harness(ros_domain, sim_scene, cell_file):
     from grasp_perception.node import PerceptionNode
 
     frame, _, _ = sim_scene
-    position, quat = pose_to_pq(frame.camera.T_base_camera)
+    np.testing.assert_allclose(frame.camera.T_base_camera[:3, 3], [0.5, 0.05, 0.8])
     overrides = [
-        Parameter("camera_position", value=position.tolist()),
-        Parameter("camera_orientation", value=quat.tolist()),
+        Parameter("cell_layout", value=str(cell_file)),
         Parameter("log_throttle", value=0.0),
     ]
     with rclpy.init():
@@ -156,6 +172,32 @@ def test_parameters_have_descriptions_ranges_and_reject_bad_values(harness) -> N
     assert not bad.successful
 
 
+def test_the_mount_comes_from_the_cell_file_and_a_second_disagreeing_one_is_refused(
+    ros_domain, cell_file
+) -> None:
+    """``cell_layout``: the node's mount (and its camera_position / camera_orientation
+    parameters, for ``ros2 param get``) is the file's camera; explicit parameters that
+    disagree with it stop the node at start with an error naming both."""
+    from grasp_core.cell import CellConfigError
+    from grasp_perception.node import PerceptionNode
+
+    with rclpy.init():
+        node = PerceptionNode(parameter_overrides=[Parameter("cell_layout", value=str(cell_file))])
+        try:
+            np.testing.assert_allclose(node.camera.extrinsic[:3, 3], [0.5, 0.05, 0.8])
+            position = node.get_parameter("camera_position").value
+            np.testing.assert_allclose(position, [0.5, 0.05, 0.8])
+        finally:
+            node.destroy_node()
+        given = [
+            Parameter("cell_layout", value=str(cell_file)),
+            Parameter("camera_position", value=[0.5, 0.0, 0.8]),
+            Parameter("camera_orientation", value=[0.7071068, -0.7071068, 0.0, 0.0]),
+        ]
+        with pytest.raises(CellConfigError, match=r"camera_position.*moved_camera\.yaml"):
+            PerceptionNode(parameter_overrides=given)
+
+
 def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
     """config/perception.yaml: each key is declared, with the declared type (rclpy would
     refuse 1 for a double), and the node's PerceptionParams equal the YAML's."""
@@ -174,7 +216,8 @@ def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
         try:
             builtin = {"use_sim_time", "start_type_description_service"}
             declared = set(node.list_parameters([], 0).names) - builtin
-            assert declared == set(values)
+            # the explicit mount is left out of the YAML: the node takes the cell's camera
+            assert declared == set(values) | {"camera_position", "camera_orientation"}
             assert node.params == PerceptionParams.from_yaml(path)
         finally:
             node.destroy_node()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from grasp_core.cell import (
     RESTING_ABOVE_RIM,
     CellConfigError,
+    camera_mount,
     layout_path,
     load_layout,
     shipped_layouts,
 )
 from grasp_core.paths import config_path
+from grasp_core.se3 import pose_from_pq, pose_to_pq
 
 BAXTER_CELL = "cells/baxter_table.yaml"
 
@@ -108,3 +111,76 @@ def test_an_object_standing_up_in_the_bin_counts_as_in_it() -> None:
     beside = floor + np.array([layout.bin_size[0] / 2 + 0.02, 0.0, 0.05])
     assert not layout.object_in_bin(beside)
     assert not layout.object_in_bin(floor - np.array([0.0, 0.0, 0.02]))
+
+
+# --- the camera mount of the perception and detector nodes, from a cell file ----------
+
+#: The mount config/perception.yaml and config/grasp_detector.yaml gave before the nodes
+#: read it from the cell: 0.8 m above (0.5, 0, 0), looking straight down.
+SIM_MOUNT = pose_from_pq(np.array([0.5, 0.0, 0.8]), np.array([0.7071068, -0.7071068, 0.0, 0.0]))
+
+
+def _moved_cell(tmp_path, dy: float = 0.05):
+    """A copy of the sim cell with the overhead camera (eye and target) moved ``dy`` in y."""
+    data = yaml.safe_load(config_path("sim", "panda_table.yaml").read_text())
+    cam = data["cameras"]["overhead"]
+    cam["eye"][1] += dy
+    cam["target"][1] += dy
+    path = tmp_path / "my_cell.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_sim_cells_camera_is_the_mount_the_node_yamls_gave() -> None:
+    for cell in ("", "sim/panda_table.yaml"):
+        T, source = camera_mount(cell, "overhead", None, None, "panda_link0", "perception")
+        np.testing.assert_allclose(T, SIM_MOUNT, atol=1e-7)
+        assert source.endswith("sim/panda_table.yaml")
+
+
+def test_a_mount_from_a_cell_file_or_from_parameters(tmp_path) -> None:
+    cell = _moved_cell(tmp_path)
+    T, source = camera_mount(str(cell), "overhead", None, None, "panda_link0", "perception")
+    np.testing.assert_allclose(T[:3, 3], [0.5, 0.05, 0.8])
+    assert str(cell) in source and "overhead" in source
+    # explicit parameters alone (no cell file): those
+    pos, quat = [0.1, 0.2, 0.9], [0.0, 0.0, 0.0, 1.0]
+    T, source = camera_mount("", "overhead", pos, quat, "panda_link0", "perception")
+    np.testing.assert_allclose(T, pose_from_pq(np.array(pos), np.array(quat)))
+    assert "camera_position" in source
+    # both, agreeing (the YAML's 7-digit quaternion): fine, the cell's pose
+    p, q = pose_to_pq(load_layout(cell).cameras["overhead"].T_parent_optical)
+    T, _ = camera_mount(str(cell), "overhead", p.round(7), q.round(7), "panda_link0", "x")
+    np.testing.assert_allclose(T[:3, 3], [0.5, 0.05, 0.8])
+
+
+def test_a_mount_given_twice_that_disagrees_names_both_sources(tmp_path) -> None:
+    cell = _moved_cell(tmp_path)
+    with pytest.raises(CellConfigError) as err:
+        camera_mount(
+            str(cell), "overhead", [0.5, 0.0, 0.8], [0.7071068, -0.7071068, 0.0, 0.0],
+            "panda_link0", "grasp_detector",
+        )  # fmt: skip
+    text = str(err.value)
+    assert "grasp_detector" in text and str(cell) in text and "cameras.overhead" in text
+    assert "camera_position" in text and "camera_orientation" in text and "50.0 mm" in text
+
+
+def test_a_bad_cell_file_or_camera_names_the_file_and_the_key(tmp_path) -> None:
+    with pytest.raises(CellConfigError, match=r"nowhere\.yaml.*not found"):
+        camera_mount("cells/nowhere.yaml", "overhead", None, None, "panda_link0", "perception")
+    cell = _moved_cell(tmp_path)
+    with pytest.raises(CellConfigError, match=r"my_cell\.yaml: cameras\.d435: no such camera"):
+        camera_mount(str(cell), "d435", None, None, "panda_link0", "perception")
+    data = yaml.safe_load(cell.read_text())
+    del data["cameras"]["overhead"]["target"]
+    cell.write_text(yaml.safe_dump(data))
+    with pytest.raises(CellConfigError, match=r"my_cell\.yaml: cameras\.overhead: missing key"):
+        camera_mount(str(cell), "overhead", None, None, "panda_link0", "perception")
+    # a camera on the robot has no static mount; a cell in another frame is refused
+    with pytest.raises(CellConfigError, match=r"panda_table\.yaml: cameras\.wrist.*panda_hand"):
+        camera_mount("", "wrist", None, None, "panda_link0", "perception")
+    with pytest.raises(CellConfigError, match=r"baxter_table\.yaml.*'base'.*perception"):
+        camera_mount(BAXTER_CELL, "overhead", None, None, "panda_link0", "perception")
+    with pytest.raises(CellConfigError, match="camera_orientation"):
+        camera_mount("", "overhead", [0.5, 0.0, 0.8], None, "panda_link0", "perception")

@@ -1,16 +1,17 @@
 """Each robot graph (config/graphs/*_grasp.yaml) agrees with itself: every node's base
 frame is the robot's base frame and the frame of the executor's cell; the camera mount the
 nodes are given is the cell's camera; the perception crop box and the detector's workspace
-centre sit on the cell's workspace and table, with the place bin outside the crop box."""
+centre sit on the cell's workspace and table, with the place bin outside the crop box; the
+``cell:=FILE`` argument gives that one file to every node that needs the cell."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 from grasp_bringup.graph import Graph, NodeSpec, load_graph
-from grasp_core.cell import CellLayout, layout_path, load_layout
-from grasp_core.se3 import pose_from_pq
+from grasp_core.cell import CellLayout, camera_mount, layout_path, load_layout
 from grasp_planning.robot import load_robot
 
 #: graph -> the camera choices whose nodes are checked
@@ -50,14 +51,58 @@ def test_every_base_frame_is_the_robots_and_the_cells(name: str, camera: str) ->
         assert layout_path(spec.parameters.get("layout_file") or None) == layout_path(cell.source)
 
 
+def _mount(spec: NodeSpec) -> np.ndarray:
+    """The camera mount a perception / detector node resolves from these parameters (the
+    nodes' declared defaults where the graph leaves one out)."""
+    p = spec.parameters
+    T, _ = camera_mount(
+        p.get("cell_layout", ""),
+        p.get("cell_camera", "overhead"),
+        p.get("camera_position"),
+        p.get("camera_orientation"),
+        p["base_frame"],
+        spec.name,
+    )
+    return T
+
+
 @pytest.mark.parametrize(("name", "camera"), CASES)
 def test_node_camera_mounts_are_the_cells_camera(name: str, camera: str) -> None:
     graph = load_graph(name, {"camera": camera})
     T_cell = _cell(graph).cameras["overhead"].camera_model().T_base_camera
     for node in ("perception", "grasp_detector"):
-        p = _node(graph, node).parameters
-        T = pose_from_pq(np.array(p["camera_position"]), np.array(p["camera_orientation"]))
+        T = _mount(_node(graph, node))
         np.testing.assert_allclose(T, T_cell, atol=1e-5, err_msg=f"{name}: {node}")
+
+
+@pytest.mark.parametrize(("name", "camera"), CASES)
+def test_cell_argument_gives_one_file_to_every_node(name: str, camera: str, tmp_path) -> None:
+    """``cell:=FILE`` (``cell_camera:=NAME``): perception and the detector take the camera
+    mount from that file's camera, the executor (and the simulator) its table and bin."""
+    default = load_graph(name, {"camera": camera})
+    data = yaml.safe_load(layout_path(_cell(default).source).read_text())
+    mount = dict(data["cameras"]["overhead"])
+    shift = np.array([0.02, -0.03, 0.0])
+    mount["eye"] = (np.array(mount["eye"]) + shift + [0.0, 0.0, 0.1]).tolist()
+    mount["target"] = (np.array(mount["target"]) + shift).tolist()
+    data["cameras"] = {"d435": mount}
+    data["bin"]["center"][1] -= 0.05
+    path = tmp_path / "my_cell.yaml"
+    path.write_text(yaml.safe_dump(data))
+    graph = load_graph(name, {"camera": camera, "cell": str(path), "cell_camera": "d435"})
+    cell = _cell(graph)
+    assert cell.source == str(path)
+    assert cell.bin_center[1] == pytest.approx(data["bin"]["center"][1])
+    T_cell = cell.cameras["d435"].camera_model().T_base_camera
+    for node in ("perception", "grasp_detector"):
+        spec = _node(graph, node)
+        assert spec.parameters["cell_layout"] == str(path), node
+        np.testing.assert_allclose(_mount(spec), T_cell, atol=1e-9, err_msg=node)
+        assert not np.allclose(_mount(_node(default, node)), T_cell, atol=1e-3)
+    for spec in graph.nodes:
+        if spec.name == "sim_driver":
+            assert spec.parameters["layout_file"] == str(path)
+            assert spec.parameters["camera"] == "d435"
 
 
 @pytest.mark.parametrize("name", list(GRAPHS))

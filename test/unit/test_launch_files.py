@@ -120,6 +120,20 @@ def test_rviz_fixed_frame_is_the_graphs_base_frame(monkeypatch):
         assert {"realsense2_camera", "grasp_bringup"} <= launched
 
 
+def test_cell_argument_reaches_the_nodes_of_ros2_launch(monkeypatch, tmp_path):
+    """``ros2 launch ... cell:=FILE``: the one file goes to perception, the detector (camera
+    mount) and the executor (table, bin) as the graph says."""
+    cell = tmp_path / "my_cell.yaml"
+    for graph, camera in (("panda_grasp", "sim"), ("baxter_grasp", "realsense")):
+        nodes = _launch_nodes(monkeypatch, graph, {"camera": camera, "cell": str(cell)})
+        params = {n.kwargs["name"]: n.kwargs["parameters"][0] for n in nodes}
+        for name in ("perception", "grasp_detector"):
+            assert params[name]["cell_layout"] == str(cell), (graph, name)
+            assert params[name]["cell_camera"] == "overhead"
+            assert "camera_position" not in params[name], (graph, name)
+        assert params["executor"]["cell_layout"] == str(cell)
+
+
 def _publisher_qos() -> dict[str, str]:
     """topic -> name of the grasp_bringup.qos profile its node publishes it with."""
     out = {}

@@ -30,8 +30,8 @@ def test_realsense_and_recordings_are_placed_by_the_perception_mount(tmp_path, m
     import yaml
 
     import grasp_perception.sources as sources
+    from grasp_core.cell import load_layout
     from grasp_core.paths import config_path
-    from grasp_core.se3 import pose_from_pq
     from grasp_perception import cli
 
     seen = {}
@@ -50,7 +50,7 @@ def test_realsense_and_recordings_are_placed_by_the_perception_mount(tmp_path, m
     node = yaml.safe_load(config_path("perception.yaml").read_text())["perception"]
     node = node["ros__parameters"]
     assert main(["perception-segment", "--source", "realsense", "--frames", "1"]) == 0
-    T = pose_from_pq(np.array(node["camera_position"]), np.array(node["camera_orientation"]))
+    T = load_layout(node["cell_layout"]).cameras[node["cell_camera"]].T_parent_optical
     np.testing.assert_allclose(seen["T_base_camera"], T)
     assert seen["base_frame"] == node["base_frame"]
     pose = [0.1, 0.2, 0.9, 0.0, 0.0, 0.0, 1.0]

@@ -146,7 +146,8 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
                                           "reason": a.reason, "timings": a.timings,
                                           "knocked_off": a.knocked_off,
                                           "also_in_bin": a.also_in_bin,
-                                          "above_rim": a.above_rim}
+                                          "above_rim": a.above_rim,
+                                          "place": a.place}
                                          for a in attempts]})  # fmt: skip
         print(f"[{model} clutter] episode {i + 1}/{args.clutter} (objects of seed {seed}): "
               f"{placed}/{n} placed in {len(attempts)} attempts", flush=True)  # fmt: skip

@@ -42,6 +42,8 @@ class Attempt:
     knocked_off: list[str] = field(default_factory=list)
     #: the placed object rests with its origin above the bin's rim (standing up in it)
     above_rim: bool = False
+    #: how the executor placed it: "standing", "lying" ("" if it never got to the place)
+    place: str = ""
 
     @property
     def success(self) -> bool:

@@ -889,7 +889,8 @@ class PickAndPlace:
             raise _Halt(
                 PickState.FAILED,
                 f"fingers did not close: gap {w:.4f} m, opened to {float(opened):.4f} m "
-                "(is the gripper controller running?)",
+                "(blocked at once by something as wide as the opening, or a gripper that "
+                "ignores its commands: is its controller running?)",
             )
 
     def _recover(self, reason: str) -> str:

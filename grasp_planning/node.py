@@ -82,7 +82,14 @@ PARAMS = [
     ParamSpec(
         "lay_down",
         True,
-        "lay objects taller than the bin's walls, grasped top-down, along the bin's longer side",
+        "lay objects taller than lay_down_ratio x the bin's walls, grasped top-down, along "
+        "the bin's longer side",
+    ),
+    ParamSpec(
+        "lay_down_ratio",
+        1.0,
+        "objects taller than this times the bin's wall height are laid down",
+        (0.0, 10.0),
     ),
     ParamSpec("place_clearance", 0.05, "object clearance above the bin rim [m]", (0.0, 0.5)),
     ParamSpec(
@@ -157,6 +164,7 @@ class ExecutorNode(Node):
             gripper_time=p["gripper_time"],
             gripper_settle=p["gripper_settle"],
             lay_down=p["lay_down"],
+            lay_down_ratio=p["lay_down_ratio"],
             retry_radius=p["retry_radius"],
             retry_memory=p["retry_memory"],
         )

@@ -114,8 +114,8 @@ class PickParams:
     reach its goal within ``duration * factor + margin``; ``gripper_time``: time given to
     the gripper to move (also sent to its controller); ``gripper_settle``: how much longer
     the fingers may take to come to rest (0: not waited for); ``lay_down``: an object
-    taller than the bin's walls, grasped top-down, is laid along the bin's longer side
-    (:func:`lying_place_configurations`), else placed standing; ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
+    taller than ``lay_down_ratio`` times the bin's wall height, grasped top-down, is laid
+    along the bin's longer side (:func:`lying_place_configurations`), else placed standing; ``retry_radius`` / ``retry_memory``: a grasp whose TCP lies within
     ``retry_radius`` of one that failed during execution in the last ``retry_memory``
     failed picks is tried only after every other feasible grasp (a model tends to
     propose the same failing grasp again while the scene is unchanged); a placed pick
@@ -142,6 +142,7 @@ class PickParams:
     gripper_time: float = 1.0
     gripper_settle: float = 2.0
     lay_down: bool = True
+    lay_down_ratio: float = 1.0
     poll_period: float = 0.01
     retry_radius: float = 0.02
     retry_memory: int = 3
@@ -158,6 +159,7 @@ class PickParams:
         require_range("lower_scaling", self.lower_scaling, 0.0, 1.0, low_inclusive=False)
         require_range("lower_settle", self.lower_settle, 0.0, 10.0)
         require_range("gripper_settle", self.gripper_settle, 0.0, 30.0)
+        require_range("lay_down_ratio", self.lay_down_ratio, 0.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,10 @@ def lying_place_configurations(
     size: np.ndarray,
     hang: float,
     clearance: float,
+    taller_than: float | None = None,
 ) -> list[np.ndarray] | None:
-    """Configurations [rad] laying a held object taller than the bin's walls along the
+    """Configurations [rad] laying a held object taller than ``taller_than`` [m] (default:
+    the bin's walls) along the
     bin's longer side, closest to ``q_lift`` first (up to four: two turns of the hand,
     two ways to tip it), or None when that does not apply (the object is not taller than the
     walls or does not fit lying, or the grasp is not top-down within ``LAY_MAX_TILT``).
@@ -255,7 +259,8 @@ def lying_place_configurations(
     size = np.asarray(size, dtype=float)
     height = float(size[2])
     long_axis = 0 if layout.bin_size[0] >= layout.bin_size[1] else 1
-    if height <= layout.bin_size[2] or height + 2 * LAY_MARGIN > layout.bin_size[long_axis]:
+    low = layout.bin_size[2] if taller_than is None else taller_than
+    if height <= low or height + 2 * LAY_MARGIN > layout.bin_size[long_axis]:
         return None
     if np.arccos(np.clip(-R_grasp[2, 2], -1.0, 1.0)) > LAY_MAX_TILT:
         return None
@@ -446,6 +451,7 @@ def _lying_place(
                 obj.aabb_max - obj.aabb_min,
                 hang,
                 params.place_clearance,
+                params.lay_down_ratio * float(layout.bin_size[2]),
             )
     except MotionPlanningError:
         return None

@@ -642,7 +642,11 @@ def test_an_object_taller_than_the_bin_is_laid_down_along_it(panda: RobotModel, 
 
 
 def test_short_objects_and_lay_down_off_are_placed_standing(panda: RobotModel) -> None:
-    for height, params in ((0.08, PickParams()), (0.16, PickParams(lay_down=False))):
+    for height, params in (
+        (0.08, PickParams()),
+        (0.16, PickParams(lay_down=False)),
+        (0.16, PickParams(lay_down_ratio=1.7)),  # laid only when taller than 17 cm
+    ):
         backend, grasps = _standing_cylinder(panda, height, 0.0)
         plan, reason, _ = PickAndPlace(backend, KinematicRobot(panda).io(), params).plan(
             grasps, panda.home

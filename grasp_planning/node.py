@@ -81,7 +81,7 @@ PARAMS = [
     ),
     ParamSpec(
         "lay_down",
-        True,
+        False,
         "lay objects taller than lay_down_ratio x the bin's walls, grasped top-down, along "
         "the bin's longer side",
     ),

@@ -141,7 +141,7 @@ class PickParams:
     timeout_margin: float = 2.0
     gripper_time: float = 1.0
     gripper_settle: float = 2.0
-    lay_down: bool = True
+    lay_down: bool = False
     lay_down_ratio: float = 1.0
     poll_period: float = 0.01
     retry_radius: float = 0.02

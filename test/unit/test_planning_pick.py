@@ -509,7 +509,7 @@ def test_the_contact_wrench_undoes_the_servos_answer_to_a_push(panda: RobotModel
     np.testing.assert_allclose(contact_wrench(panda, q, -panda.jacobian(q).T @ F), F, atol=1e-9)
 
 
-GUARDED = PickParams(place_descent=0.15, poll_period=0.001, lay_down=False)  # lowers: standing
+GUARDED = PickParams(place_descent=0.15, poll_period=0.001)
 
 
 def _guarded_plan(panda: RobotModel, setup):
@@ -570,7 +570,7 @@ def test_without_joint_efforts_the_object_is_released_above_the_rim(
     assert result.success, result.reason
     assert blind.z_at(PickState.RELEASE) == pytest.approx(blind.z_at(PickState.LOWER), abs=1e-6)
     plain = KinematicRobot(panda)
-    PickAndPlace(backend, plain.io(), PickParams(lay_down=False)).pick(grasps)
+    PickAndPlace(backend, plain.io()).pick(grasps)
     assert blind.z_at(PickState.RELEASE) == pytest.approx(plain.z_at(PickState.RELEASE), abs=1e-6)
 
 
@@ -589,6 +589,9 @@ def test_efforts_lost_during_the_lower_stop_the_arm_there(panda: RobotModel, set
 def test_guarded_lower_parameters_are_checked(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         PickParams(**{field: value})
+
+
+LAY = PickParams(lay_down=True)
 
 
 def _standing_cylinder(panda: RobotModel, height: float, yaw: float):
@@ -610,7 +613,7 @@ def test_an_object_taller_than_the_bin_is_laid_down_along_it(panda: RobotModel, 
     its rim; the hand backs off along the approach, then goes home."""
     backend, grasps = _standing_cylinder(panda, 0.16, yaw)
     layout = backend.layout
-    picker = PickAndPlace(backend, KinematicRobot(panda).io())
+    picker = PickAndPlace(backend, KinematicRobot(panda).io(), LAY)
     plan, reason, _ = picker.plan(grasps, panda.home)
     assert plan is not None, reason
     assert plan.place == "lying"
@@ -638,14 +641,14 @@ def test_an_object_taller_than_the_bin_is_laid_down_along_it(panda: RobotModel, 
         T_back[:3, 3], T_place[:3, 3] - T_place[:3, 2] * PickParams().retreat_distance, atol=2e-3
     )
     arm = KinematicRobot(panda)
-    assert PickAndPlace(backend, arm.io()).execute(plan).success
+    assert PickAndPlace(backend, arm.io(), LAY).execute(plan).success
 
 
 def test_short_objects_and_lay_down_off_are_placed_standing(panda: RobotModel) -> None:
     for height, params in (
-        (0.08, PickParams()),
-        (0.16, PickParams(lay_down=False)),
-        (0.16, PickParams(lay_down_ratio=1.7)),  # laid only when taller than 17 cm
+        (0.08, LAY),
+        (0.16, PickParams()),  # off by default
+        (0.16, PickParams(lay_down=True, lay_down_ratio=1.7)),  # laid only above 17 cm
     ):
         backend, grasps = _standing_cylinder(panda, height, 0.0)
         plan, reason, _ = PickAndPlace(backend, KinematicRobot(panda).io(), params).plan(

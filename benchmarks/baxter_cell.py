@@ -6,7 +6,8 @@ orientation, same height above the table top). A frame rendered in the Panda sim
 therefore a view of Baxter's table, shifted by the offset between the two cameras: each
 frame is given Baxter's camera model and runs through the library code of the
 baxter_grasp graph's nodes with the graph's parameters: perception (``segment``, the
-graph's crop box), the grasp model (``predict``, the graph's workspace centre), and the
+crop box the node builds around the cell's workspace), the grasp model (``predict``, the
+cell's workspace centre, as the detector node resolves it), and the
 executor's steps for the left arm (Baxter's cell + perceived hulls, ``filter``,
 ``plan_pick`` with the embedded backend). Ground truth: the sim's object poses mapped
 into ``base`` by the same offset.
@@ -40,7 +41,7 @@ from common import write_result
 
 from grasp_bringup.graph import load_graph
 from grasp_core.camera import CameraModel
-from grasp_core.cell import load_layout
+from grasp_core.cell import load_layout, resolve_workspace_center
 from grasp_core.frame import RGBDFrame
 from grasp_models.base import GraspInput
 from grasp_models.registry import load_model
@@ -108,10 +109,13 @@ def run(scenes: int, n_objects: int, seed: int, model_name: str, small: bool = F
     robot = RobotModel(load_robot(ex_p["robot"]))
     cell = load_layout(ex_p["cell_layout"], frame=robot.config.base_frame)
     T_base_cam = cell.cameras["overhead"].camera_model().T_base_camera
-    perception = PerceptionParams.from_dict(per_p, strict=False)
+    perception = PerceptionParams.from_node_block(per_p)  # the crop box as the node's
     model = load_model(model_name, device="cpu")
     if hasattr(model, "workspace_center_base"):
-        model.workspace_center_base = tuple(det_p["workspace_center"])
+        centre, _ = resolve_workspace_center(
+            det_p["cell_layout"], det_p.get("workspace_center"), det_p["base_frame"]
+        )
+        model.workspace_center_base = tuple(float(v) for v in centre)
         model.depth_offset = None if det_p["adaptive_depth"] else det_p["depth_offset"]
     objects = list(SMALL[:n_objects]) if small else object_set("test", seed, count=n_objects)
     world = SimWorld(objects, seed=seed)

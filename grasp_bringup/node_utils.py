@@ -14,6 +14,7 @@ from rcl_interfaces.msg import (
 )
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,22 @@ def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
         low, high = spec.range
         if isinstance(spec.default, bool):
             raise ValueError(f"parameter {spec.name}: a range makes no sense for a bool")
-        if isinstance(spec.default, int):
+        if spec.default is Parameter.Type.INTEGER:
+            desc.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=0)]
+        elif spec.default is Parameter.Type.DOUBLE:
+            desc.floating_point_range = [
+                FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)
+            ]
+        elif isinstance(spec.default, int):
             desc.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=0)]
         elif isinstance(spec.default, float):
             desc.floating_point_range = [
                 FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)
             ]
         else:
-            raise ValueError(f"parameter {spec.name}: a range needs an int or float default")
+            raise ValueError(
+                f"parameter {spec.name}: a range needs an int or float default (or type)"
+            )
     return desc
 
 

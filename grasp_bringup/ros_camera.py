@@ -12,7 +12,10 @@ reason; nothing raises into the executor.
 :data:`MOUNT_PARAMS` and :func:`declare_camera_mount` are the static camera mount's
 parameters, shared by the perception and grasp detector nodes: a cell file's camera
 (``cell_layout`` / ``cell_camera``) or ``camera_position`` / ``camera_orientation``
-(:func:`grasp_core.cell.camera_mount` says which wins).
+(:func:`grasp_core.cell.camera_mount` says which wins). :func:`cell_crop_box` and
+:func:`cell_workspace_center` give those nodes the perception crop box and the workspace
+centre from the same cell file when they are not set explicitly
+(:func:`grasp_core.cell.resolve_crop_box`, :func:`grasp_core.cell.resolve_workspace_center`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params
 from grasp_bringup.qos import LATEST_QOS, SENSOR_QOS
 from grasp_core import CameraModel, RGBDFrame, ValidationError
-from grasp_core.cell import camera_mount
+from grasp_core.cell import camera_mount, resolve_crop_box, resolve_workspace_center
 from grasp_core.se3 import pose_to_pq
 from grasp_perception.sources.base import (
     COLOR_TOPIC,
@@ -100,6 +103,45 @@ def declare_camera_mount(node: Node, base_frame: str) -> np.ndarray:
         f"orientation {np.round(quat, 7).tolist()} in {base_frame}"
     )
     return T
+
+
+def cell_crop_box(
+    node: Node, explicit: dict[str, float | None], base_frame: str
+) -> dict[str, float]:
+    """The perception crop box ``{crop_x_min: .., ...}`` [m] of ``node``: the crop_*
+    values given (``explicit``, None: not given) win, the rest come from the workspace of
+    its ``cell_layout`` (declared by :func:`declare_camera_mount`). The crop_* parameters
+    are then set to the box in use (``ros2 param get``); raises
+    :class:`grasp_core.cell.CellConfigError` (a bad cell file, a bin inside the box)."""
+    values, source, warning = resolve_crop_box(
+        node.get_parameter("cell_layout").value,
+        explicit,
+        base_frame,
+        user=f"node {node.get_name()}",
+    )
+    node.set_parameters([Parameter(k, value=float(v)) for k, v in values.items()])
+    box = ", ".join(f"{k[5:]} {v:g}" for k, v in values.items())
+    node.get_logger().info(f"crop box from {source}: {box} in {base_frame}")
+    if warning:
+        node.get_logger().warning(warning)
+    return values
+
+
+def cell_workspace_center(node: Node, explicit: list[float] | None, base_frame: str) -> np.ndarray:
+    """The workspace centre (x y z [m]) of ``node``: ``explicit`` when given, else the
+    centre of its ``cell_layout``'s workspace on the table top; the ``workspace_center``
+    parameter is then set to it."""
+    centre, source = resolve_workspace_center(
+        node.get_parameter("cell_layout").value,
+        explicit,
+        base_frame,
+        user=f"node {node.get_name()}",
+    )
+    node.set_parameters([Parameter("workspace_center", value=[float(v) for v in centre])])
+    node.get_logger().info(
+        f"workspace centre from {source}: {np.round(centre, 4).tolist()} in {base_frame}"
+    )
+    return centre
 
 
 class WarnThrottle:

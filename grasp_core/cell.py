@@ -4,15 +4,17 @@ One file per cell describes it in the base frame of its robot, and names that fr
 (``frame:``): ``config/sim/panda_table.yaml`` (Panda, ``panda_link0``; also the world the
 simulator builds) and ``config/cells/baxter_table.yaml`` (Baxter, ``base``; a real cell
 only). The simulated world (grasp_sim), the planner's collision scene (grasp_planning)
-and the perception and grasp detector nodes' camera mount (:func:`camera_mount`) all read
-the same numbers through this one loader; callers that need a particular frame pass
-``frame=`` and get a :class:`CellConfigError` naming the file and both frames otherwise.
+and the perception and grasp detector nodes' camera mount (:func:`camera_mount`), crop
+box (:meth:`CellLayout.crop_box`, :func:`resolve_crop_box`) and workspace centre
+(:attr:`CellLayout.workspace_center`, :func:`resolve_workspace_center`) all read the same
+numbers through this one loader; callers that need a particular frame pass ``frame=`` and
+get a :class:`CellConfigError` naming the file and both frames otherwise.
 Distances in metres, angles in radians.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,21 @@ class CellConfigError(ValidationError):
 
 #: Default layout file, relative to ``config/`` (the Panda cell the simulator builds).
 DEFAULT_LAYOUT = ("sim", "panda_table.yaml")
+
+#: The perception crop box around the cell's workspace rectangle (:meth:`CellLayout.crop_box`):
+#: this far beyond it in x and y [m] (objects lying over the rectangle's edge, and table
+#: around them for the plane fit), clipped to the table top; from this far below the table
+#: top to this far above it [m] (the table plane in view, tall objects whole). The numbers
+#: give the box the sim cell was tuned with: x 0.2..0.8, y -0.3..0.3, z -0.05..0.3.
+CROP_MARGIN_X = 0.15
+CROP_MARGIN_Y = 0.10
+CROP_BELOW_TABLE = 0.05
+CROP_ABOVE_TABLE = 0.30
+#: The perception node's crop box parameters (``PerceptionParams`` fields), in this order.
+CROP_KEYS = ("crop_x_min", "crop_x_max", "crop_y_min", "crop_y_max", "crop_z_min", "crop_z_max")
+#: Derived crop and centre coordinates are rounded to this many decimals of a metre (1 µm):
+#: 0.35 - 0.15 is 0.19999999999999998 in floating point, the parameter is 0.2.
+_DECIMALS = 6
 
 #: How far an explicit camera mount may lie from the cell file's and still be the same
 #: mount: 1 mm and 0.1 degree (a quaternion written with 7 digits is ~1e-7 off).
@@ -189,6 +206,51 @@ class CellLayout:
             (np.array([cx, cy + sy / 2 + t / 2, z0 + h / 2]), np.array([sx / 2, t / 2, h / 2])),
             (np.array([cx, cy - sy / 2 - t / 2, z0 + h / 2]), np.array([sx / 2, t / 2, h / 2])),
         ]
+
+    @property
+    def workspace_center(self) -> np.ndarray:
+        """Centre of the workspace rectangle on the table top (x, y, z) [m]: where the grasp
+        detector centres a planar model's crop."""
+        c = [np.mean(self.workspace_x), np.mean(self.workspace_y), self.table_top_z]
+        return np.round(np.asarray(c, dtype=np.float64), _DECIMALS) + 0.0
+
+    def crop_box(self, check_bin: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The perception crop box (lower, upper corner) [m] around the workspace rectangle
+        (:data:`CROP_MARGIN_X`, :data:`CROP_MARGIN_Y`, clipped to the table top but never
+        inside the rectangle) and the table top (:data:`CROP_BELOW_TABLE`,
+        :data:`CROP_ABOVE_TABLE`). With ``check_bin``, a bin reaching into the box is a
+        :class:`CellConfigError` naming the file: its walls would be segmented as objects
+        (and grasped)."""
+        ws = np.array([self.workspace_x, self.workspace_y], dtype=np.float64)  # rows x, y
+        margin = np.array([CROP_MARGIN_X, CROP_MARGIN_Y])
+        half = self.table_size[:2] / 2
+        table_lo, table_hi = self.table_center[:2] - half, self.table_center[:2] + half
+        lo_xy = np.minimum(ws[:, 0], np.maximum(ws[:, 0] - margin, table_lo))
+        hi_xy = np.maximum(ws[:, 1], np.minimum(ws[:, 1] + margin, table_hi))
+        z = self.table_top_z
+        lo = np.round(np.append(lo_xy, z - CROP_BELOW_TABLE), _DECIMALS) + 0.0
+        hi = np.round(np.append(hi_xy, z + CROP_ABOVE_TABLE), _DECIMALS) + 0.0
+        overlap = self.bin_overlap(lo, hi) if check_bin else None
+        if overlap is not None:
+            raise CellConfigError(
+                f"{self.source or 'cell layout'}: the perception crop box {_box(lo, hi)} "
+                f"around workspace x {_pair(self.workspace_x)}, y {_pair(self.workspace_y)} "
+                f"(+{CROP_MARGIN_X} m in x, +{CROP_MARGIN_Y} m in y) takes in the bin "
+                f"({overlap}): its walls would be segmented as objects; move the bin (or the "
+                "workspace) so they are clear, or give the perception node crop_x_min .. "
+                "crop_z_max"
+            )
+        return lo, hi
+
+    def bin_overlap(self, lo: np.ndarray, hi: np.ndarray) -> str | None:
+        """Which part of the bin (floor, walls) reaches into the box ``lo``..``hi`` [m],
+        with its extent; None when the whole bin lies outside."""
+        lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+        names = ("floor", "+x wall", "-x wall", "+y wall", "-y wall")
+        for name, (c, h) in zip(names, self.bin_boxes(), strict=True):
+            if np.all(c - h < hi) and np.all(c + h > lo):
+                return f"bin {name} {_box(c - h, c + h)}"
+        return None
 
     @property
     def bin_top_z(self) -> float:
@@ -398,3 +460,115 @@ def _explicit_mount(
             f"{user}: camera_position {list(position or [])} / camera_orientation "
             f"{list(orientation or [])}: {exc}"
         ) from exc
+
+
+def _pair(values: Sequence[float]) -> str:
+    return f"{float(values[0]):g}..{float(values[1]):g}"
+
+
+def _box(lo: np.ndarray, hi: np.ndarray) -> str:
+    """``x a..b, y c..d, z e..f`` [m] for messages."""
+    return ", ".join(
+        f"{axis} {float(a):.3g}..{float(b):.3g}" for axis, a, b in zip("xyz", lo, hi, strict=True)
+    )
+
+
+def resolve_crop_box(
+    cell_layout: str | Path | None,
+    explicit: Mapping[str, float | None],
+    frame: str,
+    user: str = "perception",
+) -> tuple[dict[str, float], str, str | None]:
+    """The perception node's crop box ``{crop_x_min: .., ..., crop_z_max: ..}`` [m], a note
+    on where it came from (for the node's log line) and a warning or None.
+
+    ``explicit``: the crop_* parameters (:data:`CROP_KEYS`; None or absent: not given).
+    Each one given wins over the cell's value, the rest come from
+    :meth:`CellLayout.crop_box` of ``cell_layout`` (:func:`layout_path`; empty: the
+    default cell), which must be written in ``frame``. Unlike the camera mount (one
+    physical fact: two values that disagree mean one is wrong), a crop box is a choice
+    about the cell, so a hand-set value is kept and the note names the cell's. A bin
+    inside the resulting box is a :class:`CellConfigError` when any coordinate came from
+    the cell, and the warning when the user gave all six (their box, their call).
+    """
+    unknown = sorted(set(explicit) - set(CROP_KEYS))
+    if unknown:
+        raise CellConfigError(f"{user}: unknown crop parameter(s) {unknown}; valid: {CROP_KEYS}")
+    given: dict[str, float] = {}
+    for key in CROP_KEYS:
+        value = explicit.get(key)
+        if value is None:
+            continue
+        try:
+            given[key] = float(value)
+        except (TypeError, ValueError) as exc:
+            raise CellConfigError(f"{user}: {key}: expected a number, got {value!r}") from exc
+    full = len(given) == len(CROP_KEYS)
+    if full and not cell_layout:
+        return given, "the crop_x_min .. crop_z_max parameters (no cell_layout)", None
+    layout = load_layout(cell_layout or None, frame=frame, user=user)
+    lo, hi = layout.crop_box(check_bin=False)  # checked below, with the values given
+    derived = dict(zip(CROP_KEYS, np.column_stack([lo, hi]).ravel().tolist(), strict=True))
+    values = {**derived, **given}
+    lo = np.array([values[k] for k in CROP_KEYS[0::2]])
+    hi = np.array([values[k] for k in CROP_KEYS[1::2]])
+    overlap = layout.bin_overlap(lo, hi)
+    if overlap is not None and not full:
+        what = f"{', '.join(given)} given, the rest" if given else "all"
+        raise CellConfigError(
+            f"{user}: the crop box {_box(lo, hi)} ({what} from the workspace of "
+            f"{layout.source}, +{CROP_MARGIN_X} m in x, +{CROP_MARGIN_Y} m in y) takes in the "
+            f"bin ({overlap}): its walls would be segmented as objects; move the bin (or the "
+            "workspace) in the cell file so they are clear, or set crop_x_min .. crop_z_max"
+        )
+    warning = None
+    if overlap is not None:
+        warning = (
+            f"{user}: the crop box {_box(lo, hi)} (crop_* parameters) takes in the bin of "
+            f"{layout.source} ({overlap}): its walls will be segmented as objects"
+        )
+    source = f"the workspace of {layout.source}"
+    if given:
+        changed = [k for k in given if not np.isclose(given[k], derived[k], atol=1e-9)]
+        source = (
+            f"the crop_* parameters ({', '.join(f'{k} {given[k]:g}' for k in given)}), over "
+            f"the workspace of {layout.source}"
+            + (
+                f" (its {', '.join(f'{k} {derived[k]:g}' for k in changed)})"
+                if changed
+                else " (the same values)"
+            )
+        )
+    return values, source, warning
+
+
+def resolve_workspace_center(
+    cell_layout: str | Path | None,
+    explicit: Sequence[float] | None,
+    frame: str,
+    user: str = "grasp_detector",
+) -> tuple[np.ndarray, str]:
+    """The grasp detector's ``workspace_center`` (x y z [m]) and a note on where it came
+    from: ``explicit`` when given (it wins, like a crop box: see :func:`resolve_crop_box`;
+    the note names the cell's when they differ), else :attr:`CellLayout.workspace_center`
+    of ``cell_layout`` (empty: the default cell), which must be written in ``frame``."""
+    if explicit is not None and len(explicit) > 0:
+        try:
+            centre = np.asarray(explicit, dtype=np.float64)
+        except (TypeError, ValueError):
+            centre = np.empty(0)
+        if centre.shape != (3,) or not np.all(np.isfinite(centre)):
+            raise CellConfigError(
+                f"{user}: workspace_center: expected 3 numbers (x y z [m]), got {list(explicit)}"
+            )
+        if not cell_layout:
+            return centre, "workspace_center (no cell_layout)"
+        layout = load_layout(cell_layout, frame=frame, user=user)
+        cell = layout.workspace_center
+        same = np.allclose(centre, cell, atol=1e-9)
+        return centre, (
+            f"workspace_center, over the workspace of {layout.source} "
+            + ("(the same)" if same else f"(its centre {cell.tolist()})")
+        )
+    layout = load_layout(cell_layout or None, frame=frame, user=user)
+    return layout.workspace_center, f"the workspace of {layout.source}"

@@ -9,7 +9,8 @@ other, so a slow model never builds a backlog. It publishes ``/grasp_candidates`
 best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``.
 Bad input is dropped with a throttled warning; nothing here moves the robot. The camera
 mount is the ``cell_camera`` of the ``cell_layout`` file, or ``camera_position`` /
-``camera_orientation`` (:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`).
+``camera_orientation`` (:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); the planar crop's
+``workspace_center``, unless given, is the centre of that file's workspace on its table top.
 """
 
 from __future__ import annotations
@@ -21,13 +22,19 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
-from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle, declare_camera_mount
+from grasp_bringup.ros_camera import (
+    RosCameraSource,
+    WarnThrottle,
+    cell_workspace_center,
+    declare_camera_mount,
+)
 from grasp_core import GraspBringupError, RGBDFrame
 from grasp_models.base import GraspInput
 from grasp_models.registry import load_model
@@ -45,7 +52,12 @@ PARAMS = [
     ParamSpec("object_points_topic", "/perception/object_points", "segmented object points"),
     ParamSpec("sync_slop", 0.02, "max colour/depth stamp difference [s]", (0.0, 1.0)),
     ParamSpec("base_frame", "panda_link0", "robot base frame of the output grasps"),
-    ParamSpec("workspace_center", [0.5, 0.0, 0.0], "planar crop centre in base_frame [m]"),
+    ParamSpec(
+        "workspace_center",
+        Parameter.Type.DOUBLE_ARRAY,
+        "planar crop centre in base_frame, x y z [m]; unset: the centre of cell_layout's "
+        "workspace on its table top",
+    ),
     ParamSpec(
         "crop_on_workspace",
         True,
@@ -102,6 +114,7 @@ class GraspDetectorNode(Node):
         self.params = p
         # before the model loads: a wrong cell file stops the node at once
         T_base_camera = declare_camera_mount(self, p["base_frame"])
+        p["workspace_center"] = cell_workspace_center(self, p["workspace_center"], p["base_frame"])
         self._warn = WarnThrottle(self, p["log_throttle"])
         import torch
 

@@ -9,7 +9,10 @@ Subscribes the realsense2_camera topics through :class:`grasp_bringup.ros_camera
 
 The camera mount (no tf2 wheel; a static mount) is the ``cell_camera`` of the
 ``cell_layout`` file, or the ``camera_position`` / ``camera_orientation`` parameters
-(:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); setting those two at run time moves it. Bad input (undecodable messages, all-invalid depth, no
+(:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); setting those two at run time moves it.
+The crop box (``crop_x_min`` .. ``crop_z_max``) is built around the same file's workspace
+and table top, each crop_* parameter given explicitly winning
+(:func:`grasp_bringup.ros_camera.cell_crop_box`). Bad input (undecodable messages, all-invalid depth, no
 table, no object) gives one throttled warning per cause and empty-but-valid clouds.
 Parameters: ``config/perception.yaml``; library ones may be changed at run time.
 Frames are processed newest-first: if segmentation falls behind the camera, the frames in
@@ -25,13 +28,20 @@ import numpy as np
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image, PointCloud2
 
 from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS
-from grasp_bringup.ros_camera import RosCameraSource, WarnThrottle, declare_camera_mount
+from grasp_bringup.ros_camera import (
+    RosCameraSource,
+    WarnThrottle,
+    cell_crop_box,
+    declare_camera_mount,
+)
 from grasp_core import RGBDFrame, ValidationError
+from grasp_core.cell import CROP_KEYS
 from grasp_core.se3 import pose_from_pq
 from grasp_perception.params import PARAM_INFO, PerceptionParams
 from grasp_perception.segmentation import segment
@@ -55,13 +65,18 @@ NODE_PARAMS = [
 
 
 def library_param_specs() -> list[ParamSpec]:
-    """ROS parameter specs of every PerceptionParams field (description, range, default)."""
+    """ROS parameter specs of every PerceptionParams field (description, range, default);
+    the crop box has no default: unset, it comes from the cell file."""
     defaults = PerceptionParams().to_dict()
     specs = []
     for name, info in PARAM_INFO.items():
         default = int(defaults[name]) if info.integer else float(defaults[name])
         low, high = (int(info.low), int(info.high)) if info.integer else (info.low, info.high)
-        specs.append(ParamSpec(name, default, info.description, (low, high)))
+        text = info.description
+        if name in CROP_KEYS:
+            default = Parameter.Type.DOUBLE
+            text += "; unset: from cell_layout's workspace and table top"
+        specs.append(ParamSpec(name, default, text, (low, high)))
     return specs
 
 
@@ -75,9 +90,10 @@ class PerceptionNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
         values = declare_params(self, NODE_PARAMS + library_param_specs())
-        self.params = PerceptionParams.from_dict({k: values[k] for k in PARAM_INFO})
         self.base_frame = values["base_frame"]
         T_base_camera = declare_camera_mount(self, self.base_frame)
+        values.update(cell_crop_box(self, {k: values[k] for k in CROP_KEYS}, self.base_frame))
+        self.params = PerceptionParams.from_dict({k: values[k] for k in PARAM_INFO})
         self._warn = WarnThrottle(self, values["log_throttle"])
         self._group = MutuallyExclusiveCallbackGroup()
         self.depth_pub = self.create_publisher(Image, "/perception/depth", RELIABLE_QOS)

@@ -1,7 +1,10 @@
 """Typed, validated parameters of the perception pipeline (one set for library, node, benchmarks).
 
 The same flat names are ROS parameters of the perception node (``config/perception.yaml``)
-and keys of :meth:`PerceptionParams.from_dict`, so one YAML file serves both.
+and keys of :meth:`PerceptionParams.from_dict`, so one YAML file serves both. The crop box
+is not in that file: the node builds it around its cell file's workspace
+(:func:`grasp_core.cell.resolve_crop_box`), and :meth:`PerceptionParams.from_node_block`
+(hence :meth:`PerceptionParams.from_yaml`) does the same.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from grasp_core.cell import CROP_KEYS, CellConfigError, resolve_crop_box
 from grasp_core.validation import require_range
 from grasp_perception.errors import ParamsError
 
@@ -77,8 +81,10 @@ PARAM_INFO: dict[str, ParamInfo] = {
 class PerceptionParams:
     """Parameters of :func:`grasp_perception.segmentation.segment` (metres, base frame).
 
-    Defaults match ``config/perception.yaml`` (the sim cell's workspace in front of the
-    Panda, table top at z = 0, the place bin outside the crop box).
+    Defaults match ``config/perception.yaml``; the crop box defaults are the box around the
+    sim cell's workspace in front of the Panda (table top at z = 0, the place bin outside
+    the crop box), which the node derives from its cell file
+    (:meth:`grasp_core.cell.CellLayout.crop_box`; a test keeps the two equal).
     """
 
     crop_x_min: float = 0.2
@@ -172,10 +178,32 @@ class PerceptionParams:
         return cls(**{k: v for k, v in values.items() if k in known})
 
     @classmethod
+    def from_node_block(cls, block: dict[str, Any], user: str = NODE_NAME) -> PerceptionParams:
+        """The parameters the perception node runs with, given its parameter values
+        ``block`` (node-only keys are ignored): each crop_* key it lacks comes from the
+        workspace of its ``cell_layout`` (empty or absent: the default cell) in its
+        ``base_frame``, as in the node (:func:`grasp_core.cell.resolve_crop_box`; a bad
+        cell file or a bin inside the box is a :class:`grasp_core.cell.CellConfigError`)."""
+        crop, _, _ = resolve_crop_box(
+            block.get("cell_layout", ""),
+            {k: block.get(k) for k in CROP_KEYS},
+            str(block.get("base_frame", "panda_link0")),
+            user,
+        )
+        return cls.from_dict({**block, **crop}, strict=False)
+
+    @classmethod
     def from_yaml(cls, path: str | Path, strict: bool = False) -> PerceptionParams:
         """Read a YAML file: either a flat mapping or the ROS 2 params format
-        ``perception: {ros__parameters: {...}}`` (node-only keys are then ignored)."""
-        return cls.from_dict(read_params_block(path), strict=strict)
+        ``perception: {ros__parameters: {...}}`` (node-only keys are then ignored). The crop
+        box is the node's: see :meth:`from_node_block`."""
+        block = read_params_block(path)
+        if strict:
+            cls.from_dict(block, strict=True)  # unknown keys
+        try:
+            return cls.from_node_block(block, user=f"perception parameters {path}")
+        except CellConfigError as exc:
+            raise ParamsError(f"{path}: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -138,6 +138,7 @@ def test_the_mount_comes_from_the_cell_file_and_a_second_disagreeing_one_is_refu
     data["cameras"]["d435"] = data["cameras"].pop("overhead")
     data["cameras"]["d435"]["eye"][0] += 0.04
     data["cameras"]["d435"]["target"][0] += 0.04
+    data["workspace"] = {"x": [0.40, 0.70], "y": [-0.25, 0.15]}  # the crop centre follows
     cell = tmp_path / "my_cell.yaml"
     cell.write_text(yaml.safe_dump(data))
     from_cell = [Parameter("cell_layout", value=str(cell)), Parameter("cell_camera", value="d435")]
@@ -145,6 +146,17 @@ def test_the_mount_comes_from_the_cell_file_and_a_second_disagreeing_one_is_refu
         node = GraspDetectorNode(parameter_overrides=from_cell)
         try:
             np.testing.assert_allclose(node.camera.extrinsic[:3, 3], [0.54, 0.0, 0.8])
+            np.testing.assert_allclose(node.model.workspace_center_base, [0.55, -0.05, 0.0])
+            np.testing.assert_allclose(
+                node.get_parameter("workspace_center").value, [0.55, -0.05, 0.0]
+            )
+        finally:
+            node.destroy_node()
+        # an explicit workspace_center wins (a choice of where the model looks)
+        given = [*from_cell, Parameter("workspace_center", value=[0.5, 0.1, 0.0])]
+        node = GraspDetectorNode(parameter_overrides=given)
+        try:
+            np.testing.assert_allclose(node.model.workspace_center_base, [0.5, 0.1, 0.0])
         finally:
             node.destroy_node()
         both = [

@@ -198,6 +198,40 @@ def test_the_mount_comes_from_the_cell_file_and_a_second_disagreeing_one_is_refu
             PerceptionNode(parameter_overrides=given)
 
 
+def test_the_crop_box_comes_from_the_cells_workspace_unless_set(ros_domain, tmp_path) -> None:
+    """``cell_layout`` with a moved workspace: the node's crop box (its PerceptionParams and
+    its crop_* parameters, for ``ros2 param get``) moves with it; a crop_* value given
+    explicitly wins; a bin inside the cell's box stops the node, naming the file."""
+    import yaml
+
+    from grasp_core.cell import CellConfigError
+    from grasp_core.paths import config_path
+    from grasp_perception.node import PerceptionNode
+
+    data = yaml.safe_load(config_path("sim", "panda_table.yaml").read_text())
+    data["workspace"] = {"x": [0.40, 0.70], "y": [-0.25, 0.15]}
+    cell = tmp_path / "moved_workspace.yaml"
+    cell.write_text(yaml.safe_dump(data))
+    moved = [Parameter("cell_layout", value=str(cell))]
+    with rclpy.init():
+        node = PerceptionNode(parameter_overrides=moved)
+        try:
+            np.testing.assert_allclose(node.params.crop_min, [0.25, -0.35, -0.05], atol=1e-9)
+            np.testing.assert_allclose(node.params.crop_max, [0.85, 0.25, 0.3], atol=1e-9)
+            assert node.get_parameter("crop_y_min").value == pytest.approx(-0.35)
+        finally:
+            node.destroy_node()
+        node = PerceptionNode(parameter_overrides=[*moved, Parameter("crop_z_max", value=0.2)])
+        try:
+            np.testing.assert_allclose(node.params.crop_max, [0.85, 0.25, 0.2], atol=1e-9)
+        finally:
+            node.destroy_node()
+        data["bin"]["center"][1] = 0.3
+        cell.write_text(yaml.safe_dump(data))
+        with pytest.raises(CellConfigError, match=r"moved_workspace\.yaml.*bin"):
+            PerceptionNode(parameter_overrides=moved)
+
+
 def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
     """config/perception.yaml: each key is declared, with the declared type (rclpy would
     refuse 1 for a double), and the node's PerceptionParams equal the YAML's."""
@@ -216,8 +250,12 @@ def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
         try:
             builtin = {"use_sim_time", "start_type_description_service"}
             declared = set(node.list_parameters([], 0).names) - builtin
-            # the explicit mount is left out of the YAML: the node takes the cell's camera
-            assert declared == set(values) | {"camera_position", "camera_orientation"}
+            # the explicit mount and crop box are left out of the YAML: the node takes the
+            # cell's camera and the box around the cell's workspace
+            from grasp_core.cell import CROP_KEYS
+
+            mount = {"camera_position", "camera_orientation"}
+            assert declared == set(values) | mount | set(CROP_KEYS)
             assert node.params == PerceptionParams.from_yaml(path)
         finally:
             node.destroy_node()

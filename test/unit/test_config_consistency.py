@@ -14,6 +14,8 @@ def test_camera_mount_is_the_cell_layouts(node):
     params = yaml.safe_load(config_path(f"{node}.yaml").read_text())[node]["ros__parameters"]
     # one source: the cell file, not a second copy of its numbers
     assert "camera_position" not in params and "camera_orientation" not in params
+    # nor of the crop box and workspace centre built around its workspace
+    assert not {"crop_x_min", "crop_z_max", "workspace_center"} & set(params)
     T, _ = camera_mount(
         params["cell_layout"], params["cell_camera"], None, None, params["base_frame"], node
     )

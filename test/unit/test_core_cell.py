@@ -7,11 +7,14 @@ import pytest
 import yaml
 
 from grasp_core.cell import (
+    CROP_KEYS,
     RESTING_ABOVE_RIM,
     CellConfigError,
     camera_mount,
     layout_path,
     load_layout,
+    resolve_crop_box,
+    resolve_workspace_center,
     shipped_layouts,
 )
 from grasp_core.paths import config_path
@@ -184,3 +187,93 @@ def test_a_bad_cell_file_or_camera_names_the_file_and_the_key(tmp_path) -> None:
         camera_mount(BAXTER_CELL, "overhead", None, None, "panda_link0", "perception")
     with pytest.raises(CellConfigError, match="camera_orientation"):
         camera_mount("", "overhead", [0.5, 0.0, 0.8], None, "panda_link0", "perception")
+
+
+def _cell_with(tmp_path, name: str = "my_cell.yaml", **moves) -> str:
+    """A copy of the sim cell; ``moves``: ``workspace=(dx, dy)``, ``table_z=dz`` (the bin
+    moves with the table), ``bin_y=y`` (the bin's centre y)."""
+    data = yaml.safe_load(config_path("sim", "panda_table.yaml").read_text())
+    dx, dy = moves.get("workspace", (0.0, 0.0))
+    data["workspace"]["x"] = [v + dx for v in data["workspace"]["x"]]
+    data["workspace"]["y"] = [v + dy for v in data["workspace"]["y"]]
+    dz = moves.get("table_z", 0.0)
+    data["table"]["center"][2] += dz
+    data["bin"]["center"][2] += dz
+    if "bin_y" in moves:
+        data["bin"]["center"][1] = moves["bin_y"]
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_the_sim_cell_gives_the_crop_box_and_workspace_centre_the_sim_always_used() -> None:
+    """Bit for bit the numbers config/perception.yaml and grasp_detector.yaml held."""
+    layout = load_layout()
+    lo, hi = layout.crop_box()
+    assert lo.tolist() == [0.2, -0.3, -0.05] and hi.tolist() == [0.8, 0.3, 0.3]
+    assert layout.workspace_center.tolist() == [0.5, 0.0, 0.0]
+    values, source, warning = resolve_crop_box("", {k: None for k in CROP_KEYS}, "panda_link0")
+    assert values == dict(zip(CROP_KEYS, [0.2, 0.8, -0.3, 0.3, -0.05, 0.3], strict=True))
+    assert source.endswith("sim/panda_table.yaml") and warning is None
+    # Baxter: the hand-written box of the baxter_grasp graph; x stops at the table's edge
+    baxter = load_layout(BAXTER_CELL, frame="base")
+    lo, hi = baxter.crop_box()
+    assert lo.tolist() == [0.35, -0.05, -0.23] and hi.tolist() == [0.85, 0.55, 0.12]
+    assert baxter.workspace_center.tolist() == [0.575, 0.25, -0.18]
+
+
+def test_a_moved_workspace_or_table_moves_the_crop_box_and_the_centre(tmp_path) -> None:
+    cell = _cell_with(tmp_path, workspace=(0.05, -0.04), table_z=0.02)
+    layout = load_layout(cell)
+    lo, hi = layout.crop_box()
+    np.testing.assert_allclose(lo, [0.25, -0.34, -0.03], atol=1e-12)
+    np.testing.assert_allclose(hi, [0.85, 0.26, 0.32], atol=1e-12)
+    np.testing.assert_allclose(layout.workspace_center, [0.55, -0.04, 0.02], atol=1e-12)
+    values, source, _ = resolve_crop_box(cell, {}, "panda_link0", "perception")
+    assert [values[k] for k in CROP_KEYS] == pytest.approx([0.25, 0.85, -0.34, 0.26, -0.03, 0.32])
+    assert cell in source
+    centre, source = resolve_workspace_center(cell, None, "panda_link0", "grasp_detector")
+    np.testing.assert_allclose(centre, [0.55, -0.04, 0.02], atol=1e-12)
+    assert cell in source
+
+
+def test_explicit_crop_values_and_centre_win_over_the_cells_and_say_so(tmp_path) -> None:
+    """A crop box / workspace centre set by hand is a choice about the cell, not a second
+    measurement of it: each key given wins, the rest come from the cell, the note says."""
+    cell = _cell_with(tmp_path, workspace=(0.05, 0.0))
+    values, source, warning = resolve_crop_box(
+        cell, {"crop_z_max": 0.2, "crop_x_min": None}, "panda_link0", "perception"
+    )
+    assert values["crop_z_max"] == 0.2 and values["crop_x_min"] == pytest.approx(0.25)
+    assert "crop_z_max" in source and "0.3" in source and cell in source and warning is None
+    given = dict(zip(CROP_KEYS, [0.1, 0.5, -0.1, 0.1, -0.1, 0.2], strict=True))
+    values, source, _ = resolve_crop_box("", given, "base", "perception")  # no cell read
+    assert values == given and "crop_x_min" in source
+    centre, source = resolve_workspace_center(cell, [0.6, 0.1, 0.0], "panda_link0", "det")
+    assert centre.tolist() == [0.6, 0.1, 0.0]
+    assert "workspace_center" in source and "0.55" in source and cell in source
+    centre, _ = resolve_workspace_center("", [0.6, 0.1, 0.0], "base", "det")
+    assert centre.tolist() == [0.6, 0.1, 0.0]
+    with pytest.raises(CellConfigError, match=r"det: workspace_center.*3 numbers"):
+        resolve_workspace_center("", [0.6, 0.1], "panda_link0", "det")
+    with pytest.raises(CellConfigError, match=r"baxter_table\.yaml.*'base'.*perception"):
+        resolve_crop_box(BAXTER_CELL, {}, "panda_link0", "perception")
+
+
+def test_a_bin_inside_the_cells_crop_box_is_refused_naming_the_file(tmp_path) -> None:
+    """The bin's walls inside the crop box would be segmented as objects (and grasped):
+    a cell whose bin reaches into the box derived from it stops the node at start."""
+    cell = _cell_with(tmp_path, "bin_in_view.yaml", bin_y=0.35)  # walls from y 0.25
+    with pytest.raises(CellConfigError) as err:
+        load_layout(cell).crop_box()
+    text = str(err.value)
+    assert "bin_in_view.yaml" in text and "bin" in text and "crop" in text
+    with pytest.raises(CellConfigError, match=r"perception.*bin_in_view\.yaml.*bin"):
+        resolve_crop_box(cell, {"crop_z_max": 0.2}, "panda_link0", "perception")
+    # a box the user gave in full is theirs: a warning, not a refusal
+    given = dict(zip(CROP_KEYS, [0.2, 0.8, -0.3, 0.3, -0.05, 0.3], strict=True))
+    values, _, warning = resolve_crop_box(cell, given, "panda_link0", "perception")
+    assert values == given and "bin" in warning and "bin_in_view.yaml" in warning
+    # y_max moved clear of the bin: fine again
+    values, _, warning = resolve_crop_box(cell, {"crop_y_max": 0.2}, "panda_link0", "p")
+    assert warning is None and values["crop_y_max"] == 0.2

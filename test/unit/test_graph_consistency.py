@@ -1,8 +1,9 @@
 """Each robot graph (config/graphs/*_grasp.yaml) agrees with itself: every node's base
-frame is the robot's base frame and the frame of the executor's cell; the camera mount the
-nodes are given is the cell's camera; the perception crop box and the detector's workspace
-centre sit on the cell's workspace and table, with the place bin outside the crop box; the
-``cell:=FILE`` argument gives that one file to every node that needs the cell."""
+frame is the robot's base frame and the frame of the executor's cell; the camera mount,
+the perception crop box and the detector's workspace centre the nodes resolve are the
+cell's camera and the box and centre around its workspace and table (with the place bin
+outside the box), not restated in the graph; the ``cell:=FILE`` argument gives that one
+file to every node that needs the cell."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import pytest
 import yaml
 
 from grasp_bringup.graph import Graph, NodeSpec, load_graph
-from grasp_core.cell import CellLayout, camera_mount, layout_path, load_layout
+from grasp_core.cell import (
+    CROP_KEYS,
+    CellLayout,
+    camera_mount,
+    layout_path,
+    load_layout,
+    resolve_crop_box,
+    resolve_workspace_center,
+)
 from grasp_planning.robot import load_robot
 
 #: graph -> the camera choices whose nodes are checked
@@ -66,6 +75,24 @@ def _mount(spec: NodeSpec) -> np.ndarray:
     return T
 
 
+def _crop(spec: NodeSpec) -> dict[str, float]:
+    """The crop box the perception node resolves from these parameters."""
+    p = spec.parameters
+    values, _, _ = resolve_crop_box(
+        p.get("cell_layout", ""), {k: p.get(k) for k in CROP_KEYS}, p["base_frame"], spec.name
+    )
+    return values
+
+
+def _centre(spec: NodeSpec) -> np.ndarray:
+    """The workspace centre the grasp detector node resolves from these parameters."""
+    p = spec.parameters
+    centre, _ = resolve_workspace_center(
+        p.get("cell_layout", ""), p.get("workspace_center"), p["base_frame"], spec.name
+    )
+    return centre
+
+
 @pytest.mark.parametrize(("name", "camera"), CASES)
 def test_node_camera_mounts_are_the_cells_camera(name: str, camera: str) -> None:
     graph = load_graph(name, {"camera": camera})
@@ -87,6 +114,9 @@ def test_cell_argument_gives_one_file_to_every_node(name: str, camera: str, tmp_
     mount["target"] = (np.array(mount["target"]) + shift).tolist()
     data["cameras"] = {"d435": mount}
     data["bin"]["center"][1] -= 0.05
+    # the workspace moves too (away from the bin, which stays outside the crop box)
+    data["workspace"]["x"] = [v + 0.04 for v in data["workspace"]["x"]]
+    data["workspace"]["y"] = [v - 0.06 for v in data["workspace"]["y"]]
     path = tmp_path / "my_cell.yaml"
     path.write_text(yaml.safe_dump(data))
     graph = load_graph(name, {"camera": camera, "cell": str(path), "cell_camera": "d435"})
@@ -99,6 +129,18 @@ def test_cell_argument_gives_one_file_to_every_node(name: str, camera: str, tmp_
         assert spec.parameters["cell_layout"] == str(path), node
         np.testing.assert_allclose(_mount(spec), T_cell, atol=1e-9, err_msg=node)
         assert not np.allclose(_mount(_node(default, node)), T_cell, atol=1e-3)
+    # the crop box and the workspace centre follow the cell's workspace
+    lo, hi = cell.crop_box()
+    crop = _crop(_node(graph, "perception"))
+    box = [crop[k] for k in CROP_KEYS]
+    np.testing.assert_allclose(box, np.column_stack([lo, hi]).ravel(), atol=1e-9)
+    before = _crop(_node(default, "perception"))
+    assert crop["crop_y_max"] == pytest.approx(before["crop_y_max"] - 0.06)
+    centre = _centre(_node(graph, "grasp_detector"))
+    np.testing.assert_allclose(centre, cell.workspace_center, atol=1e-9)
+    np.testing.assert_allclose(
+        centre - _centre(_node(default, "grasp_detector")), [0.04, -0.06, 0.0], atol=1e-9
+    )
     for spec in graph.nodes:
         if spec.name == "sim_driver":
             assert spec.parameters["layout_file"] == str(path)
@@ -109,7 +151,10 @@ def test_cell_argument_gives_one_file_to_every_node(name: str, camera: str, tmp_
 def test_crop_box_and_workspace_centre_sit_on_the_cells_workspace(name: str) -> None:
     graph = load_graph(name, {"camera": GRAPHS[name][-1]})
     cell = _cell(graph)
-    p = _node(graph, "perception").parameters
+    # one source: the cell file, not a second copy of its numbers in the graph
+    assert not set(CROP_KEYS) & set(_node(graph, "perception").parameters)
+    assert "workspace_center" not in _node(graph, "grasp_detector").parameters
+    p = _crop(_node(graph, "perception"))
     x0, x1, y0, y1 = (p[f"crop_{k}"] for k in ("x_min", "x_max", "y_min", "y_max"))
     assert x0 <= cell.workspace_x[0] and cell.workspace_x[1] <= x1
     assert y0 <= cell.workspace_y[0] and cell.workspace_y[1] <= y1
@@ -118,7 +163,7 @@ def test_crop_box_and_workspace_centre_sit_on_the_cells_workspace(name: str) -> 
     for c, h in cell.bin_boxes():  # the bin would be segmented as objects
         outside = c[0] + h[0] < x0 or c[0] - h[0] > x1 or c[1] + h[1] < y0 or c[1] - h[1] > y1
         assert outside, f"{name}: bin part at {c} overlaps the crop box"
-    centre = _node(graph, "grasp_detector").parameters["workspace_center"]
+    centre = _centre(_node(graph, "grasp_detector"))
     expected = [np.mean(cell.workspace_x), np.mean(cell.workspace_y), cell.table_top_z]
     np.testing.assert_allclose(centre, expected, atol=1e-9)
 

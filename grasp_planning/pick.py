@@ -242,18 +242,20 @@ def lying_place_configurations(
     taller_than: float | None = None,
 ) -> list[np.ndarray] | None:
     """Configurations [rad] laying a held object taller than ``taller_than`` [m] (default:
-    the bin's walls) along the
-    bin's longer side, closest to ``q_lift`` first (up to four: two turns of the hand,
-    two ways to tip it), or None when that does not apply (the object is not taller than the
-    walls or does not fit lying, or the grasp is not top-down within ``LAY_MAX_TILT``).
+    the bin's walls) along the bin's longer side, closest to ``q_lift`` first (up to four:
+    two turns of the hand, two ways to tip it), or None when that does not apply (the
+    object is not that tall or does not fit lying, or the grasp is not top-down within
+    ``LAY_MAX_TILT``).
 
     The hand is turned about the grasp's closing axis to lie along the bin's long side,
     then tipped 90 deg about the horizontal axis across it: the approach (along which the
     object hangs ``hang`` [m] below the TCP) becomes horizontal and the fingers vertical,
     so the object's weight is held by the friction of both finger pads, not by the torsion
     of a pivot between them. The object's middle is over the bin centre, its underside
-    ``clearance`` [m] above the rim. A tall object released standing on the objects
-    already in a shallow bin tips over its wall (the clutter runs' lost bottles).
+    ``clearance`` [m] above the rim. Meant for a tall object that, released standing on
+    the objects already in a shallow bin, tips over its wall; in the simulated clutter runs
+    it did not keep more objects in the bin (docs/planning.md), so ``lay_down`` is off by
+    default.
     Raises :class:`MotionPlanningError` when no such configuration is reachable and
     collision-free with the object held."""
     size = np.asarray(size, dtype=float)

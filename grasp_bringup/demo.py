@@ -376,9 +376,7 @@ class PickSession:
         else:
             attempt.outcome = "failed"
             attempt.reason = final.values.get("last_reason", final.message)
-        # the executor's PLACE status reads "place: standing" or "place: lying"
-        places = [s.message for s in m.status_history[n_status:] if s.state == "place"]
-        attempt.place = places[-1].split(":", 1)[-1].strip() if places else ""
+        attempt.place = final.values.get("place", "")
         for key, stage in (("planning_time", "plan"), ("execution_time", "execute")):
             if key in final.values:
                 timings[stage] = float(final.values[key])

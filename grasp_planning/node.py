@@ -379,6 +379,7 @@ class ExecutorNode(Node):
                 last_reason=last.reason,
                 planning_time=f"{last.planning_time:.3f}",
                 execution_time=f"{last.execution_time:.3f}",
+                place=last.details.get("place", ""),
             )
         msg.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         self.status_pub.publish(msg)

@@ -177,7 +177,7 @@ class Segment:
 @dataclass(frozen=True)
 class PickPlan:
     """``place``: "standing" (the object released as it stood on the table) or "lying"
-    (laid along the bin's longer side, :func:`lying_place_configuration`)."""
+    (laid along the bin's longer side, :func:`lying_place_configurations`)."""
 
     grasp: RankedGrasp
     segments: tuple[Segment, ...]
@@ -707,11 +707,13 @@ class PickAndPlace:
     ) -> PickResult:
         """Run the segments of ``plan``; verify the hold after closing."""
         t0 = self.io.now()
-        details = {**(details or {}), "place": plan.place}
+        details = dict(details or {})
         try:
             for seg in plan.segments:
                 self._check_stop()
-                self._set(seg.state, plan.place if seg.state is PickState.PLACE else "")
+                if seg.state is PickState.PLACE:
+                    details["place"] = plan.place  # how it was placed, once it is
+                self._set(seg.state, "")
                 if seg.rise_to is not None:
                     self._rise(seg)
                 elif seg.state is PickState.LOWER:

@@ -232,15 +232,22 @@ class CellLayout:
         hi = np.round(np.append(hi_xy, z + CROP_ABOVE_TABLE), _DECIMALS) + 0.0
         overlap = self.bin_overlap(lo, hi) if check_bin else None
         if overlap is not None:
-            raise CellConfigError(
-                f"{self.source or 'cell layout'}: the perception crop box {_box(lo, hi)} "
-                f"around workspace x {_pair(self.workspace_x)}, y {_pair(self.workspace_y)} "
-                f"(+{CROP_MARGIN_X} m in x, +{CROP_MARGIN_Y} m in y) takes in the bin "
-                f"({overlap}): its walls would be segmented as objects; move the bin (or the "
-                "workspace) so they are clear, or give the perception node crop_x_min .. "
-                "crop_z_max"
-            )
+            raise self._bin_in_crop(lo, hi, overlap, "all")
         return lo, hi
+
+    def _bin_in_crop(
+        self, lo: np.ndarray, hi: np.ndarray, overlap: str, what: str, user: str = ""
+    ) -> CellConfigError:
+        """The error for a crop box ``lo``..``hi`` (``what`` of it from the workspace)
+        that takes in the bin (``overlap``, :meth:`bin_overlap`)."""
+        return CellConfigError(
+            f"{user + ': ' if user else ''}the perception crop box {_box(lo, hi)} ({what} "
+            f"from workspace x {_pair(self.workspace_x)}, y {_pair(self.workspace_y)} of "
+            f"{self.source or 'the cell layout'}, +{CROP_MARGIN_X} m in x, +{CROP_MARGIN_Y} m "
+            f"in y) takes in the bin ({overlap}): its walls would be segmented as objects; "
+            "move the bin (or the workspace) in the cell file so they are clear, or set "
+            "crop_x_min .. crop_z_max"
+        )
 
     def bin_overlap(self, lo: np.ndarray, hi: np.ndarray) -> str | None:
         """Which part of the bin (floor, walls) reaches into the box ``lo``..``hi`` [m],
@@ -515,12 +522,7 @@ def resolve_crop_box(
     overlap = layout.bin_overlap(lo, hi)
     if overlap is not None and not full:
         what = f"{', '.join(given)} given, the rest" if given else "all"
-        raise CellConfigError(
-            f"{user}: the crop box {_box(lo, hi)} ({what} from the workspace of "
-            f"{layout.source}, +{CROP_MARGIN_X} m in x, +{CROP_MARGIN_Y} m in y) takes in the "
-            f"bin ({overlap}): its walls would be segmented as objects; move the bin (or the "
-            "workspace) in the cell file so they are clear, or set crop_x_min .. crop_z_max"
-        )
+        raise layout._bin_in_crop(lo, hi, overlap, what, user)
     warning = None
     if overlap is not None:
         warning = (

@@ -156,7 +156,10 @@ class PlanarGraspModel(GraspModel):
     def crop_center(self, frame: RGBDFrame) -> tuple[float, float]:
         """Blind crop centre (u, v): the projected workspace point, else (no point, or one
         behind the camera or outside its image: a wrong mount) the image centre."""
-        p = self._workspace_in_camera(frame)
+        return self._crop_center_at(frame, self._workspace_in_camera(frame))
+
+    def _crop_center_at(self, frame: RGBDFrame, p: np.ndarray | None) -> tuple[float, float]:
+        """:meth:`crop_center` given the workspace point ``p`` in the camera frame."""
         if p is not None:
             u, v = frame.camera.project(p[None])[0]
             return float(u), float(v)
@@ -182,7 +185,10 @@ class PlanarGraspModel(GraspModel):
         show it objects at a scale it never saw (a 1280x720 RealSense: 1.5x). The scale
         is taken at the workspace point's depth, else at the table's (median depth); 1
         within 1 % (the training zoom jitter is ±15 %), clipped to [0.25, 4]."""
-        p = self._workspace_in_camera(frame)
+        return self._crop_zoom_at(frame, self._workspace_in_camera(frame))
+
+    def _crop_zoom_at(self, frame: RGBDFrame, p: np.ndarray | None) -> float:
+        """:meth:`crop_zoom` given the workspace point ``p`` in the camera frame."""
         z = float(p[2]) if p is not None else P.table_depth(frame.depth)
         if not z > 0:
             return 1.0
@@ -230,9 +236,9 @@ class PlanarGraspModel(GraspModel):
     def detect(self, frame: RGBDFrame, max_grasps: int = 50) -> tuple[PlanarOutput, list[Grasp]]:
         """The maps and rectangles of one camera frame (crop centred on the workspace point,
         zoomed to the training scale) and their base-frame grasps, best first."""
-        out = self.run(
-            frame.depth, frame.color, self.crop_center(frame), max_grasps, self.crop_zoom(frame)
-        )
+        p = self._workspace_in_camera(frame)  # once per frame, for the centre and the zoom
+        center, zoom = self._crop_center_at(frame, p), self._crop_zoom_at(frame, p)
+        out = self.run(frame.depth, frame.color, center, max_grasps, zoom)
         grasps = P.rects_to_grasps(
             out.rects, frame.depth, frame.camera, self.name, depth_offset=self.depth_offset
         )

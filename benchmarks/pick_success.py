@@ -59,7 +59,7 @@ def max_width(args: argparse.Namespace) -> float | None:
     return STROKE - 2 * FIT_CLEARANCE if args.fits_gripper else None
 
 
-def executor_param(text: str) -> tuple[str, object]:
+def node_param(text: str) -> tuple[str, object]:
     """``NAME=VALUE`` with VALUE read as YAML (numbers, booleans, strings)."""
     name, sep, value = text.partition("=")
     if not sep or not name:
@@ -78,6 +78,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
                               seed=args.seed + i, object_kinds=kind, real_time_factor=args.rtf,
                               record=False, processes=args.processes,
                               weights=args.weights or None, executor_params=tuple(args.executor_param),
+                              detector_params=tuple(args.detector_param), cell=args.cell,
                               max_grasp_width=max_width(args))  # fmt: skip
         t0 = time.monotonic()
         with PickSession(opts, log=lambda s: None) as session:
@@ -122,6 +123,7 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
                               seed=seed, real_time_factor=args.rtf, record=False,
                               processes=args.processes, weights=args.weights or None,
                               executor_params=tuple(args.executor_param),
+                              detector_params=tuple(args.detector_param), cell=args.cell,
                               max_grasp_width=max_width(args))  # fmt: skip
 
     def fits_of(seed: int) -> dict[str, bool]:
@@ -179,7 +181,8 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
 def latency(model: str, args: argparse.Namespace) -> dict:
     opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
                           seed=args.seed, real_time_factor=args.rtf, record=False,
-                          processes=args.processes)  # fmt: skip
+                          processes=args.processes, detector_params=tuple(args.detector_param),
+                          cell=args.cell)  # fmt: skip
     with PickSession(opts, log=lambda s: None) as session:
         m = session.monitor
         n0 = len(m.detect_latencies)
@@ -342,9 +345,23 @@ def main() -> int:
         "--executor-param",
         nargs="*",
         default=[],
-        type=executor_param,
+        type=node_param,
         metavar="NAME=VALUE",
         help="executor node parameters over config/executor.yaml's (e.g. place_descent=0.15)",
+    )
+    ap.add_argument(
+        "--detector-param",
+        nargs="*",
+        default=[],
+        type=node_param,
+        metavar="NAME=VALUE",
+        help="grasp detector parameters over config/grasp_detector.yaml's (e.g. "
+        "planar_view=camera)",
+    )
+    ap.add_argument(
+        "--cell",
+        default=None,
+        help="work-cell file (the graph's cell argument; default config/sim/panda_table.yaml)",
     )
     ap.add_argument("--tag", default="", help="suffix of the model's key in the results")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -382,7 +399,9 @@ def main() -> int:
                 "object_set": args.object_set, "seed": args.seed, "real_time_factor": args.rtf,
                 "processes": args.processes, "load_avg_1m": os.getloadavg()[0],
                 "fits_gripper_only": args.fits_gripper, "git_commit": commit,
-                "weights": args.weights or "shipped",
+                "weights": args.weights or "shipped", "cell": args.cell or "default",
+                "executor_params": dict(args.executor_param),
+                "detector_params": dict(args.detector_param),
                 "wall_time_s": time.monotonic() - t0,
             }  # fmt: skip
         write_json(args.out, results)

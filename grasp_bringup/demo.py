@@ -49,7 +49,9 @@ class EpisodeOptions:
     node of the graph in its own process instead of all in this one; ``max_grasp_width``
     [m]: only split objects whose narrowest top-down grasp is at most that wide
     (``grasp_sim.objects.object_set``), None for any; ``executor_params``: parameters of
-    the executor node set over config/executor.yaml's (e.g. ``{"place_descent": 0.15}``)."""
+    the executor node set over config/executor.yaml's (e.g. ``{"place_descent": 0.15}``);
+    ``detector_params``: the same for the grasp detector; ``cell``: the work-cell file
+    (the graph's ``cell`` argument; None: its default, config/sim/panda_table.yaml)."""
 
     model: str = "ggcnn"
     objects: int = 3
@@ -66,6 +68,8 @@ class EpisodeOptions:
     processes: bool = False
     max_grasp_width: float | None = None
     executor_params: tuple[tuple[str, object], ...] = ()
+    detector_params: tuple[tuple[str, object], ...] = ()
+    cell: str | None = None
 
     @property
     def budget(self) -> int:
@@ -74,7 +78,10 @@ class EpisodeOptions:
 
 def episode_graph(opts: EpisodeOptions) -> Graph:
     """The panda_grasp graph with the episode's scene and model."""
-    graph = load_graph("panda_grasp", {"model": opts.model, "camera": "sim"})
+    args = {"model": opts.model, "camera": "sim"}
+    if opts.cell:
+        args["cell"] = str(opts.cell)
+    graph = load_graph("panda_grasp", args)
     folder = Path(opts.object_set).expanduser()
     nodes = []
     for spec in graph.nodes:
@@ -103,8 +110,10 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
         if spec.name == "executor":
             params.update(opts.executor_params)
             params["continuous"] = False
-        if spec.name == "grasp_detector" and opts.weights:
-            params["weights"] = str(Path(opts.weights).expanduser().resolve())
+        if spec.name == "grasp_detector":
+            params.update(opts.detector_params)
+            if opts.weights:
+                params["weights"] = str(Path(opts.weights).expanduser().resolve())
         nodes.append(dataclasses.replace(spec, parameters=params))
     return dataclasses.replace(graph, nodes=tuple(nodes))
 
@@ -185,7 +194,7 @@ class PickSession:
         from grasp_bringup.launcher import InProcessGraph, ProcessGraph
         from grasp_core.cell import load_layout
 
-        self.layout = load_layout()
+        self.layout = load_layout(self.opts.cell)
         T_base_camera = self.layout.cameras["overhead"].camera_model().T_base_camera
         self.context = rclpy.Context()
         rclpy.init(args=[sys.argv[0]], context=self.context)  # not the caller's options

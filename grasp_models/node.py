@@ -6,7 +6,9 @@ segmented object points ``/perception/object_points``. Each new input (a frame, 
 cloud-only models an object cloud) wakes a detection on the newest input, at most one
 per ``period`` (0: every input); inputs that arrive while the model runs replace each
 other, so a slow model never builds a backlog. It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
-best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``.
+best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``
+(drawn on the view the model saw: with a tilted camera, ``planar_view`` ``auto``
+re-renders each frame from straight above the workspace).
 Bad input is dropped with a throttled warning; nothing here moves the robot. The camera
 mount is the ``cell_camera`` of the ``cell_layout`` file, or ``camera_position`` /
 ``camera_orientation`` (:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); the planar crop's
@@ -36,6 +38,7 @@ from grasp_bringup.ros_camera import (
     declare_camera_mount,
 )
 from grasp_core import GraspBringupError, RGBDFrame
+from grasp_core.validation import require_choice
 from grasp_models.base import GraspInput
 from grasp_models.registry import load_model
 
@@ -91,6 +94,12 @@ PARAMS = [
         (0, 100),
     ),
     ParamSpec(
+        "planar_view",
+        "auto",
+        "planar models: the view they see: auto (a camera tilted over 10° is re-rendered "
+        "from straight above, grasps approach vertically), topdown (always) or camera (never)",
+    ),
+    ParamSpec(
         "adaptive_depth",
         True,
         "planar grasps: TCP half the object's height below its top (max 3 cm), as in training",
@@ -125,6 +134,9 @@ class GraspDetectorNode(Node):
         if planar and p["crop_on_workspace"]:
             self.model.workspace_center_base = tuple(float(v) for v in p["workspace_center"])
         if planar:
+            from grasp_models.planar.inference import VIEWS
+
+            self.model.view = require_choice("planar_view", p["planar_view"], VIEWS)
             self.model.depth_offset = None if p["adaptive_depth"] else float(p["depth_offset"])
             # more, closer peaks than the card's evaluation setting: the executor picks
             # the feasible ones, and on one object the card's 10 px gave 2-14 grasps
@@ -221,7 +233,7 @@ class GraspDetectorNode(Node):
                 from grasp_models.planar.overlay import quality_overlay
 
                 if self.pub_quality.get_subscription_count():  # only drawn when watched
-                    overlay = quality_overlay(frame.depth, out, frame.color)
+                    overlay = quality_overlay(out.view.depth, out, out.view.color)
                     self.pub_quality.publish(
                         msgs.numpy_to_image(overlay, "rgb8", stamp, frame.frame_id)
                     )

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from grasp_core import Grasp, RGBDFrame
-from grasp_core.se3 import transform_points
+from grasp_core import CameraModel, Grasp, RGBDFrame
+from grasp_core.frame import reproject
+from grasp_core.se3 import look_at, transform_points
 from grasp_core.validation import require_choice
 from grasp_models.base import GraspInput, GraspModel
 from grasp_models.checkpoint import load_card, load_checkpoint
@@ -32,6 +33,12 @@ from grasp_models.planar.networks import GGCNN, GGCNN2
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
 
 ARCHS = ("ggcnn", "ggcnn2", "vqvae_ggcnn")
+#: Which view the planar networks run on: ``camera`` (the frame as it is), ``topdown``
+#: (the frame re-rendered from straight above the workspace) or ``auto`` (``topdown``
+#: when the camera is tilted more than ``PlanarGraspModel.max_tilt_deg``).
+VIEWS = ("auto", "camera", "topdown")
+#: Beyond this tilt [deg] a view re-rendered from above is mostly unseen table.
+TOPDOWN_MAX_TILT_DEG = 60.0
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
@@ -101,11 +108,18 @@ class PlanarOutput:
     width: np.ndarray
     M: np.ndarray
     rects: tuple
+    view: RGBDFrame | None = None  # the frame the maps and rectangles are of (detect)
 
 
 class PlanarGraspModel(GraspModel):
     """A planar network + the shared processing path. ``workspace_center_base`` (x, y, z
-    [m] in the base frame), when given, is where the blind crop is centred."""
+    [m] in the base frame), when given, is where the blind crop is centred.
+
+    The networks learned top-down views. ``view`` (:data:`VIEWS`) says what a camera
+    frame becomes before they see it: with ``auto`` a camera tilted more than
+    ``max_tilt_deg`` from straight down is re-rendered from straight above the workspace
+    (:meth:`topdown_camera`), so its grasps approach vertically; ``camera`` keeps every
+    frame as it is (grasps then approach along the optical axis)."""
 
     name: ClassVar[str] = "planar"
     inputs: ClassVar[tuple[str, ...]] = ("frame",)
@@ -127,6 +141,8 @@ class PlanarGraspModel(GraspModel):
         self.workspace_center_base = workspace_center_base
         self.depth_offset = depth_offset
         self.reference_net = net.eval()  # the network as given; ``net`` is what runs
+        self.view = "auto"
+        self.max_tilt_deg = 10.0
         self.to(device)
 
     @property
@@ -165,18 +181,90 @@ class PlanarGraspModel(GraspModel):
             return float(u), float(v)
         return P.image_center(frame.depth.shape)
 
-    def view_warning(self, frame: RGBDFrame, max_tilt_deg: float = 10.0) -> str | None:
+    @staticmethod
+    def camera_tilt(camera: CameraModel) -> float:
+        """Angle [deg] between ``camera``'s optical axis and straight down (base -Z)."""
+        down = -float(camera.T_base_camera[2, 2])  # optical +Z against base -Z
+        return math.degrees(math.acos(max(-1.0, min(1.0, down))))
+
+    def uses_topdown(self, frame: RGBDFrame) -> bool:
+        """Whether :meth:`view_frame` re-renders ``frame`` from above (``view``)."""
+        view = require_choice("view", self.view, VIEWS)
+        if view == "auto":
+            return self.camera_tilt(frame.camera) > self.max_tilt_deg
+        return view == "topdown"
+
+    def view_warning(self, frame: RGBDFrame) -> str | None:
         """Why this frame's view is not what the planar models were made for, or None:
-        they expect a camera looking straight down (their grasps approach along the
-        optical axis, and the TCP depth rule reads depth along it)."""
-        down = -float(frame.camera.T_base_camera[2, 2])  # optical +Z against base -Z
-        tilt = math.degrees(math.acos(max(-1.0, min(1.0, down))))
-        if tilt <= max_tilt_deg:
+        they expect a camera looking straight down; a tilted one is re-rendered from
+        above unless ``view`` is ``camera``, and hides the table behind tall objects."""
+        tilt = self.camera_tilt(frame.camera)
+        if tilt <= self.max_tilt_deg:
             return None
-        return (
-            f"camera tilted {tilt:.0f}° from straight down: planar grasps approach along "
-            "the optical axis, so they will not be top-down (mount the camera looking down)"
+        if not self.uses_topdown(frame):
+            return (
+                f"camera tilted {tilt:.0f}° from straight down: planar grasps approach "
+                "along the optical axis, so they will not be top-down (view 'camera'; "
+                "'auto' re-renders the frame from above)"
+            )
+        if tilt > TOPDOWN_MAX_TILT_DEG:
+            return (
+                f"camera tilted {tilt:.0f}° from straight down: the view re-rendered from "
+                "above misses most of the table behind objects (mount it steeper)"
+            )
+        return None
+
+    def topdown_camera(self, frame: RGBDFrame) -> CameraModel | None:
+        """A virtual camera straight above the workspace point (else above the point the
+        image centre sees), as far from it as ``frame``'s camera is, looking down with
+        ``frame``'s image-up direction kept; its focal length is ``frame``'s times the
+        cosine of the tilt, about the density a tilted view samples the table with. None
+        when neither point is known."""
+        cam = frame.camera
+        T = cam.T_base_camera
+        anchor = None
+        if self._workspace_in_camera(frame) is not None:
+            anchor = np.asarray(self.workspace_center_base, dtype=np.float64)
+        else:
+            h, w = frame.depth.shape
+            patch = frame.depth[h // 2 - 10 : h // 2 + 11, w // 2 - 10 : w // 2 + 11]
+            ok = patch[np.isfinite(patch) & (patch > 0)]
+            if ok.size:
+                p = cam.backproject(cam.cx, cam.cy, float(np.median(ok)))
+                anchor = transform_points(T, p[None])[0]
+        if anchor is None:
+            return None
+        distance = float(np.linalg.norm(T[:3, 3] - anchor))
+        up = -T[:3, 1]  # image up (optical -Y) in the base frame
+        up_h = np.array([up[0], up[1], 0.0])
+        if np.linalg.norm(up_h) < 0.1:  # level camera: its forward axis is "up"
+            up_h = np.array([T[0, 2], T[1, 2], 0.0])
+        eye = anchor + np.array([0.0, 0.0, distance])
+        scale = max(math.cos(math.radians(self.camera_tilt(cam))), 0.25)
+        return CameraModel.from_intrinsics(
+            cam.fx * scale,
+            cam.fy * scale,
+            (cam.width - 1) / 2,
+            (cam.height - 1) / 2,
+            cam.width,
+            cam.height,
+            T_base_camera=look_at(eye, anchor, up=up_h),
+            frame_id=f"{frame.frame_id}_topdown",
+            base_frame=cam.base_frame,
         )
+
+    def view_frame(self, frame: RGBDFrame) -> RGBDFrame:
+        """The frame the network sees: ``frame`` itself, or (:meth:`uses_topdown`) ``frame``
+        re-rendered by :meth:`topdown_camera` with what the camera did not see (behind
+        objects) filled with the table's depth, the table's colour with the nearest."""
+        if not self.uses_topdown(frame):
+            return frame
+        camera = self.topdown_camera(frame)
+        if camera is None:
+            return frame
+        top = reproject(frame, camera)
+        depth, color = P.fill_unseen(top.depth, top.color)
+        return dataclasses.replace(top, depth=depth, color=color)
 
     def crop_zoom(self, frame: RGBDFrame) -> float:
         """Zoom that brings ``frame`` to the training images' scale (``pixels_per_metre``
@@ -234,15 +322,17 @@ class PlanarGraspModel(GraspModel):
         return PlanarOutput(q, angle, width, M, rects)
 
     def detect(self, frame: RGBDFrame, max_grasps: int = 50) -> tuple[PlanarOutput, list[Grasp]]:
-        """The maps and rectangles of one camera frame (crop centred on the workspace point,
-        zoomed to the training scale) and their base-frame grasps, best first."""
+        """The maps and rectangles of one camera frame (its :meth:`view_frame`; crop centred
+        on the workspace point, zoomed to the training scale) and their base-frame grasps,
+        best first; ``out.view`` is the frame the rectangles are in."""
+        frame = self.view_frame(frame)
         p = self._workspace_in_camera(frame)  # once per frame, for the centre and the zoom
         center, zoom = self._crop_center_at(frame, p), self._crop_zoom_at(frame, p)
         out = self.run(frame.depth, frame.color, center, max_grasps, zoom)
         grasps = P.rects_to_grasps(
             out.rects, frame.depth, frame.camera, self.name, depth_offset=self.depth_offset
         )
-        return out, grasps
+        return dataclasses.replace(out, view=frame), grasps
 
     def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
         if inp.frame is None:

@@ -115,6 +115,26 @@ def fill_invalid(depth: np.ndarray) -> np.ndarray:
     return depth[tuple(idx)]
 
 
+def fill_unseen(
+    depth: np.ndarray, color: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A top-down view re-rendered from a tilted camera (:func:`grasp_core.frame.reproject`)
+    with what that camera did not see filled in: depth with the table's
+    (:func:`table_depth`; the unseen parts are the table behind objects and beyond the
+    image), colour with the nearest seen pixel's. :func:`fill_invalid` would stretch each
+    object's top over the table it hides instead."""
+    depth = np.asarray(depth, dtype=np.float32)
+    unseen = ~(np.isfinite(depth) & (depth > 0))
+    if not unseen.any() or unseen.all():
+        return depth, color
+    table = table_depth(depth[::4, ::4])  # a sixteenth of the pixels: same median, faster
+    depth = np.where(unseen, np.float32(table), depth).astype(np.float32)
+    if color is not None:
+        idx = ndimage.distance_transform_edt(unseen, return_distances=False, return_indices=True)
+        color = np.asarray(color)[tuple(idx)]
+    return depth, color
+
+
 def normalise_depth(depth_crop: np.ndarray, clip: float = 1.0) -> np.ndarray:
     """Network input from a depth crop [m]: holes filled, mean removed, clipped to ±clip."""
     d = fill_invalid(depth_crop)

@@ -168,3 +168,63 @@ def test_the_mount_comes_from_the_cell_file_and_a_second_disagreeing_one_is_refu
             GraspDetectorNode(parameter_overrides=both)
         with pytest.raises(CellConfigError, match=r"my_cell\.yaml: cameras\.overhead: no such"):
             GraspDetectorNode(parameter_overrides=[Parameter("cell_layout", value=str(cell))])
+
+
+def test_a_tilted_cell_camera_gives_top_down_grasps_on_the_object(ros_domain, tmp_path) -> None:
+    """The cell's camera on a tripod across the table, 34° from straight down: the node
+    (planar_view auto) re-renders each frame from above, so its grasps approach vertically
+    and lie on the object; planar_view camera keeps the tilted approach; an unknown view
+    stops the node at start, naming the parameter."""
+    import yaml
+
+    from grasp_core import ValidationError
+    from grasp_core.paths import config_path
+    from grasp_models.node import GraspDetectorNode
+    from grasp_sim.objects import object_set
+    from grasp_sim.world import SimWorld
+
+    data = yaml.safe_load(config_path("sim", "panda_table.yaml").read_text())
+    data["cameras"]["overhead"].update(eye=[1.0, 0.0, 0.75], up=[0.0, 0.0, 1.0])
+    cell = tmp_path / "tripod_cell.yaml"
+    cell.write_text(yaml.safe_dump(data))
+    obj = next(
+        o
+        for o in object_set("test", seed=0, count=40)
+        if o.kind == "box" and max(o.half_extents) * 2 < 0.07 and min(o.half_extents) * 2 < 0.05
+    )
+    with SimWorld([obj], seed=3, depth_noise=True, layout=cell) as world:
+        frame = world.render("overhead")
+        centre = world.object_pose(obj.name)[:3, 3]
+    tilt = np.degrees(np.arccos(-frame.camera.T_base_camera[2, 2]))
+    assert 33 < tilt < 35
+    outputs = {"grasps": (PointCloud2, "/grasp_candidates", RELIABLE_QOS)}
+    base = [
+        Parameter("cell_layout", value=str(cell)),
+        Parameter("period", value=0.05),
+        Parameter("max_grasps", value=5),
+    ]
+    approaches = {}
+    with rclpy.init():
+        for view in ("auto", "camera"):
+            node = GraspDetectorNode(
+                parameter_overrides=[*base, Parameter("planar_view", value=view)]
+            )
+            h = CameraHarness(node, outputs, f"tilted_peer_{view}")
+            try:
+                msg = h.wait_for("grasps", 1.5, lambda h=h: h.publish(frame, 1.5))
+            finally:
+                h.close()
+            grasps, _ = msgs.pointcloud2_to_grasps(msg)
+            approaches[view] = grasps[0].approach
+            if view == "auto":
+                footprint = float(np.hypot(*obj.half_extents[:2])) + 0.01
+                assert np.hypot(*(grasps[0].position[:2] - centre[:2])) < footprint
+                assert -0.005 < grasps[0].position[2] < centre[2] + max(obj.half_extents) + 0.01
+        np.testing.assert_allclose(approaches["auto"], [0.0, 0.0, -1.0], atol=1e-6)
+        np.testing.assert_allclose(
+            approaches["camera"], frame.camera.T_base_camera[:3, 2], atol=1e-6
+        )
+        with pytest.raises(ValidationError, match="planar_view.*sideways"):
+            GraspDetectorNode(
+                parameter_overrides=[*base, Parameter("planar_view", value="sideways")]
+            )

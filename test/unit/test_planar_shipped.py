@@ -108,15 +108,68 @@ def test_crop_centre_falls_back_to_the_image_centre_for_a_point_it_cannot_see() 
         assert model.crop_center(frame) == (319.5, 239.5)
 
 
-def test_a_tilted_camera_is_named_in_a_warning() -> None:
+def _box_from(eye) -> RGBDFrame:
+    """The 3 x 7 x 6 cm box of :func:`_box_scene` seen from ``eye``, looking at (0.5, 0, 0)."""
     from grasp_core.se3 import look_at
+    from grasp_perception.synthetic import SyntheticBox, SyntheticScene, render
+
+    T = look_at(np.array(eye, float), np.array([0.5, 0.0, 0.0]), up=(1.0, 0.0, 0.0))
+    cam = CameraModel.from_intrinsics(615, 615, 319.5, 239.5, 640, 480, T_base_camera=T)
+    box = SyntheticBox((0.52, 0.03), (0.03, 0.07, 0.06))
+    return render(SyntheticScene(boxes=(box,)), cam)[0]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize(
+    "eye", [(0.05, 0.0, 0.8), (-0.2, 0.0, 0.6), (0.5, -0.45, 0.7), (0.9, 0.3, 0.7)]
+)
+def test_a_tilted_camera_gives_the_grasps_a_camera_above_gives(name, eye) -> None:
+    """Cameras 29-49° from straight down, from four sides: re-rendered from above (view
+    ``auto``), the best grasp is the straight-down camera's (within 1 cm, 1 cm of width,
+    10° of axis) and approaches vertically. Seen as they are (view ``camera``) the grasps
+    approach along the optical axis, and from (0.9, 0.3, 0.7) the best one lay 26 cm
+    from the box (2026-12-07, both models)."""
+    torch.set_num_threads(2)
+    model = load_model(name, device="cpu")
+    model.workspace_center_base = (0.5, 0.0, 0.0)
+    ref = model.predict(GraspInput(frame=_box_from((0.5, 0.0, 0.8))), max_grasps=1)[0]
+    frame = _box_from(eye)
+    assert 25 < model.camera_tilt(frame.camera) < 50
+    out, grasps = model.detect(frame, max_grasps=1)
+    got = grasps[0]
+    np.testing.assert_allclose(got.approach, [0.0, 0.0, -1.0], atol=1e-6)
+    assert np.linalg.norm(got.position - ref.position) < 0.01, (got.position, ref.position)
+    assert abs(got.width - ref.width) < 0.01, (got.width, ref.width)
+    assert abs(float(got.closing @ ref.closing)) > math.cos(math.radians(10))
+    assert out.view.frame_id.endswith("_topdown")  # the maps are of the view from above
+    assert model.camera_tilt(out.view.camera) < 1e-6
+    model.view = "camera"
+    seen = model.predict(GraspInput(frame=frame), max_grasps=1)[0]
+    np.testing.assert_allclose(seen.approach, frame.camera.T_base_camera[:3, 2], atol=1e-6)
+
+
+def test_the_view_setting_and_its_warnings() -> None:
+    """Straight down: no warning, the frame used as it is (with ``topdown`` too, re-rendered
+    to itself). Tilted 29°: ``camera`` warns that grasps will not be top-down, ``auto``
+    re-renders and says nothing; tilted 65°: ``auto`` warns the table is mostly hidden.
+    An unknown view is refused by name."""
+    from grasp_core import ValidationError
 
     model = load_model("ggcnn", device="cpu")
-    frame = _box_scene(640, 480, 615.0)
-    assert model.view_warning(frame) is None
-    T = look_at(np.array([0.05, 0.0, 0.8]), np.array([0.5, 0.0, 0.0]), up=(1.0, 0.0, 0.0))
-    tilted = RGBDFrame(depth=frame.depth, camera=frame.camera.with_extrinsic(T))
+    model.workspace_center_base = (0.5, 0.0, 0.0)
+    above, tilted, steep = (_box_from(e) for e in ((0.5, 0, 0.8), (0.05, 0, 0.8), (-0.9, 0, 0.6)))
+    assert model.view_warning(above) is None and model.view_frame(above) is above
+    assert model.view_warning(tilted) is None and model.view_frame(tilted) is not tilted
+    assert "misses most of the table" in model.view_warning(steep)
+    model.view = "camera"
     assert "tilted 29° from straight down" in model.view_warning(tilted)
+    assert model.view_frame(tilted) is tilted
+    model.view = "topdown"
+    top = model.view_frame(above)
+    assert top is not above and top.camera.fx == pytest.approx(615.0)
+    model.view = "sideways"
+    with pytest.raises(ValidationError, match="view.*sideways"):
+        model.view_frame(tilted)
 
 
 def test_grasp_eval_zooms_data_of_another_scale_as_the_detector_does(tmp_path, capsys) -> None:

@@ -53,19 +53,21 @@ def test_prepare_input_fills_holes_removes_mean_and_clips() -> None:
 
 def test_unseen_parts_of_a_view_from_above_become_table_not_object() -> None:
     """Behind an object a tilted camera sees no table: in the view re-rendered from above
-    that strip is filled with the table's depth (fill_invalid, the nearest-value fill,
-    would stretch the object's 5 cm top over it); colour takes the nearest seen pixel's."""
+    that strip is filled with the table's depth and colour (fill_invalid, the
+    nearest-value fill, would stretch the object's 5 cm top over it)."""
     depth = np.full((60, 80), 0.8, np.float32)
     depth[20:30, 20:40] = 0.75  # an object's top
     depth[10:20, 20:40] = 0.0  # the table it hid from the camera
-    color = np.zeros((60, 80, 3), np.uint8)
+    color = np.full((60, 80, 3), (90, 80, 70), np.uint8)
     color[20:30, 20:40] = (200, 0, 0)
+    color[10:20, 20:40] = 0
     filled, fcolor = P.fill_unseen(depth, color)
     assert (filled[10:20, 20:40] == np.float32(0.8)).all()
     assert (P.fill_invalid(depth)[19, 22:38] == np.float32(0.75)).all()  # what it avoids
     np.testing.assert_array_equal(filled[20:30], depth[20:30])
-    assert (fcolor[19, 22:38] == (200, 0, 0)).all() and (fcolor[10, 20:40] == 0).all()
-    assert P.fill_unseen(filled, None)[0] is not None
+    assert (fcolor[10:20, 20:40] == (90, 80, 70)).all()
+    np.testing.assert_array_equal(fcolor[20:30], color[20:30])
+    assert P.fill_unseen(filled, None)[0] is filled  # nothing unseen: as it was
 
 
 def test_target_maps_paint_the_centre_third() -> None:

@@ -207,6 +207,12 @@ class PlanarGraspModel(GraspModel):
                 "along the optical axis, so they will not be top-down (view 'camera'; "
                 "'auto' re-renders the frame from above)"
             )
+        if self.topdown_camera(frame) is None:
+            return (
+                f"camera tilted {tilt:.0f}° from straight down, and neither a workspace point "
+                "in view nor depth at the image centre to place a view from above: planar "
+                "grasps approach along the optical axis"
+            )
         if tilt > TOPDOWN_MAX_TILT_DEG:
             return (
                 f"camera tilted {tilt:.0f}° from straight down: the view re-rendered from "
@@ -256,7 +262,8 @@ class PlanarGraspModel(GraspModel):
     def view_frame(self, frame: RGBDFrame) -> RGBDFrame:
         """The frame the network sees: ``frame`` itself, or (:meth:`uses_topdown`) ``frame``
         re-rendered by :meth:`topdown_camera` with what the camera did not see (behind
-        objects) filled with the table's depth, the table's colour with the nearest."""
+        objects) filled in as table (:func:`processing.fill_unseen`); ``frame`` itself
+        when no virtual camera can be placed (:meth:`view_warning` says so)."""
         if not self.uses_topdown(frame):
             return frame
         camera = self.topdown_camera(frame)

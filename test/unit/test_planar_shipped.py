@@ -3,6 +3,7 @@ and reproduce the card's accuracy on the shipped evaluation set within one point
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -152,7 +153,9 @@ def test_the_view_setting_and_its_warnings() -> None:
     """Straight down: no warning, the frame used as it is (with ``topdown`` too, re-rendered
     to itself). Tilted 29°: ``camera`` warns that grasps will not be top-down, ``auto``
     re-renders and says nothing; tilted 65°: ``auto`` warns the table is mostly hidden.
-    An unknown view is refused by name."""
+    With no workspace point and no depth at the image centre there is nowhere to put the
+    view from above: the frame is used as it is, and the warning says why. An unknown
+    view is refused by name."""
     from grasp_core import ValidationError
 
     model = load_model("ggcnn", device="cpu")
@@ -167,6 +170,14 @@ def test_the_view_setting_and_its_warnings() -> None:
     model.view = "topdown"
     top = model.view_frame(above)
     assert top is not above and top.camera.fx == pytest.approx(615.0)
+    model.view = "auto"  # no workspace point, no depth at the image centre: said, not hidden
+    model.workspace_center_base = None
+    depth = tilted.depth.copy()
+    depth[230:251, 310:331] = 0  # the 21 x 21 pixels at the image centre
+    blind = dataclasses.replace(tilted, depth=depth)
+    assert model.view_frame(blind) is blind and "neither a workspace point" in model.view_warning(
+        blind
+    )
     model.view = "sideways"
     with pytest.raises(ValidationError, match="view.*sideways"):
         model.view_frame(tilted)

@@ -41,8 +41,10 @@ class KinematicRobot:
         frozen: bool = False,
         efforts: bool = False,
         contact_z: float | None = None,
+        speedup: float = SPEEDUP,
     ) -> None:
         self.robot = robot
+        self.speedup = speedup
         self.efforts = efforts
         self.contact_z = contact_z
         #: efforts stop (None) while the TCP is below this height [m]
@@ -57,11 +59,13 @@ class KinematicRobot:
         self.frozen = frozen
         self.sent: list[Trajectory] = []
         self.states: list[PickState] = []
+        #: len(sent) when each state was entered: its trajectory is sent[that index]
+        self.sends_before: dict[PickState, int] = {}
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
 
     def now(self) -> float:
-        return (time.monotonic() - self._t0) * SPEEDUP
+        return (time.monotonic() - self._t0) * self.speedup
 
     def _q(self) -> np.ndarray:
         if self.traj is None:
@@ -101,6 +105,7 @@ class KinematicRobot:
         return dict(zip(self.robot.joint_names, tau, strict=True))
 
     def _on_state(self, state: PickState, text: str) -> None:
+        self.sends_before.setdefault(state, len(self.sent))
         self.states.append(state)
         with self._lock:
             self.visits.append((state, self._q().copy()))
@@ -252,24 +257,32 @@ def test_close_target_is_capped_by_the_grasp_width(panda: RobotModel, setup) -> 
 
 
 def test_stop_mid_motion_halts_the_arm(panda: RobotModel, setup) -> None:
+    """A stop during the approach brakes to rest along that approach, short of its goal,
+    and the arm stays there. The stop is sent once the approach trajectory itself is
+    running, on a clock 5x real time: stopping when the APPROACH state appeared raced
+    the trajectory's sending (a stop before it holds the arm at the pre-grasp, no brake),
+    and at 25x a loaded machine could let the whole approach finish first."""
     backend, grasps = setup
-    arm = KinematicRobot(panda)
+    arm = KinematicRobot(panda, speedup=5.0)
     pnp = PickAndPlace(backend, arm.io())
     out: list = []
     worker = threading.Thread(target=lambda: out.append(pnp.pick(grasps)))
     worker.start()
-    deadline = time.monotonic() + 30
-    while PickState.APPROACH not in arm.states and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        k = arm.sends_before.get(PickState.APPROACH)
+        if k is not None and len(arm.sent) > k:
+            break
         time.sleep(0.002)
     pnp.stop()
     worker.join(10)
-    assert out and out[0].state is PickState.STOPPED
-    brake = arm.sent[-1]  # brakes to rest along the approach it interrupted
-    running = arm.sent[-2]
+    assert k is not None and out and out[0].state is PickState.STOPPED
+    running, brake = arm.sent[k], arm.sent[-1]  # brakes to rest along the approach
+    assert len(arm.sent) == k + 2
     np.testing.assert_allclose(brake.velocities[-1], 0.0)
-    time.sleep(brake.duration / SPEEDUP + 0.05)
+    time.sleep(brake.duration / arm.speedup + 0.05)
     q1 = arm._q()
-    time.sleep(0.1)  # 2.5 s of robot time
+    time.sleep(0.2)  # 1 s of robot time
     np.testing.assert_allclose(arm._q(), q1)
     np.testing.assert_allclose(q1, brake.end)
     # every braking point lies on the interrupted path, short of its goal

@@ -79,6 +79,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
                               record=False, processes=args.processes,
                               weights=args.weights or None, executor_params=tuple(args.executor_param),
                               detector_params=tuple(args.detector_param), cell=args.cell,
+                              cell_camera=args.cell_camera,
                               max_grasp_width=max_width(args))  # fmt: skip
         t0 = time.monotonic()
         with PickSession(opts, log=lambda s: None) as session:
@@ -124,6 +125,7 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
                               processes=args.processes, weights=args.weights or None,
                               executor_params=tuple(args.executor_param),
                               detector_params=tuple(args.detector_param), cell=args.cell,
+                              cell_camera=args.cell_camera,
                               max_grasp_width=max_width(args))  # fmt: skip
 
     def fits_of(seed: int) -> dict[str, bool]:
@@ -182,7 +184,7 @@ def latency(model: str, args: argparse.Namespace) -> dict:
     opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
                           seed=args.seed, real_time_factor=args.rtf, record=False,
                           processes=args.processes, detector_params=tuple(args.detector_param),
-                          cell=args.cell)  # fmt: skip
+                          cell=args.cell, cell_camera=args.cell_camera)  # fmt: skip
     with PickSession(opts, log=lambda s: None) as session:
         m = session.monitor
         n0 = len(m.detect_latencies)
@@ -363,6 +365,12 @@ def main() -> int:
         default=None,
         help="work-cell file (the graph's cell argument; default config/sim/panda_table.yaml)",
     )
+    ap.add_argument(
+        "--cell-camera",
+        default="overhead",
+        help="the cell's camera the nodes read (the graph's cell_camera argument; wrist: on "
+        "the hand, placed from the joint states)",
+    )
     ap.add_argument("--tag", default="", help="suffix of the model's key in the results")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
@@ -400,6 +408,7 @@ def main() -> int:
                 "processes": args.processes, "load_avg_1m": os.getloadavg()[0],
                 "fits_gripper_only": args.fits_gripper, "git_commit": commit,
                 "weights": args.weights or "shipped", "cell": args.cell or "default",
+                "cell_camera": args.cell_camera,
                 "executor_params": dict(args.executor_param),
                 "detector_params": dict(args.detector_param),
                 "wall_time_s": time.monotonic() - t0,

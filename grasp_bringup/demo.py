@@ -51,7 +51,8 @@ class EpisodeOptions:
     (``grasp_sim.objects.object_set``), None for any; ``executor_params``: parameters of
     the executor node set over config/executor.yaml's (e.g. ``{"place_descent": 0.15}``);
     ``detector_params``: the same for the grasp detector; ``cell``: the work-cell file
-    (the graph's ``cell`` argument; None: its default, config/sim/panda_table.yaml)."""
+    (the graph's ``cell`` argument; None: its default, config/sim/panda_table.yaml);
+    ``cell_camera``: its camera the nodes read (``wrist``: the one on the hand)."""
 
     model: str = "ggcnn"
     objects: int = 3
@@ -70,6 +71,7 @@ class EpisodeOptions:
     executor_params: tuple[tuple[str, object], ...] = ()
     detector_params: tuple[tuple[str, object], ...] = ()
     cell: str | None = None
+    cell_camera: str = "overhead"
 
     @property
     def budget(self) -> int:
@@ -78,7 +80,7 @@ class EpisodeOptions:
 
 def episode_graph(opts: EpisodeOptions) -> Graph:
     """The panda_grasp graph with the episode's scene and model."""
-    args = {"model": opts.model, "camera": "sim"}
+    args = {"model": opts.model, "camera": "sim", "cell_camera": opts.cell_camera}
     if opts.cell:
         args["cell"] = str(opts.cell)
     graph = load_graph("panda_grasp", args)

@@ -25,6 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rclpy.callback_groups import CallbackGroup, MutuallyExclusiveCallbackGroup
@@ -35,8 +36,15 @@ from sensor_msgs.msg import CameraInfo, Image
 from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params
 from grasp_bringup.qos import LATEST_QOS, SENSOR_QOS
-from grasp_core import CameraModel, RGBDFrame, ValidationError
-from grasp_core.cell import camera_mount, resolve_crop_box, resolve_workspace_center
+from grasp_core import CameraModel, GraspBringupError, RGBDFrame, ValidationError
+from grasp_core.cell import (
+    CameraMount,
+    CellConfigError,
+    camera_mount,
+    link_camera,
+    resolve_crop_box,
+    resolve_workspace_center,
+)
 from grasp_core.se3 import pose_to_pq
 from grasp_perception.sources.base import (
     COLOR_TOPIC,
@@ -45,6 +53,9 @@ from grasp_perception.sources.base import (
     CameraSource,
     pop_stamp_pair,
 )
+
+if TYPE_CHECKING:
+    from grasp_planning.camera_mount import LinkCameraMount
 
 FrameCallback = Callable[[RGBDFrame], None]
 ErrorCallback = Callable[[str, str, float], None]  # (key, reason, stamp [s])
@@ -59,7 +70,24 @@ MOUNT_PARAMS = [
         read_only=True,
     ),
     ParamSpec(
-        "cell_camera", "overhead", "camera of cell_layout (fixed: eye/target)", read_only=True
+        "cell_camera",
+        "overhead",
+        "camera of cell_layout: fixed (eye/target), or on a link of `robot` (parent/xyz/rpy), "
+        "then placed at each frame's stamp from /joint_states",
+        read_only=True,
+    ),
+    ParamSpec(
+        "robot",
+        "panda",
+        "robot (config/robots/<name>.yaml) whose link carries a cell camera with a parent",
+        read_only=True,
+    ),
+    ParamSpec(
+        "joint_state_max_gap",
+        0.05,
+        "camera on a robot link: farthest a frame's stamp may be from the joint states "
+        "that place it [s]; farther, the frame is dropped",
+        (0.0, 10.0),
     ),
     ParamSpec(
         "camera_position",
@@ -76,20 +104,27 @@ MOUNT_PARAMS = [
 ]
 
 
-def declare_camera_mount(node: Node, base_frame: str) -> np.ndarray:
-    """Declare :data:`MOUNT_PARAMS` on ``node`` and return its camera mount
-    ``T_base_camera``; raises :class:`grasp_core.cell.CellConfigError` (a bad cell file,
-    a missing camera, two sources that disagree). ``camera_position`` /
-    ``camera_orientation`` are then set to the mount in use, so ``ros2 param get`` shows
-    it whichever source it came from."""
+def declare_camera_mount(node: Node, base_frame: str) -> np.ndarray | LinkCameraMount:
+    """Declare :data:`MOUNT_PARAMS` on ``node`` and return its camera mount: the static
+    ``T_base_camera``, or for a cell camera on a robot link (``parent``) a
+    :class:`~grasp_planning.camera_mount.LinkCameraMount` fed from ``/joint_states``
+    (which :class:`RosCameraSource` asks for each frame's pose). Raises
+    :class:`grasp_core.cell.CellConfigError` (a bad cell file, a missing camera, two
+    sources that disagree). For a static mount ``camera_position`` /
+    ``camera_orientation`` are then set to it, so ``ros2 param get`` shows it whichever
+    source it came from."""
     values = declare_params(node, MOUNT_PARAMS)
+    user = f"node {node.get_name()}"
+    link = link_camera(values["cell_layout"], values["cell_camera"], base_frame, user)
+    if link is not None:
+        return _track_link_camera(node, link, values, user)
     T, source = camera_mount(
         values["cell_layout"],
         values["cell_camera"],
         values["camera_position"],
         values["camera_orientation"],
         base_frame,
-        user=f"node {node.get_name()}",
+        user=user,
     )
     position, quat = pose_to_pq(T)
     node.set_parameters(
@@ -103,6 +138,46 @@ def declare_camera_mount(node: Node, base_frame: str) -> np.ndarray:
         f"orientation {np.round(quat, 7).tolist()} in {base_frame}"
     )
     return T
+
+
+def _track_link_camera(node: Node, link: CameraMount, values: dict, user: str) -> LinkCameraMount:
+    """A :class:`LinkCameraMount` for ``link`` on ``values["robot"]``, fed by a
+    ``/joint_states`` subscription of ``node`` (stamps: the messages' own)."""
+    from sensor_msgs.msg import JointState
+
+    from grasp_planning.camera_mount import LinkCameraMount
+    from grasp_planning.robot import RobotModel, load_robot
+
+    if values["camera_position"] or values["camera_orientation"]:
+        raise CellConfigError(
+            f"{user}: cameras.{values['cell_camera']} of {values['cell_layout']} is on "
+            f"{link.parent!r}, placed from joint states; camera_position / "
+            "camera_orientation cannot fix it"
+        )
+    robot = RobotModel(load_robot(values["robot"]))
+    mount = LinkCameraMount(
+        robot, link.parent, link.T_parent_optical, max_gap=values["joint_state_max_gap"]
+    )
+    warn = WarnThrottle(node, 5.0)
+
+    def on_joint_state(msg: JointState) -> None:
+        why = mount.add(msgs.stamp_to_sec(msg.header.stamp), msg.name, msg.position)
+        if why is not None:
+            warn("joint_states", f"dropped /joint_states for the camera mount: {why}")
+
+    node.create_subscription(
+        JointState,
+        "/joint_states",
+        on_joint_state,
+        SENSOR_QOS,
+        callback_group=MutuallyExclusiveCallbackGroup(),
+    )
+    node.get_logger().info(
+        f"camera mount: cameras.{values['cell_camera']} on {link.parent} of robot "
+        f"{values['robot']}, placed at each frame's stamp from /joint_states "
+        f"(at most {values['joint_state_max_gap']} s away)"
+    )
+    return mount
 
 
 def cell_crop_box(
@@ -171,8 +246,10 @@ class RosCameraSource(CameraSource):
     ``slop`` [s] is the largest colour/depth stamp difference that still makes a pair.
     With ``require_color=False`` depth frames are emitted alone until the first colour
     image arrives (depth-only cameras). ``T_base_camera`` is the static mount of the
-    optical frame in ``base_frame`` (``set_extrinsic`` updates it, e.g. from forward
-    kinematics for a wrist camera).
+    optical frame in ``base_frame`` (``set_extrinsic`` updates it), or a mount with an
+    ``at(stamp)`` method (:class:`~grasp_planning.camera_mount.LinkCameraMount`, a
+    camera on a robot link) that places each frame where the camera was at its stamp; a
+    frame it cannot place is dropped with the reason.
     """
 
     def __init__(
@@ -181,7 +258,7 @@ class RosCameraSource(CameraSource):
         color_topic: str = COLOR_TOPIC,
         depth_topic: str = DEPTH_TOPIC,
         info_topic: str = INFO_TOPIC,
-        T_base_camera: np.ndarray | None = None,
+        T_base_camera: np.ndarray | LinkCameraMount | None = None,
         base_frame: str = "panda_link0",
         slop: float = 0.02,
         require_color: bool = False,
@@ -194,7 +271,12 @@ class RosCameraSource(CameraSource):
         self.base_frame = base_frame
         self.slop = float(slop)
         self.require_color = bool(require_color)
-        self._T = np.eye(4) if T_base_camera is None else np.asarray(T_base_camera, float)
+        self._mount = T_base_camera if hasattr(T_base_camera, "at") else None
+        self._T = (
+            np.eye(4)
+            if T_base_camera is None or self._mount is not None
+            else np.asarray(T_base_camera, float)
+        )
         self._on_frame = on_frame
         self._on_error = on_error
         self._frames: queue.Queue[RGBDFrame] = queue.Queue(maxsize=max(queue_size, 1))
@@ -320,6 +402,12 @@ class RosCameraSource(CameraSource):
             text = ", ".join(f"{k} {w}x{h}" for k, (h, w) in sizes.items())
             self._report("size", f"dropped RGB-D frame: image sizes disagree ({text})", stamp)
             return None
+        if self._mount is not None:
+            try:
+                camera = camera.with_extrinsic(self._mount.at(stamp))
+            except GraspBringupError as exc:
+                self._report("mount", f"dropped RGB-D frame: {exc}", stamp)
+                return None
         frame_id = depth_msg.header.frame_id or camera.frame_id
         return RGBDFrame(
             depth=depth,

@@ -402,6 +402,17 @@ def _parse(data: dict, cell_frame: str, path: Path) -> CellLayout:
     )
 
 
+def link_camera(
+    cell_layout: str | Path | None, cell_camera: str, frame: str, user: str
+) -> CameraMount | None:
+    """Camera ``cell_camera`` of the cell file (default: the sim cell) when it is mounted
+    on a robot link (``parent``, e.g. a wrist camera), else None: a fixed camera, or no
+    camera of that name (:func:`camera_mount` then says so)."""
+    layout = load_layout(cell_layout or None, frame=frame, user=user)
+    cam = layout.cameras.get(cell_camera)
+    return cam if cam is not None and not cam.fixed else None
+
+
 def camera_mount(
     cell_layout: str | Path | None,
     cell_camera: str,

@@ -51,7 +51,8 @@ PARAMS = [
         "cell_layout",
         "",
         "work-cell YAML, a path or relative to config/ (empty: sim/panda_table.yaml); its "
-        "frame must be the robot's base frame",
+        "frame must be the robot's base frame; its robot.home, when given, is the home the "
+        "arm returns to (else the robot config's)",
     ),
     ParamSpec("velocity_scaling", 0.3, "fraction of the joint velocity limits", (0.01, 1.0)),
     ParamSpec("acceleration_scaling", 0.3, "fraction of acceleration/jerk limits", (0.01, 1.0)),
@@ -144,6 +145,9 @@ class ExecutorNode(Node):
         self.layout = load_layout(
             p["cell_layout"] or None, frame=base, user=f"robot {self.robot.config.name}"
         )
+        if self.layout.home_q is not None and self.layout.home_q.size == self.robot.nq:
+            # the cell's home (e.g. where a wrist camera sees the workspace) over the robot's
+            self.robot.set_home(self.layout.home_q, f"{self.layout.source}: robot.home")
         self.scene = PlanningScene(self.robot, padding=p["padding"])
         add_cell(self.scene, self.layout)
         motion = MotionParams(

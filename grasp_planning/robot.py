@@ -312,6 +312,14 @@ class RobotModel:
         self._off_chain = np.array([i for i in range(self.nq) if i + 1 not in chain], dtype=int)
         self.reach_center = self.fk_joint_origins(self.home)[0]
 
+    def set_home(self, q: object, source: str) -> None:
+        """Use ``q`` [rad] as the home configuration (the work cell's, ``source`` names
+        where it came from); outside the joint limits it is refused, naming ``source``."""
+        q = as_array(f"{source}: home", q, shape=(self.nq,))
+        if not self.within_limits(q):
+            raise RobotConfigError(f"{source}: home {q.tolist()} outside the joint limits")
+        self.home = readonly(q.copy())
+
     # ---- single configuration (pinocchio) ----------------------------------------------
 
     def check_q(self, q: object, name: str = "q") -> np.ndarray:

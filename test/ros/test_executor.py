@@ -478,3 +478,30 @@ def test_sim_unreachable_candidates_produce_no_motion(sim: SimHarness) -> None:
     time.sleep(0.5)
     assert sim.arm_msgs == []
     assert np.abs(sim.arm_q() - q0).max() < 5e-3
+
+
+def test_the_cells_home_is_the_executors_home(ros_domain, tmp_path) -> None:
+    """A cell file's robot.home (say, where a wrist camera sees the workspace) is the home
+    the executor returns to, over the robot config's; one outside the joint limits stops
+    the node at start, naming the file."""
+    import yaml
+
+    from grasp_core.paths import config_path
+    from grasp_planning.errors import RobotConfigError
+    from grasp_planning.node import ExecutorNode
+
+    data = yaml.safe_load(config_path("sim", "panda_table.yaml").read_text())
+    home = [0.0, -0.3, 0.0, -1.9, 0.0, 1.6, 0.785]
+    data["robot"]["home"] = home
+    cell = tmp_path / "look_cell.yaml"
+    cell.write_text(yaml.safe_dump(data))
+    with rclpy.init():
+        node = ExecutorNode(parameter_overrides=[Parameter("cell_layout", value=str(cell))])
+        try:
+            np.testing.assert_allclose(node.robot.home, home)
+        finally:
+            node.destroy_node()
+        data["robot"]["home"] = [0.0, -0.3, 0.0, 0.5, 0.0, 1.6, 0.785]  # joint 4 above 0
+        cell.write_text(yaml.safe_dump(data))
+        with pytest.raises(RobotConfigError, match=r"look_cell\.yaml: robot\.home.*outside"):
+            ExecutorNode(parameter_overrides=[Parameter("cell_layout", value=str(cell))])

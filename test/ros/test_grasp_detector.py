@@ -228,3 +228,70 @@ def test_a_tilted_cell_camera_gives_top_down_grasps_on_the_object(ros_domain, tm
             GraspDetectorNode(
                 parameter_overrides=[*base, Parameter("planar_view", value="sideways")]
             )
+
+
+def test_a_wrist_camera_is_placed_from_the_joint_states_of_each_frame(ros_domain) -> None:
+    """``cell_camera: wrist`` (on panda_hand in the sim cell): each frame is placed by
+    forward kinematics at its own stamp. A frame rendered at home, stamped with the home
+    joint state, gives grasps on the object although a newer joint state has the arm
+    elsewhere; a frame with no joint state within joint_state_max_gap is dropped, named."""
+    from sensor_msgs.msg import JointState
+
+    from grasp_models.node import GraspDetectorNode
+    from grasp_sim.objects import object_set
+    from grasp_sim.world import SimWorld
+
+    obj = next(
+        o
+        for o in object_set("test", seed=0, count=40)
+        if o.kind == "box" and max(o.half_extents) * 2 < 0.07 and min(o.half_extents) * 2 < 0.05
+    )
+    with SimWorld([obj], seed=3, depth_noise=True) as world:
+        frame = world.render("wrist")
+        centre = world.object_pose(obj.name)[:3, 3]
+        q_home = world.joint_positions()[:7]
+        names = list(world.arm_joint_names)
+    overrides = [
+        Parameter("cell_camera", value="wrist"),
+        Parameter("period", value=0.05),
+        Parameter("max_grasps", value=5),
+        Parameter("log_throttle", value=0.0),
+    ]
+    with rclpy.init():
+        node = GraspDetectorNode(parameter_overrides=overrides)
+        warnings: list[str] = []
+        node._warn = lambda key, text: warnings.append(text) or True
+        h = CameraHarness(
+            node, {"grasps": (PointCloud2, "/grasp_candidates", RELIABLE_QOS)}, "wrist_peer"
+        )
+        joints = h.peer.create_publisher(JointState, "/joint_states", SENSOR_QOS)
+
+        def send_joints(stamp: float, q: np.ndarray) -> None:
+            msg = JointState(name=names, position=[float(v) for v in q])
+            msg.header.stamp = msgs.sec_to_stamp(stamp)
+            joints.publish(msg)
+
+        try:
+            assert node.camera.extrinsic is not None
+            h.wait_for(  # discovery: until a joint state has arrived at the node
+                "grasps",
+                2.0,
+                lambda: (send_joints(2.0, q_home), time.sleep(0.1), h.publish(frame, 2.0)),
+            )
+            send_joints(6.0, q_home)
+            send_joints(6.5, q_home + np.array([0.4, 0.3, 0.0, 0.2, 0.0, 0.0, 0.0]))
+            time.sleep(0.3)
+            msg = h.wait_for("grasps", 6.0, lambda: h.publish(frame, 6.0))
+            grasps, _ = msgs.pointcloud2_to_grasps(msg)
+            footprint = float(np.hypot(*obj.half_extents[:2])) + 0.01
+            assert np.hypot(*(grasps[0].position[:2] - centre[:2])) < footprint
+            h.publish(frame, 9.0)  # 2.5 s after the newest joint state
+            time.sleep(1.0)
+            assert not any(
+                abs(msgs.stamp_to_sec(m.header.stamp) - 9.0) < 1e-6 for m in h.received["grasps"]
+            )
+            assert any(
+                "no joint state within 0.050 s of the frame at 9.000 s" in w for w in warnings
+            )
+        finally:
+            h.close()

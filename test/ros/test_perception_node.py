@@ -313,3 +313,26 @@ def test_ros_camera_pairs_colour_and_depth_by_stamp(ros_domain, sim_scene) -> No
             spinner.stop()
             src.close()
             node.destroy_node()
+
+
+def test_a_camera_on_the_hand_is_placed_from_joint_states(ros_domain) -> None:
+    """``cell_camera: wrist`` (on panda_hand): the node's camera source places frames with
+    a LinkCameraMount of panda_hand (the detector test sends it frames); an explicit
+    camera_position cannot fix such a camera and stops the node at start."""
+    from grasp_core.cell import CellConfigError
+    from grasp_perception.node import PerceptionNode
+    from grasp_planning.camera_mount import LinkCameraMount
+
+    wrist = [Parameter("cell_camera", value="wrist")]
+    with rclpy.init():
+        node = PerceptionNode(parameter_overrides=wrist)
+        try:
+            mount = node.camera._mount
+            assert isinstance(mount, LinkCameraMount) and mount.link == "panda_hand"
+            assert mount.robot.config.name == "panda" and mount.max_gap == 0.05
+        finally:
+            node.destroy_node()
+        with pytest.raises(CellConfigError, match="wrist.*panda_hand.*cannot fix it"):
+            PerceptionNode(
+                parameter_overrides=[*wrist, Parameter("camera_position", value=[0.5, 0.0, 0.8])]
+            )

@@ -117,7 +117,7 @@ def declare_camera_mount(node: Node, base_frame: str) -> np.ndarray | LinkCamera
     user = f"node {node.get_name()}"
     link = link_camera(values["cell_layout"], values["cell_camera"], base_frame, user)
     if link is not None:
-        return _track_link_camera(node, link, values, user)
+        return _track_link_camera(node, link, values, base_frame, user)
     T, source = camera_mount(
         values["cell_layout"],
         values["cell_camera"],
@@ -140,21 +140,30 @@ def declare_camera_mount(node: Node, base_frame: str) -> np.ndarray | LinkCamera
     return T
 
 
-def _track_link_camera(node: Node, link: CameraMount, values: dict, user: str) -> LinkCameraMount:
+def _track_link_camera(
+    node: Node, link: CameraMount, values: dict, base_frame: str, user: str
+) -> LinkCameraMount:
     """A :class:`LinkCameraMount` for ``link`` on ``values["robot"]``, fed by a
-    ``/joint_states`` subscription of ``node`` (stamps: the messages' own)."""
+    ``/joint_states`` subscription of ``node``. Frames are placed by the messages' own
+    stamps, so the camera and the joint states must share a clock (realsense2_camera's
+    default system time and ros2_control's do)."""
     from sensor_msgs.msg import JointState
 
     from grasp_planning.camera_mount import LinkCameraMount
     from grasp_planning.robot import RobotModel, load_robot
 
+    where = f"cameras.{values['cell_camera']} of {values['cell_layout'] or 'the sim cell'}"
     if values["camera_position"] or values["camera_orientation"]:
         raise CellConfigError(
-            f"{user}: cameras.{values['cell_camera']} of {values['cell_layout']} is on "
-            f"{link.parent!r}, placed from joint states; camera_position / "
-            "camera_orientation cannot fix it"
+            f"{user}: {where} is on {link.parent!r}, placed from joint states; "
+            "camera_position / camera_orientation cannot fix it"
         )
     robot = RobotModel(load_robot(values["robot"]))
+    if robot.config.base_frame != base_frame:
+        raise CellConfigError(
+            f"{user}: {where} is on {link.parent!r} of robot {values['robot']!r}, whose base "
+            f"frame is {robot.config.base_frame!r}, not the node's {base_frame!r}"
+        )
     mount = LinkCameraMount(
         robot, link.parent, link.T_parent_optical, max_gap=values["joint_state_max_gap"]
     )

@@ -318,7 +318,8 @@ def test_ros_camera_pairs_colour_and_depth_by_stamp(ros_domain, sim_scene) -> No
 def test_a_camera_on_the_hand_is_placed_from_joint_states(ros_domain) -> None:
     """``cell_camera: wrist`` (on panda_hand): the node's camera source places frames with
     a LinkCameraMount of panda_hand (the detector test sends it frames); an explicit
-    camera_position cannot fix such a camera and stops the node at start."""
+    camera_position cannot fix such a camera, nor can a robot of another base frame carry
+    it: both stop the node at start."""
     from grasp_core.cell import CellConfigError
     from grasp_perception.node import PerceptionNode
     from grasp_planning.camera_mount import LinkCameraMount
@@ -336,3 +337,5 @@ def test_a_camera_on_the_hand_is_placed_from_joint_states(ros_domain) -> None:
             PerceptionNode(
                 parameter_overrides=[*wrist, Parameter("camera_position", value=[0.5, 0.0, 0.8])]
             )
+        with pytest.raises(CellConfigError, match="robot 'baxter'.*'base', not.*'panda_link0'"):
+            PerceptionNode(parameter_overrides=[*wrist, Parameter("robot", value="baxter")])

@@ -39,3 +39,28 @@ def test_auto_is_true_only_when_every_condition_matches(tmp_path) -> None:
 def test_a_condition_that_is_not_a_mapping_names_the_file_and_argument(tmp_path) -> None:
     with pytest.raises(GraphError, match=r"g\.yaml: argument 'use_sim_time' true_when"):
         load_graph(_graph(tmp_path, ["camera", "sim"]))
+
+
+def test_an_episode_graph_takes_the_cell_its_camera_and_detector_parameters() -> None:
+    """``EpisodeOptions.cell`` / ``cell_camera`` become the graph's arguments (so every node
+    and the simulator read that cell and camera), and ``detector_params`` reach the
+    detector node over its YAML's (what pick_success.py --cell/--cell-camera/
+    --detector-param run)."""
+    from grasp_bringup.demo import EpisodeOptions, episode_graph
+
+    opts = EpisodeOptions(
+        cell="benchmarks/cells/panda_table_tilted.yaml",
+        cell_camera="wrist",
+        detector_params=(("planar_view", "camera"),),
+    )
+    nodes = {n.name: n.parameters for n in episode_graph(opts).nodes}
+    assert nodes["sim_driver"]["layout_file"] == opts.cell
+    assert nodes["sim_driver"]["camera"] == "wrist"
+    for name in ("perception", "grasp_detector", "executor"):
+        assert nodes[name]["cell_layout"] == opts.cell, name
+    assert nodes["perception"]["cell_camera"] == nodes["grasp_detector"]["cell_camera"] == "wrist"
+    assert nodes["grasp_detector"]["planar_view"] == "camera"
+    default = {n.name: n.parameters for n in episode_graph(EpisodeOptions()).nodes}
+    assert default["grasp_detector"]["cell_layout"] == "sim/panda_table.yaml"
+    assert default["sim_driver"]["camera"] == "overhead"
+    assert default["grasp_detector"]["planar_view"] == "auto"  # the YAML's value

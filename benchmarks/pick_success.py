@@ -67,6 +67,17 @@ def node_param(text: str) -> tuple[str, object]:
     return name, yaml.safe_load(value)
 
 
+def episode_options(model: str, args: argparse.Namespace, **fields: object) -> EpisodeOptions:
+    """What every mode's episodes share (model, objects, cell and camera, node parameters,
+    weights, pacing), with ``fields`` over it."""
+    common = dict(model=model, objects=args.objects, object_set=args.object_set, seed=args.seed,
+                  real_time_factor=args.rtf, record=False, processes=args.processes,
+                  weights=args.weights or None, executor_params=tuple(args.executor_param),
+                  detector_params=tuple(args.detector_param), cell=args.cell,
+                  cell_camera=args.cell_camera, max_grasp_width=max_width(args))  # fmt: skip
+    return EpisodeOptions(**{**common, **fields})
+
+
 def single(model: str, args: argparse.Namespace) -> dict:
     """Trial ``i``: a fresh graph with one object of kind ``kinds[i % len(kinds)]`` drawn
     with seed ``seed + i`` (so every trial is a different held-out object), one attempt."""
@@ -74,13 +85,7 @@ def single(model: str, args: argparse.Namespace) -> dict:
     trials = []
     for i in range(args.single):
         kind = kinds[i % len(kinds)]
-        opts = EpisodeOptions(model=model, objects=1, object_set=args.object_set,
-                              seed=args.seed + i, object_kinds=kind, real_time_factor=args.rtf,
-                              record=False, processes=args.processes,
-                              weights=args.weights or None, executor_params=tuple(args.executor_param),
-                              detector_params=tuple(args.detector_param), cell=args.cell,
-                              cell_camera=args.cell_camera,
-                              max_grasp_width=max_width(args))  # fmt: skip
+        opts = episode_options(model, args, objects=1, seed=args.seed + i, object_kinds=kind)
         t0 = time.monotonic()
         with PickSession(opts, log=lambda s: None) as session:
             attempts, n = session.episode(budget=1)
@@ -120,13 +125,7 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
     episodes: list[dict] = []
 
     def options(seed: int) -> EpisodeOptions:
-        return EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
-                              seed=seed, real_time_factor=args.rtf, record=False,
-                              processes=args.processes, weights=args.weights or None,
-                              executor_params=tuple(args.executor_param),
-                              detector_params=tuple(args.detector_param), cell=args.cell,
-                              cell_camera=args.cell_camera,
-                              max_grasp_width=max_width(args))  # fmt: skip
+        return episode_options(model, args, seed=seed)
 
     def fits_of(seed: int) -> dict[str, bool]:
         """Whether each object the sim driver drops fits the stroke (same function)."""
@@ -181,10 +180,7 @@ def clutter(model: str, args: argparse.Namespace) -> dict:
 
 
 def latency(model: str, args: argparse.Namespace) -> dict:
-    opts = EpisodeOptions(model=model, objects=args.objects, object_set=args.object_set,
-                          seed=args.seed, real_time_factor=args.rtf, record=False,
-                          processes=args.processes, detector_params=tuple(args.detector_param),
-                          cell=args.cell, cell_camera=args.cell_camera)  # fmt: skip
+    opts = episode_options(model, args)  # before 2026-12-07 without --weights/--executor-param
     with PickSession(opts, log=lambda s: None) as session:
         m = session.monitor
         n0 = len(m.detect_latencies)

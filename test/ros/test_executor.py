@@ -188,7 +188,11 @@ def test_stop_mid_motion_halts_the_arm(harness: Harness) -> None:
     res = harness.start_pick([_top_grasp(0.5, 0.1, 0.03)])
     assert res.success, res.message
     harness.wait_state(("pregrasp",), timeout=20)
-    time.sleep(0.3)
+    # stop once the arm is visibly moving: a fixed 0.3 s after the state could land before
+    # the trajectory was sent or while it barely had (under load), leaving the arm at HOME
+    deadline = time.monotonic() + 20
+    while np.abs(harness.ctrl.current() - HOME).max() < 0.01 and time.monotonic() < deadline:
+        time.sleep(0.01)
     stop = harness.call(harness.stop)
     assert stop.success
     harness.wait_state(("stopped",), timeout=10)

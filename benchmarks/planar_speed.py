@@ -141,13 +141,18 @@ def variants(net: torch.nn.Module, x: torch.Tensor, threads: int) -> dict:
     return runs
 
 
-def node_path(name: str, net: torch.nn.Module, previous: bool):
-    """``PlanarGraspModel.run`` on a 640x480 frame (the node's path) as deployed, or with
-    the previously deployed network (channels-last reference) when ``previous``."""
+def deployed_model(name: str, net: torch.nn.Module) -> PlanarGraspModel:
+    """A copy of ``net`` as the node deploys it (:class:`PlanarGraspModel` on the CPU)."""
     card = {"arch": name, "in_channels": 1}
     if name == "vqvae_ggcnn":
         card["vq_config"] = net.vq_config
-    model = PlanarGraspModel(copy.deepcopy(net), card, name=name)
+    return PlanarGraspModel(copy.deepcopy(net), card, name=name)
+
+
+def node_path(name: str, net: torch.nn.Module, previous: bool):
+    """``PlanarGraspModel.run`` on a 640x480 frame (the node's path) as deployed, or with
+    the previously deployed network (channels-last reference) when ``previous``."""
+    model = deployed_model(name, net)
     if previous:
         model.net = copy.deepcopy(net).eval().to(memory_format=torch.channels_last)
     depth = np.full((480, 640), 0.8, np.float32)
@@ -167,10 +172,7 @@ def detect_path(name: str, net: torch.nn.Module, eye: tuple[float, float, float]
     from grasp_core.se3 import look_at
     from grasp_perception.synthetic import SyntheticBox, SyntheticScene, render
 
-    card = {"arch": name, "in_channels": 1}
-    if name == "vqvae_ggcnn":
-        card["vq_config"] = net.vq_config
-    model = PlanarGraspModel(copy.deepcopy(net), card, name=name)
+    model = deployed_model(name, net)
     model.workspace_center_base = (0.5, 0.0, 0.0)
     T = look_at(np.array(eye), np.array([0.5, 0.0, 0.0]), up=(1.0, 0.0, 0.0))
     cam = CameraModel.from_intrinsics(615, 615, 319.5, 239.5, 640, 480, T_base_camera=T)

@@ -226,10 +226,10 @@ class GraspDetectorNode(Node):
         p = self.params
         try:
             if self.planar:
-                view = self.model.view_warning(frame)
+                out, grasps = self.model.detect(frame, p["max_grasps"])
+                view = self.model.view_warning(frame, out.view)  # the view detect made
                 if view is not None:
                     self._warn("view", view)
-                out, grasps = self.model.detect(frame, p["max_grasps"])
                 from grasp_models.planar.overlay import quality_overlay
 
                 if self.pub_quality.get_subscription_count():  # only drawn when watched

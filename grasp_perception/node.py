@@ -7,9 +7,11 @@ Subscribes the realsense2_camera topics through :class:`grasp_bringup.ros_camera
 - ``/perception/scene_points``: PointCloud2 (x y z float32), table removed, base frame;
 - ``/perception/object_points``: PointCloud2 (x y z float32, ``label`` uint32), base frame.
 
-The camera mount (no tf2 wheel; a static mount) is the ``cell_camera`` of the
-``cell_layout`` file, or the ``camera_position`` / ``camera_orientation`` parameters
-(:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); setting those two at run time moves it.
+The camera mount (no tf2 wheel) is the ``cell_camera`` of the ``cell_layout`` file, or
+the ``camera_position`` / ``camera_orientation`` parameters
+(:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); setting those two at run time moves a
+static mount. A cell camera on a robot link is placed at each frame's stamp from
+``/joint_states`` (:func:`grasp_bringup.ros_camera.declare_camera_mount`).
 The crop box (``crop_x_min`` .. ``crop_z_max``) is built around the same file's workspace
 and table top, each crop_* parameter given explicitly winning
 (:func:`grasp_bringup.ros_camera.cell_crop_box`). Bad input (undecodable messages, all-invalid depth, no

@@ -194,10 +194,12 @@ class PlanarGraspModel(GraspModel):
             return self.camera_tilt(frame.camera) > self.max_tilt_deg
         return view == "topdown"
 
-    def view_warning(self, frame: RGBDFrame) -> str | None:
+    def view_warning(self, frame: RGBDFrame, view: RGBDFrame | None = None) -> str | None:
         """Why this frame's view is not what the planar models were made for, or None:
         they expect a camera looking straight down; a tilted one is re-rendered from
-        above unless ``view`` is ``camera``, and hides the table behind tall objects."""
+        above unless ``view`` is ``camera``, and hides the table behind tall objects.
+        ``view``: what :meth:`view_frame` made of ``frame`` (``out.view`` of
+        :meth:`detect`), when known: the virtual camera is then not placed again."""
         tilt = self.camera_tilt(frame.camera)
         if tilt <= self.max_tilt_deg:
             return None
@@ -207,7 +209,8 @@ class PlanarGraspModel(GraspModel):
                 "along the optical axis, so they will not be top-down (view 'camera'; "
                 "'auto' re-renders the frame from above)"
             )
-        if self.topdown_camera(frame) is None:
+        unplaced = view is frame if view is not None else self.topdown_camera(frame) is None
+        if unplaced:
             return (
                 f"camera tilted {tilt:.0f}° from straight down, and neither a workspace point "
                 "in view nor depth at the image centre to place a view from above: planar "

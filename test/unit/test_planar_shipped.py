@@ -178,6 +178,7 @@ def test_the_view_setting_and_its_warnings() -> None:
     assert model.view_frame(blind) is blind and "neither a workspace point" in model.view_warning(
         blind
     )
+    assert model.view_warning(blind, model.view_frame(blind)) == model.view_warning(blind)
     model.view = "sideways"
     with pytest.raises(ValidationError, match="view.*sideways"):
         model.view_frame(tilted)

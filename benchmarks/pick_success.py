@@ -183,13 +183,15 @@ def latency(model: str, args: argparse.Namespace) -> dict:
     opts = episode_options(model, args)  # before 2026-12-07 without --weights/--executor-param
     with PickSession(opts, log=lambda s: None) as session:
         m = session.monitor
-        n0 = len(m.detect_latencies)
+        n0, u0 = len(m.detect_latencies), m.frames.unmatched
         time.sleep(args.latency)
         lat = np.array(m.detect_latencies[n0:])
+        unmatched = m.frames.unmatched - u0  # candidates of frames no longer remembered
     if lat.size == 0:
-        return {"samples": 0}
+        return {"samples": 0, "unmatched": unmatched}
     half = lat.size // 2
-    return {"samples": int(lat.size), "median_ms": float(np.median(lat) * 1e3),
+    return {"samples": int(lat.size), "unmatched": unmatched,
+            "median_ms": float(np.median(lat) * 1e3),
             "p95_ms": float(np.percentile(lat, 95) * 1e3),
             "first_half_median_ms": float(np.median(lat[:half]) * 1e3) if half else None,
             "second_half_median_ms": float(np.median(lat[half:]) * 1e3),

@@ -25,6 +25,35 @@ from grasp_core import CameraModel, Grasp, GraspBringupError
 TERMINAL_STATES = ("done", "failed", "stopped")
 
 
+class FrameArrivals:
+    """When each camera frame arrived (wall clock, by stamp), kept for ``memory_s`` seconds
+    of wall time, so that a detection slower than that is the only one not timed. (Until
+    2026-12-07 the last 200 frames were kept: 13 s at 15 Hz, and every slower detection
+    went unrecorded, so the latency benchmark reported only the fast ones.)"""
+
+    def __init__(self, memory_s: float = 300.0) -> None:
+        self.memory_s = memory_s
+        self._arrived: dict[float, float] = {}  # stamp -> arrival, oldest first
+        #: candidate messages whose frame had been forgotten or never seen
+        self.unmatched = 0
+
+    def arrived(self, stamp: float, now: float) -> None:
+        self._arrived[round(stamp, 6)] = now
+        while self._arrived:
+            first = next(iter(self._arrived))
+            if now - self._arrived[first] <= self.memory_s:
+                break
+            del self._arrived[first]
+
+    def latency(self, stamp: float, now: float) -> float | None:
+        """Seconds from the arrival of frame ``stamp`` to ``now``; None if not known."""
+        seen = self._arrived.get(round(stamp, 6))
+        if seen is None:
+            self.unmatched += 1
+            return None
+        return now - seen
+
+
 @dataclass
 class Latest:
     """The newest message of a kind, when it arrived (ROS clock, [s]) and its stamp [s]."""
@@ -65,7 +94,7 @@ class DemoMonitor(Node):
         self.camera: CameraModel | None = None
         #: wall-clock arrival of recent camera frames by stamp, and the wall-clock latency
         #: camera frame -> grasp candidates of every candidate message [s]
-        self._frame_wall: dict[float, float] = {}
+        self.frames = FrameArrivals()
         self.detect_latencies: list[float] = []
         self.object_names: list[str] = []
         group = ReentrantCallbackGroup()
@@ -113,9 +142,9 @@ class DemoMonitor(Node):
             return
         stamp = msgs.stamp_to_sec(msg.header.stamp)
         with self._cond:
-            seen = self._frame_wall.get(round(stamp, 6))
-            if seen is not None:
-                self.detect_latencies.append(time.monotonic() - seen)
+            lat = self.frames.latency(stamp, time.monotonic())
+            if lat is not None:
+                self.detect_latencies.append(lat)
         self._store(self.candidates, grasps, stamp)
 
     def _on_points(self, msg: PointCloud2) -> None:
@@ -132,9 +161,7 @@ class DemoMonitor(Node):
     def _on_color(self, msg: Image) -> None:
         stamp = msgs.stamp_to_sec(msg.header.stamp)
         with self._cond:
-            self._frame_wall[round(stamp, 6)] = time.monotonic()
-            while len(self._frame_wall) > 200:
-                self._frame_wall.pop(next(iter(self._frame_wall)))
+            self.frames.arrived(stamp, time.monotonic())
         if not self.images:
             return
         try:

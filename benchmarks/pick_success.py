@@ -73,7 +73,8 @@ def episode_options(model: str, args: argparse.Namespace, **fields: object) -> E
     common = dict(model=model, objects=args.objects, object_set=args.object_set, seed=args.seed,
                   real_time_factor=args.rtf, record=False, processes=args.processes,
                   weights=args.weights or None, executor_params=tuple(args.executor_param),
-                  detector_params=tuple(args.detector_param), cell=args.cell,
+                  detector_params=tuple(args.detector_param),
+                  perception_params=tuple(args.perception_param), cell=args.cell,
                   cell_camera=args.cell_camera, max_grasp_width=max_width(args))  # fmt: skip
     return EpisodeOptions(**{**common, **fields})
 
@@ -350,6 +351,14 @@ def main() -> int:
         help="executor node parameters over config/executor.yaml's (e.g. place_descent=0.15)",
     )
     ap.add_argument(
+        "--perception-param",
+        nargs="*",
+        default=[],
+        type=node_param,
+        metavar="NAME=VALUE",
+        help="perception node parameters over config/perception.yaml's (e.g. max_rate=5)",
+    )
+    ap.add_argument(
         "--detector-param",
         nargs="*",
         default=[],
@@ -409,6 +418,7 @@ def main() -> int:
                 "cell_camera": args.cell_camera,
                 "executor_params": dict(args.executor_param),
                 "detector_params": dict(args.detector_param),
+                "perception_params": dict(args.perception_param),
                 "wall_time_s": time.monotonic() - t0,
             }  # fmt: skip
         write_json(args.out, results)

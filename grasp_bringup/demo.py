@@ -50,7 +50,8 @@ class EpisodeOptions:
     [m]: only split objects whose narrowest top-down grasp is at most that wide
     (``grasp_sim.objects.object_set``), None for any; ``executor_params``: parameters of
     the executor node set over config/executor.yaml's (e.g. ``{"place_descent": 0.15}``);
-    ``detector_params``: the same for the grasp detector; ``cell``: the work-cell file
+    ``detector_params`` and ``perception_params``: the same for the grasp detector and
+    the perception node; ``cell``: the work-cell file
     (the graph's ``cell`` argument; None: its default, config/sim/panda_table.yaml);
     ``cell_camera``: its camera the nodes read (``wrist``: the one on the hand)."""
 
@@ -70,6 +71,7 @@ class EpisodeOptions:
     max_grasp_width: float | None = None
     executor_params: tuple[tuple[str, object], ...] = ()
     detector_params: tuple[tuple[str, object], ...] = ()
+    perception_params: tuple[tuple[str, object], ...] = ()
     cell: str | None = None
     cell_camera: str = "overhead"
 
@@ -112,6 +114,8 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
         if spec.name == "executor":
             params.update(opts.executor_params)
             params["continuous"] = False
+        if spec.name == "perception":
+            params.update(opts.perception_params)
         if spec.name == "grasp_detector":
             params.update(opts.detector_params)
             if opts.weights:

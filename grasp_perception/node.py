@@ -18,7 +18,11 @@ and table top, each crop_* parameter given explicitly winning
 table, no object) gives one throttled warning per cause and empty-but-valid clouds.
 Parameters: ``config/perception.yaml``; library ones may be changed at run time.
 Frames are processed newest-first: if segmentation falls behind the camera, the frames in
-between are skipped (``frames_skipped``) rather than queued.
+between are skipped (``frames_skipped``) rather than queued. ``max_rate`` > 0 segments at
+most about that many frames per second of camera time (``rate.skipped`` counts the others):
+the clouds feed the executor's collision scene, read when a pick starts, and the 6-DOF
+detector, which takes seconds a cloud, so segmenting every frame of a 15-30 Hz camera
+mostly takes CPU from them.
 """
 
 from __future__ import annotations
@@ -63,6 +67,12 @@ NODE_PARAMS = [
     ParamSpec(
         "log_throttle", 5.0, "min time between two warnings with the same cause [s]", (0.0, 3600.0)
     ),
+    ParamSpec(
+        "max_rate",
+        0.0,
+        "segment at most about this many frames per second of camera time; 0: every frame",
+        (0.0, 1000.0),
+    ),
 ]
 
 
@@ -80,6 +90,26 @@ def library_param_specs() -> list[ParamSpec]:
             text += "; unset: from cell_layout's workspace and table top"
         specs.append(ParamSpec(name, default, text, (low, high)))
     return specs
+
+
+class RateLimit:
+    """Whether a frame is due: at least ~1 / ``max_rate`` seconds of camera time after the
+    last one let through (10 % slack for stamp jitter: a 15 Hz camera at ``max_rate`` 5 gives
+    every third frame, not every fourth). A stamp earlier than the last (a clock reset)
+    starts afresh; ``max_rate`` 0 lets every frame through."""
+
+    def __init__(self, max_rate: float) -> None:
+        self.max_rate = max_rate
+        self.last: float | None = None
+        self.skipped = 0
+
+    def due(self, stamp: float) -> bool:
+        if self.max_rate > 0 and self.last is not None and self.last <= stamp:
+            if stamp - self.last < 0.9 / self.max_rate:
+                self.skipped += 1
+                return False
+        self.last = stamp
+        return True
 
 
 def _extrinsic(position: Any, orientation: Any) -> np.ndarray:
@@ -120,6 +150,7 @@ class PerceptionNode(Node):
         )
         self.frames_processed = 0
         self.frames_skipped = 0
+        self.rate = RateLimit(values["max_rate"])
         # Segmentation runs in its own group on the newest frame only, so a slow frame
         # never builds a backlog: the camera callbacks keep replacing the pending frame.
         self._pending: RGBDFrame | None = None
@@ -155,6 +186,8 @@ class PerceptionNode(Node):
                 self.camera.slop = float(p.value)
             elif p.name == "require_color":
                 self.camera.require_color = bool(p.value)
+            elif p.name == "max_rate":
+                self.rate.max_rate = float(p.value)
         if new is not None:
             self.params = new
         if T is not None:
@@ -172,7 +205,7 @@ class PerceptionNode(Node):
     def _process_pending(self) -> None:
         with self._pending_lock:
             frame, self._pending = self._pending, None
-        if frame is not None:
+        if frame is not None and self.rate.due(frame.stamp):
             self.process(frame)
 
     def process(self, frame: RGBDFrame) -> None:

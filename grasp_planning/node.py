@@ -186,6 +186,8 @@ class ExecutorNode(Node):
         self._joints = JointStateCache(p["joint_state_timeout"])
         self._grasps: list[Grasp] = []
         self._grasps_stamp = -np.inf  # receive time [s] of the candidates
+        #: newest perceived objects not yet in the scene: (points, labels, arm q or None)
+        self._objects: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         self._last_pick_end = -np.inf
         self._worker: threading.Thread | None = None
         self._last: PickResult | None = None
@@ -291,23 +293,39 @@ class ExecutorNode(Node):
             self._grasps_stamp = self._now()
 
     def _on_object_points(self, msg: PointCloud2) -> None:
+        """Decode and keep the newest cloud with the arm's joint positions at its arrival;
+        the hulls are built from it when a pick starts (:meth:`update_scene`), not for
+        every cloud perception sends while the robot waits."""
         if self.pnp.busy:
             return  # keep the scene the running pick was planned in
         try:
             xyz, labels = msgs.pointcloud2_to_object_points(
                 msg, self.robot.config.base_frame, require_labels=True
             )
-            add_perceived_objects(
-                self.scene,
-                xyz,
-                labels,
-                table_z=self.layout.table_top_z,
-                q_robot=self.pnp.current_q(),  # drop the arm's own points (self-filter)
-            )
         except GraspBringupError as exc:
             self.get_logger().warning(
                 f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0
             )
+            return
+        with self._lock:
+            self._objects = (xyz, labels, self.pnp.current_q())
+
+    def update_scene(self) -> PlanningScene:
+        """The collision scene with the newest perceived objects in it: one convex hull per
+        label, the arm's own points dropped as it stood when the cloud arrived."""
+        with self._lock:
+            pending, self._objects = self._objects, None
+        if pending is not None:
+            xyz, labels, q = pending
+            try:
+                add_perceived_objects(
+                    self.scene, xyz, labels, table_z=self.layout.table_top_z, q_robot=q
+                )
+            except GraspBringupError as exc:
+                self.get_logger().warning(
+                    f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0
+                )
+        return self.scene
 
     def destroy_node(self) -> None:
         """Halt a running pick and wait for its thread before the publishers go: the
@@ -352,6 +370,7 @@ class ExecutorNode(Node):
             return False, "no fresh /joint_states of every arm joint"
         if not grasps or age > self.params["max_candidate_age"]:
             return False, "no recent grasp candidates"
+        self.update_scene()
         self._worker = threading.Thread(target=self._run_pick, args=(grasps,), daemon=True)
         self._worker.start()
         return True, f"pick started with {len(grasps)} candidates"

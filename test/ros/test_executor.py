@@ -275,10 +275,38 @@ def test_malformed_object_points_are_dropped(harness: Harness) -> None:
         pub.publish(no_label)
         pub.publish(wrong_frame)
         time.sleep(0.1)
-    assert not [n for n in harness.node.scene.objects if n.startswith("object_")]
+    assert not [n for n in harness.node.update_scene().objects if n.startswith("object_")]
     res = harness.start_pick([_top_grasp(0.5, 0.0, 0.03)])  # the node still works
     assert res.success, res.message
     assert "done" in harness.wait_state(("done", "failed")).message
+
+
+def test_the_newest_cloud_becomes_the_scene_when_a_pick_starts(harness: Harness) -> None:
+    """Hulls are built once, from the newest cloud, when a pick starts, not for every
+    cloud perception sends while the robot waits."""
+    rng = np.random.default_rng(1)
+
+    def cloud(x: float, label: int):
+        pts = rng.uniform(-0.02, 0.02, (60, 3)) + [x, 0.0, 0.03]
+        return msgs.points_to_pointcloud2(pts, "panda_link0", label=np.full(60, label, np.uint32))
+
+    harness.obj_pub.publish(cloud(0.45, 3))
+    harness.obj_pub.publish(cloud(0.6, 4))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pending = harness.node._objects
+        if pending is not None and int(pending[1][0]) == 4:
+            break
+        time.sleep(0.02)
+    assert not [n for n in harness.node.scene.objects if n.startswith("object_")]  # not yet
+    res = harness.start_pick([_top_grasp(0.3, -0.2, 0.03)])
+    assert res.success, res.message
+    harness.wait_state(("done", "failed"))
+    names = [n for n in harness.node.scene.objects if n.startswith("object_")]
+    assert names == ["object_4"]
+    hull = harness.node.scene.objects["object_4"]
+    centre = (hull.aabb_min + hull.aabb_max) / 2  # base frame
+    assert abs(centre[0] - 0.6) < 0.03, centre
 
 
 def test_an_empty_table_reported_by_perception_gets_no_motion(harness: Harness) -> None:
@@ -289,7 +317,7 @@ def test_an_empty_table_reported_by_perception_gets_no_motion(harness: Harness) 
         np.zeros((0, 3)), "panda_link0", label=np.zeros(0, np.uint32)
     )
     deadline = time.monotonic() + 10
-    while not harness.node.scene.objects_reported and time.monotonic() < deadline:
+    while not harness.node.update_scene().objects_reported and time.monotonic() < deadline:
         pub.publish(empty)
         time.sleep(0.1)
     assert harness.node.scene.objects_reported
@@ -434,7 +462,7 @@ def test_sim_pick_on_a_known_box_lifts_it(sim: SimHarness) -> None:
         for _ in range(5):
             _publish_box_points(sim)
             time.sleep(0.1)
-        assert "object_0" in sim.node.scene.objects
+        assert "object_0" in sim.node.update_scene().objects
         sim.status.clear()
         n_poses = len(sim.poses)
         res = sim.start_pick([_box_grasp(sim)], timeout=20)

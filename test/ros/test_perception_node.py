@@ -339,3 +339,29 @@ def test_a_camera_on_the_hand_is_placed_from_joint_states(ros_domain) -> None:
             )
         with pytest.raises(CellConfigError, match="robot 'baxter'.*'base', not.*'panda_link0'"):
             PerceptionNode(parameter_overrides=[*wrist, Parameter("robot", value="baxter")])
+
+
+def test_max_rate_segments_every_third_frame_of_a_15_hz_camera(harness, sim_scene) -> None:
+    from grasp_perception.node import RateLimit
+
+    frame, _, _ = sim_scene
+    harness.wait_for("objects", 40.0, lambda: harness.publish(frame, 40.0))  # info is known
+    assert harness.node.set_parameters([Parameter("max_rate", value=5.0)])[0].successful
+    n0 = harness.node.frames_processed
+    stamps = [41.0 + k / 15 for k in range(15)]
+    for k, t in enumerate(stamps):
+        harness.publish(frame, t)
+        if k % 3 == 0:  # a frame due: wait for its clouds, so none is skipped as stale
+            harness.wait_for("objects", t, lambda: None)
+        else:
+            time.sleep(0.05)
+    time.sleep(0.3)
+    assert harness.node.frames_processed - n0 == 5
+    assert harness.node.rate.skipped == 10
+    # the library rule: a clock reset starts afresh, 0 lets every frame through
+    rate = RateLimit(5.0)
+    assert [rate.due(t) for t in (10.0, 10.1, 10.19, 10.2, 3.0, 3.05)] == [
+        True, False, True, False, True, False
+    ]  # fmt: skip
+    rate.max_rate = 0.0
+    assert all(rate.due(t) for t in (3.06, 3.07, 3.07))

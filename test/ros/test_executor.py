@@ -287,7 +287,7 @@ def test_the_newest_cloud_becomes_the_scene_when_a_pick_starts(harness: Harness)
     rng = np.random.default_rng(1)
 
     def cloud(x: float, label: int):
-        pts = rng.uniform(-0.02, 0.02, (60, 3)) + [x, 0.0, 0.03]
+        pts = rng.uniform(-0.02, 0.02, (60, 3)) + np.array([x, 0.0, 0.03])
         return msgs.points_to_pointcloud2(pts, "panda_link0", label=np.full(60, label, np.uint32))
 
     harness.obj_pub.publish(cloud(0.45, 3))

@@ -164,10 +164,14 @@ def node_path(name: str, net: torch.nn.Module, previous: bool):
     return full, depth
 
 
-def detect_path(name: str, net: torch.nn.Module, eye: tuple[float, float, float]):
+def detect_path(
+    name: str, net: torch.nn.Module, eye: tuple[float, float, float], color: bool = True
+):
     """``PlanarGraspModel.detect`` (the node's call: view, crop, network, grasps) on a
     rendered 640x480 frame of a box seen from ``eye``: straight down, the frame is used as
-    it is; tilted, it is first re-rendered from above (``planar_view`` auto)."""
+    it is; tilted, it is first re-rendered from above (``planar_view`` auto); ``color``
+    False: the node's call when nobody watches the quality image (a depth-only network's
+    view made without colour)."""
     from grasp_core import CameraModel
     from grasp_core.se3 import look_at
     from grasp_perception.synthetic import SyntheticBox, SyntheticScene, render
@@ -180,7 +184,7 @@ def detect_path(name: str, net: torch.nn.Module, eye: tuple[float, float, float]
     frame = render(SyntheticScene(boxes=(box,)), cam)[0]
 
     def full(f):
-        return model.detect(f, max_grasps=10)
+        return model.detect(f, max_grasps=10, color=color)
 
     return full, frame
 
@@ -241,6 +245,9 @@ def main() -> int:
         paths["detect, camera straight down"] = detect_path(name, net, (0.5, 0.0, 0.8))
         paths["detect, camera 34° tilted (view from above)"] = detect_path(
             name, net, (1.0, 0.0, 0.75)
+        )
+        paths["detect, 34° tilted, quality image not watched"] = detect_path(
+            name, net, (1.0, 0.0, 0.75), color=False
         )
         e2e = interleaved(paths, args.warmup, max(args.reps // 2, 10), args.rounds)
         loads.append(round(os.getloadavg()[0], 2))

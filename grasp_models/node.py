@@ -226,13 +226,14 @@ class GraspDetectorNode(Node):
         p = self.params
         try:
             if self.planar:
-                out, grasps = self.model.detect(frame, p["max_grasps"])
+                watched = self.pub_quality.get_subscription_count() > 0  # only drawn then
+                out, grasps = self.model.detect(frame, p["max_grasps"], color=watched)
                 view = self.model.view_warning(frame, out.view)  # the view detect made
                 if view is not None:
                     self._warn("view", view)
                 from grasp_models.planar.overlay import quality_overlay
 
-                if self.pub_quality.get_subscription_count():  # only drawn when watched
+                if watched:
                     overlay = quality_overlay(out.view.depth, out, out.view.color)
                     self.pub_quality.publish(
                         msgs.numpy_to_image(overlay, "rgb8", stamp, frame.frame_id)

@@ -331,10 +331,17 @@ class PlanarGraspModel(GraspModel):
         rects = tuple(P.transform_rect(r, Minv) for r in rects_crop)
         return PlanarOutput(q, angle, width, M, rects)
 
-    def detect(self, frame: RGBDFrame, max_grasps: int = 50) -> tuple[PlanarOutput, list[Grasp]]:
+    def detect(
+        self, frame: RGBDFrame, max_grasps: int = 50, color: bool = True
+    ) -> tuple[PlanarOutput, list[Grasp]]:
         """The maps and rectangles of one camera frame (its :meth:`view_frame`; crop centred
         on the workspace point, zoomed to the training scale) and their base-frame grasps,
-        best first; ``out.view`` is the frame the rectangles are in."""
+        best first; ``out.view`` is the frame the rectangles are in. ``color=False`` leaves
+        the colour out of the view when the network takes depth only (a view re-rendered
+        from above then costs about half as much: docs/models/ggcnn.md); the node passes
+        it when nobody watches the quality image."""
+        if not color and not self.takes_rgb and frame.color is not None:
+            frame = dataclasses.replace(frame, color=None)
         frame = self.view_frame(frame)
         p = self._workspace_in_camera(frame)  # once per frame, for the centre and the zoom
         center, zoom = self._crop_center_at(frame, p), self._crop_zoom_at(frame, p)
@@ -347,7 +354,7 @@ class PlanarGraspModel(GraspModel):
     def predict(self, inp: GraspInput, max_grasps: int = 50) -> list[Grasp]:
         if inp.frame is None:
             raise ModelError(f"{self.name}: needs GraspInput.frame (an RGB-D frame)")
-        return self.detect(inp.frame, max_grasps)[1]
+        return self.detect(inp.frame, max_grasps, color=False)[1]
 
 
 def shipped_weights(name: str) -> Path:

@@ -149,6 +149,29 @@ def test_a_tilted_camera_gives_the_grasps_a_camera_above_gives(name, eye) -> Non
     np.testing.assert_allclose(seen.approach, frame.camera.T_base_camera[:3, 2], atol=1e-6)
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_depth_only_view_without_colour_gives_the_same_grasps(name) -> None:
+    """``detect(color=False)`` (the node's call when nobody watches the quality image)
+    re-renders a tilted frame without its colour for a depth-only network: the same maps
+    and grasps, no colour in the view. An RGB-D network keeps the colour it needs."""
+    from grasp_models.planar.inference import PlanarGraspModel
+    from grasp_models.planar.networks import GGCNN
+
+    torch.set_num_threads(2)
+    model = load_model(name, device="cpu")
+    model.workspace_center_base = (0.5, 0.0, 0.0)
+    frame = _box_from((0.9, 0.3, 0.7))
+    out, grasps = model.detect(frame, max_grasps=3)
+    bare, bare_grasps = model.detect(frame, max_grasps=3, color=False)
+    assert out.view.color is not None and bare.view.color is None
+    np.testing.assert_array_equal(bare.view.depth, out.view.depth)
+    np.testing.assert_array_equal(bare.quality, out.quality)
+    assert [g.position.tolist() for g in bare_grasps] == [g.position.tolist() for g in grasps]
+    rgbd = PlanarGraspModel(GGCNN(in_channels=4), {"arch": "ggcnn", "in_channels": 4}, name="ggcnn")
+    rgbd.workspace_center_base = (0.5, 0.0, 0.0)
+    assert rgbd.detect(frame, max_grasps=1, color=False)[0].view.color is not None
+
+
 def test_the_view_setting_and_its_warnings() -> None:
     """Straight down: no warning, the frame used as it is (with ``topdown`` too, re-rendered
     to itself). Tilted 29°: ``camera`` warns that grasps will not be top-down, ``auto``

@@ -69,7 +69,7 @@ NODE_PARAMS = [
     ),
     ParamSpec(
         "max_rate",
-        0.0,
+        5.0,
         "segment at most about this many frames per second of camera time; 0: every frame",
         (0.0, 1000.0),
     ),

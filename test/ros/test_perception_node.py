@@ -345,8 +345,8 @@ def test_max_rate_segments_every_third_frame_of_a_15_hz_camera(harness, sim_scen
     from grasp_perception.node import RateLimit
 
     frame, _, _ = sim_scene
+    assert harness.node.rate.max_rate == 5.0  # the default
     harness.wait_for("objects", 40.0, lambda: harness.publish(frame, 40.0))  # info is known
-    assert harness.node.set_parameters([Parameter("max_rate", value=5.0)])[0].successful
     n0 = harness.node.frames_processed
     stamps = [41.0 + k / 15 for k in range(15)]
     for k, t in enumerate(stamps):
@@ -358,6 +358,8 @@ def test_max_rate_segments_every_third_frame_of_a_15_hz_camera(harness, sim_scen
     time.sleep(0.3)
     assert harness.node.frames_processed - n0 == 5
     assert harness.node.rate.skipped == 10
+    assert harness.node.set_parameters([Parameter("max_rate", value=0.0)])[0].successful
+    harness.wait_for("objects", 41.85, lambda: harness.publish(frame, 41.85))  # 50 ms after 41.8
     # the library rule: a clock reset starts afresh, 0 lets every frame through
     rate = RateLimit(5.0)
     assert [rate.due(t) for t in (10.0, 10.1, 10.19, 10.2, 3.0, 3.05)] == [

@@ -337,9 +337,9 @@ class PlanarGraspModel(GraspModel):
         """The maps and rectangles of one camera frame (its :meth:`view_frame`; crop centred
         on the workspace point, zoomed to the training scale) and their base-frame grasps,
         best first; ``out.view`` is the frame the rectangles are in. ``color=False`` leaves
-        the colour out of the view when the network takes depth only (a view re-rendered
-        from above then costs about half as much: docs/models/ggcnn.md); the node passes
-        it when nobody watches the quality image."""
+        the colour out of the view when the network takes depth only (re-rendering from above
+        then skips the colour, most of its cost: docs/models/ggcnn.md); the node passes it
+        when nobody watches the quality image."""
         if not color and not self.takes_rgb and frame.color is not None:
             frame = dataclasses.replace(frame, color=None)
         frame = self.view_frame(frame)

@@ -209,7 +209,13 @@ class PlanarGraspModel(GraspModel):
                 "along the optical axis, so they will not be top-down (view 'camera'; "
                 "'auto' re-renders the frame from above)"
             )
-        unplaced = view is frame if view is not None else self.topdown_camera(frame) is None
+        # a view is a re-render exactly when it has a camera of its own (the frame, or
+        # detect's colourless copy of it, keeps the frame's camera object)
+        unplaced = (
+            view.camera is frame.camera
+            if view is not None
+            else (self.topdown_camera(frame) is None)
+        )
         if unplaced:
             return (
                 f"camera tilted {tilt:.0f}° from straight down, and neither a workspace point "

@@ -202,6 +202,9 @@ def test_the_view_setting_and_its_warnings() -> None:
         blind
     )
     assert model.view_warning(blind, model.view_frame(blind)) == model.view_warning(blind)
+    # the node's call when nobody watches the quality image: detect's view has no colour
+    bare = model.detect(blind, max_grasps=1, color=False)[0].view
+    assert bare is not blind and model.view_warning(blind, bare) == model.view_warning(blind)
     model.view = "sideways"
     with pytest.raises(ValidationError, match="view.*sideways"):
         model.view_frame(tilted)

@@ -342,31 +342,19 @@ def main() -> int:
         "objects as without it, the others skipped",
     )
     ap.add_argument("--weights", default="", help="detector weights (default: the shipped ones)")
-    ap.add_argument(
-        "--executor-param",
-        nargs="*",
-        default=[],
-        type=node_param,
-        metavar="NAME=VALUE",
-        help="executor node parameters over config/executor.yaml's (e.g. place_descent=0.15)",
-    )
-    ap.add_argument(
-        "--perception-param",
-        nargs="*",
-        default=[],
-        type=node_param,
-        metavar="NAME=VALUE",
-        help="perception node parameters over config/perception.yaml's (e.g. max_rate=5)",
-    )
-    ap.add_argument(
-        "--detector-param",
-        nargs="*",
-        default=[],
-        type=node_param,
-        metavar="NAME=VALUE",
-        help="grasp detector parameters over config/grasp_detector.yaml's (e.g. "
-        "planar_view=camera)",
-    )
+    for node, yaml_file, example in (
+        ("executor", "executor", "place_descent=0.15"),
+        ("perception", "perception", "max_rate=5"),
+        ("detector", "grasp_detector", "planar_view=camera"),
+    ):
+        ap.add_argument(
+            f"--{node}-param",
+            nargs="*",
+            default=[],
+            type=node_param,
+            metavar="NAME=VALUE",
+            help=f"{node} node parameters over config/{yaml_file}.yaml's (e.g. {example})",
+        )
     ap.add_argument(
         "--cell",
         default=None,

@@ -60,12 +60,10 @@ class LinkCameraMount:
             return "names and positions differ in length"
         values = dict(zip(names, positions, strict=True))
         missing = [n for n in self.robot.joint_names if n not in values]
+        if len(missing) == len(self.robot.joint_names):
+            return None  # a message of other joints only (the gripper's) is not an error
         if missing:
-            return (
-                None
-                if len(missing) == len(self.robot.joint_names)
-                else (f"joints {missing[:3]} missing")
-            )  # a message of other joints only (the gripper's) is not an error
+            return f"joints {missing[:3]} missing"
         q = np.array([float(values[n]) for n in self.robot.joint_names])
         if not np.all(np.isfinite(q)) or not math.isfinite(stamp):
             return "non-finite stamp or position"

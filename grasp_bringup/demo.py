@@ -35,6 +35,7 @@ from grasp_bringup.report import (
     write_png,
     write_report,
 )
+from grasp_core.cell import CellLayout
 
 Log = Callable[[str], None]
 #: Object splits of grasp_sim; any other object set is a path to meshes.
@@ -78,6 +79,16 @@ class EpisodeOptions:
     @property
     def budget(self) -> int:
         return self.max_attempts if self.max_attempts is not None else max(8, self.objects + 3)
+
+
+def drawing_mount(layout: CellLayout, cell_camera: str) -> np.ndarray | None:
+    """``T_base_camera`` the recording draws candidates on the camera images with: the
+    nodes' camera when it is fixed in the cell; None (no drawings) for a camera on a robot
+    link, which moves. Until 2026-12-07 always the cell's ``overhead`` camera: a wrist
+    camera's images got drawings from the wrong pose, and a cell without an ``overhead``
+    camera stopped the session."""
+    cam = layout.cameras.get(cell_camera)
+    return cam.camera_model().T_base_camera if cam is not None and cam.fixed else None
 
 
 def _as_declared(params: dict, overrides: tuple[tuple[str, object], ...]) -> dict:
@@ -212,7 +223,7 @@ class PickSession:
         from grasp_core.cell import load_layout
 
         self.layout = load_layout(self.opts.cell)
-        T_base_camera = self.layout.cameras["overhead"].camera_model().T_base_camera
+        T_base_camera = drawing_mount(self.layout, self.opts.cell_camera)
         self.context = rclpy.Context()
         rclpy.init(args=[sys.argv[0]], context=self.context)  # not the caller's options
         try:

@@ -76,7 +76,7 @@ class DemoMonitor(Node):
     """Watches the graph; see the module docstring. ``T_base_camera`` places the camera
     for drawing grasps on its images."""
 
-    def __init__(self, T_base_camera: np.ndarray, images: bool = True, **kwargs) -> None:
+    def __init__(self, T_base_camera: np.ndarray | None, images: bool = True, **kwargs) -> None:
         super().__init__("demo_monitor", **kwargs)
         self.T_base_camera = T_base_camera
         #: decode colour images and subscribe the quality map and the viewer (for pictures);
@@ -171,7 +171,7 @@ class DemoMonitor(Node):
         self._store(self.color, rgb, msgs.stamp_to_sec(msg.header.stamp))
 
     def _on_info(self, msg: CameraInfo) -> None:
-        if self.camera is None:
+        if self.camera is None and self.T_base_camera is not None:
             try:
                 self.camera = msgs.camera_info_to_model(msg, self.T_base_camera)
             except GraspBringupError:

@@ -3,6 +3,7 @@ the others; a malformed condition is an error naming the file and the argument."
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
 
@@ -74,3 +75,20 @@ def test_an_episode_graph_takes_the_cell_its_camera_and_detector_parameters() ->
     assert type(nodes["perception"]["max_rate"]) is float and nodes["perception"]["max_rate"] == 2
     assert type(nodes["perception"]["pixel_stride"]) is int
     assert type(nodes["executor"]["retry_memory"]) is type(default["executor"]["retry_memory"])
+
+
+def test_the_recording_draws_on_the_nodes_camera_when_it_is_fixed() -> None:
+    """A session records with the camera its nodes read: the default cell's overhead
+    camera, the tilted cell's, none for the wrist camera (it moves); a missing name gives
+    none instead of stopping the session."""
+    from grasp_bringup.demo import drawing_mount
+    from grasp_core.cell import load_layout
+
+    default = load_layout()
+    np.testing.assert_allclose(
+        drawing_mount(default, "overhead"),
+        default.cameras["overhead"].camera_model().T_base_camera,
+    )
+    wrist_cell = load_layout("benchmarks/cells/panda_table_wrist.yaml")
+    assert drawing_mount(wrist_cell, "wrist") is None
+    assert drawing_mount(default, "tripod") is None

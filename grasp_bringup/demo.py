@@ -91,17 +91,6 @@ def drawing_mount(layout: CellLayout, cell_camera: str) -> np.ndarray | None:
     return cam.camera_model().T_base_camera if cam is not None and cam.fixed else None
 
 
-def _as_declared(params: dict, overrides: tuple[tuple[str, object], ...]) -> dict:
-    """``overrides`` with an integer given for a parameter whose YAML value is a float made
-    a float (``max_rate=5`` for 5.0): rclpy refuses an INTEGER for a DOUBLE parameter and
-    the node would stop at start-up."""
-    out = {}
-    for name, value in overrides:
-        as_float = isinstance(params.get(name), float) and type(value) is int
-        out[name] = float(value) if as_float else value
-    return out
-
-
 def episode_graph(opts: EpisodeOptions) -> Graph:
     """The panda_grasp graph with the episode's scene and model."""
     args = {"model": opts.model, "camera": "sim", "cell_camera": opts.cell_camera}
@@ -134,12 +123,12 @@ def episode_graph(opts: EpisodeOptions) -> Graph:
             if opts.max_grasp_width is not None:
                 params["object_max_grasp_width"] = float(opts.max_grasp_width)
         if spec.name == "executor":
-            params.update(_as_declared(params, opts.executor_params))
+            params.update(opts.executor_params)
             params["continuous"] = False
         if spec.name == "perception":
-            params.update(_as_declared(params, opts.perception_params))
+            params.update(opts.perception_params)
         if spec.name == "grasp_detector":
-            params.update(_as_declared(params, opts.detector_params))
+            params.update(opts.detector_params)
             if opts.weights:
                 params["weights"] = str(Path(opts.weights).expanduser().resolve())
         nodes.append(dataclasses.replace(spec, parameters=params))

@@ -55,16 +55,59 @@ def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
     return desc
 
 
+def _is_float(spec: ParamSpec) -> bool:
+    """Whether the parameter is a DOUBLE or DOUBLE_ARRAY."""
+    d = spec.default
+    if d is Parameter.Type.DOUBLE or d is Parameter.Type.DOUBLE_ARRAY:
+        return True
+    if isinstance(d, (list, tuple)):
+        return bool(d) and all(isinstance(v, float) for v in d)
+    return isinstance(d, float)
+
+
+def _ints_as_floats(param: Parameter) -> Parameter:
+    """``param`` as a DOUBLE (DOUBLE_ARRAY) when it holds an INTEGER (INTEGER_ARRAY)."""
+    if param.type_ is Parameter.Type.INTEGER:
+        return Parameter(param.name, Parameter.Type.DOUBLE, float(param.value))
+    if param.type_ is Parameter.Type.INTEGER_ARRAY:
+        return Parameter(param.name, Parameter.Type.DOUBLE_ARRAY, [float(v) for v in param.value])
+    return param
+
+
 def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
     """Declare every parameter with its descriptor; return ``{name: value}``.
 
-    Values come from overrides (YAML via ``ros2 launch``/``--params-file`` or the
-    in-process launcher's ``parameter_overrides``) when given, else the defaults. rclpy
-    rejects out-of-range overrides at declaration with an error naming the parameter.
+    Values come from overrides (YAML via ``ros2 launch``/``--params-file``, ``ros2 run
+    ... -p``, or the in-process launcher's ``parameter_overrides``) when given, else the
+    defaults. rclpy rejects out-of-range or wrongly typed overrides at declaration with an
+    error naming the parameter, except one: an integer given for a float parameter
+    (``max_rate:=5``, ``[0, 0, 1]`` for a list of floats) is taken as that float, at
+    declaration and in later ``set_parameters`` / ``ros2 param set`` calls. Plain rclpy
+    refuses it, and the node would stop at start-up for a missing ``.0``.
     """
+    # rclpy keeps the overrides it will apply in Node._parameter_overrides and has no
+    # public reader; without it (another rclpy) an integer is refused as plain rclpy does
+    overrides = getattr(node, "_parameter_overrides", {})
+    # one pre-set callback per node, whichever call declares its float parameters: rclpy
+    # concatenates what its pre-set callbacks return, so a second one would hand each
+    # parameter twice
+    floats: set[str] | None = getattr(node, "_float_param_names", None)
+    if floats is None:
+        floats = node._float_param_names = set()
+        node.add_pre_set_parameters_callback(
+            lambda params: [_ints_as_floats(p) if p.name in floats else p for p in params]
+        )
     values: dict[str, Any] = {}
     for spec in specs:
-        param = node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        default, ignore = spec.default, False
+        if _is_float(spec):
+            floats.add(spec.name)
+            given = overrides.get(spec.name)
+            if given is not None and _ints_as_floats(given) is not given:
+                default, ignore = _ints_as_floats(given).value, True
+        param = node.declare_parameter(
+            spec.name, default, _descriptor(spec), ignore_override=ignore
+        )
         values[spec.name] = param.value
     return values
 

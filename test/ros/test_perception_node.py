@@ -233,8 +233,8 @@ def test_the_crop_box_comes_from_the_cells_workspace_unless_set(ros_domain, tmp_
 
 
 def test_node_starts_with_every_value_of_its_yaml(ros_domain) -> None:
-    """config/perception.yaml: each key is declared, with the declared type (rclpy would
-    refuse 1 for a double), and the node's PerceptionParams equal the YAML's."""
+    """config/perception.yaml: each key is declared, and the node's PerceptionParams
+    equal the YAML's."""
     import yaml
 
     from grasp_core.paths import config_path

@@ -1,0 +1,112 @@
+"""The shared parameter block of every node (``grasp_bringup.node_utils``) on a real rclpy
+node: an integer given for a float parameter is taken as that float, at start-up (``-p
+max_rate:=5``, ``max_rate: 5`` in a YAML file) and at run time (``ros2 param set ... 5``),
+as a user writing either would expect; every other rule still holds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+
+from rclpy.exceptions import InvalidParameterTypeException, ParameterException  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+
+from grasp_bringup.node_utils import ParamSpec, declare_params  # noqa: E402
+
+pytestmark = pytest.mark.ros
+
+SPECS = [
+    ParamSpec("rate", 20.0, "publish rate [Hz]", (1.0, 100.0)),
+    ParamSpec("stride", 2, "pixel stride", (1, 8)),
+    ParamSpec("position", [0.5, 0.0, 0.8], "x y z [m]"),
+    ParamSpec("period", Parameter.Type.DOUBLE, "period [s]"),
+    ParamSpec("name", "panda", "robot name"),
+]
+
+
+class _Params(Node):
+    """The specs declared in two calls, as a node with a helper's parameters does."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("params_under_test", **kwargs)
+        self.values = declare_params(self, SPECS[:2])
+        self.values.update(declare_params(self, SPECS[2:]))
+
+
+def _node(*cli: str) -> _Params:
+    return _Params(cli_args=["--ros-args", *[a for arg in cli for a in ("-p", arg)]])
+
+
+def test_an_integer_for_a_float_parameter_is_that_float_at_start_up(ros_domain) -> None:
+    with rclpy.init():
+        node = _node("rate:=5", "stride:=3", "position:=[1, 0, 2]", "period:=2")
+        try:
+            assert node.values == {
+                "rate": 5.0,
+                "stride": 3,
+                "position": [1.0, 0.0, 2.0],
+                "period": 2.0,
+                "name": "panda",
+            }
+            assert type(node.values["rate"]) is float and type(node.values["stride"]) is int
+            types = node.get_parameter_types(["rate", "stride", "position", "period"])
+            assert types == [
+                Parameter.Type.DOUBLE,
+                Parameter.Type.INTEGER,
+                Parameter.Type.DOUBLE_ARRAY,
+                Parameter.Type.DOUBLE,
+            ]
+        finally:
+            node.destroy_node()
+
+
+def test_the_other_rules_still_hold_at_start_up(ros_domain) -> None:
+    """Out of range is refused after the conversion; a string for a float and a float for
+    an integer are refused as before, naming the parameter."""
+    with rclpy.init():
+        for arg, word in (("rate:=500", "rate"), ("rate:=fast", "rate"), ("stride:=2.5", "stride")):
+            with pytest.raises(ParameterException, match=word):
+                _node(arg).destroy_node()
+        with pytest.raises(InvalidParameterTypeException):
+            _node("name:=3").destroy_node()
+
+
+def test_an_integer_set_at_run_time_is_that_float(ros_domain) -> None:
+    """Through the node's parameter service, as ``ros2 param set`` calls it."""
+    from rclpy.parameter_client import AsyncParameterClient
+    from spinning import Spinner
+
+    def set_(*params: Parameter) -> list:
+        future = client.set_parameters(list(params))
+        deadline = time.monotonic() + 10.0
+        while not future.done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert future.done(), "no answer from the parameter service"
+        return future.result().results
+
+    with rclpy.init():
+        node, peer = _node(), Node("param_setter")
+        client = AsyncParameterClient(peer, node.get_name())
+        spinner = Spinner(node, peer)
+        try:
+            assert client.wait_for_services(timeout_sec=10.0)
+            ok = set_(
+                Parameter("rate", value=7),
+                Parameter("position", value=[0, 1, 2]),
+                Parameter("stride", value=4),
+            )
+            assert all(r.successful for r in ok), [r.reason for r in ok]
+            rate = node.get_parameter("rate")
+            assert rate.type_ is Parameter.Type.DOUBLE and rate.value == 7.0
+            assert list(node.get_parameter("position").value) == [0.0, 1.0, 2.0]
+            assert node.get_parameter("stride").type_ is Parameter.Type.INTEGER
+            bad = set_(Parameter("rate", value=500))[0]  # out of range
+            assert not bad.successful and node.get_parameter("rate").value == 7.0
+            bad = set_(Parameter("stride", value=2.0))[0]  # a float for an integer
+            assert not bad.successful and node.get_parameter("stride").value == 4
+        finally:
+            spinner.close()

@@ -22,7 +22,7 @@ from grasp_bringup import msgs
 from grasp_bringup.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from grasp_core import CameraModel, Grasp, GraspBringupError
 
-TERMINAL_STATES = ("done", "failed", "stopped")
+TERMINAL_STATES = msgs.EXECUTOR_TERMINAL_STATES
 
 
 class FrameArrivals:
@@ -128,8 +128,8 @@ class DemoMonitor(Node):
 
     # -- callbacks ----------------------------------------------------------------------
     def _on_status(self, msg: DiagnosticStatus) -> None:
-        values = {kv.key: kv.value for kv in msg.values}
-        status = ExecutorStatus(values.get("state", ""), msg.message, values, self.now())
+        values = msgs.executor_status_values(msg)
+        status = ExecutorStatus(values["state"], msg.message, values, self.now())
         with self._cond:
             self.status = status
             self.status_history.append(status)

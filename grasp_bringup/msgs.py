@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Point
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
@@ -472,3 +473,19 @@ def grasp_markers(
         ]
         markers.append(m)
     return MarkerArray(markers=markers)
+
+
+# --------------------------------------------------------------------------- executor status
+#: ``/executor/status`` states (``values["state"]``, the values of
+#: ``grasp_planning.pick.PickState``) that end a pick
+EXECUTOR_TERMINAL_STATES = ("done", "failed", "stopped")
+#: states in which no pick runs: the arm waits; every other state is a pick in progress
+EXECUTOR_RESTING_STATES = ("idle", *EXECUTOR_TERMINAL_STATES)
+
+
+def executor_status_values(msg: DiagnosticStatus) -> dict[str, str]:
+    """The key/value pairs of an ``/executor/status`` message (``state``, ``last_result``,
+    ...); ``state`` is "" when the message has none."""
+    values = {kv.key: kv.value for kv in msg.values}
+    values.setdefault("state", "")
+    return values

@@ -5,7 +5,9 @@ Subscribes the RGB-D camera (realsense2_camera topic names, through
 segmented object points ``/perception/object_points``. Each new input (a frame, or for
 cloud-only models an object cloud) wakes a detection on the newest input, at most one
 per ``period`` (0: every input); inputs that arrive while the model runs replace each
-other, so a slow model never builds a backlog. It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
+other, so a slow model never builds a backlog. While ``/executor/status`` reports a pick
+in progress (``pause_while_picking``), inputs are dropped and nothing is detected: the
+frames show the arm at work, and the first detection after the pick sees its result. It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
 best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``
 (drawn on the view the model saw: with a tilted camera, ``planar_view`` ``auto``
 re-renders each frame from straight above the workspace).
@@ -22,6 +24,7 @@ import threading
 
 import numpy as np
 from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -110,6 +113,24 @@ PARAMS = [
         "planar grasps without adaptive_depth: TCP this far beyond the surface depth [m]",
         (-0.1, 0.1),
     ),
+    ParamSpec(
+        "pause_while_picking",
+        True,
+        "no detections while the executor's status reports a pick in progress: inputs "
+        "seen then are dropped (they show the arm at work, and the pick ends with a new scene)",
+    ),
+    ParamSpec(
+        "executor_status_topic",
+        "/executor/status",
+        "the executor's DiagnosticStatus topic (values: state)",
+        read_only=True,
+    ),
+    ParamSpec(
+        "max_pause",
+        120.0,
+        "a pick status older than this no longer pauses detection [s, node clock]",
+        (1.0, 3600.0),
+    ),
     ParamSpec("log_throttle", 5.0, "min seconds between identical warnings [s]", (0.0, 3600.0)),
 ]
 
@@ -171,6 +192,17 @@ class GraspDetectorNode(Node):
                 SENSOR_QOS,
                 callback_group=sensors,
             )
+        #: node-clock time [ns] of the last status that reported a pick in progress; None
+        #: while the executor rests (or has said nothing)
+        self._pick_status_ns: int | None = None
+        self.dropped_while_picking = 0
+        self.create_subscription(
+            DiagnosticStatus,
+            p["executor_status_topic"],
+            self._on_executor_status,
+            RELIABLE_QOS,
+            callback_group=sensors,
+        )
         self.pub_grasps = self.create_publisher(PointCloud2, "/grasp_candidates", RELIABLE_QOS)
         self.pub_markers = self.create_publisher(MarkerArray, "/grasp_markers", RELIABLE_QOS)
         self.pub_quality = self.create_publisher(Image, "/grasp_detector/quality_image", SENSOR_QOS)
@@ -184,12 +216,47 @@ class GraspDetectorNode(Node):
         )
 
     # -- inputs ---------------------------------------------------------------------------
+    def _on_executor_status(self, msg: DiagnosticStatus) -> None:
+        state = msgs.executor_status_values(msg)["state"]
+        if not state:
+            return
+        with self._lock:
+            if state in msgs.EXECUTOR_RESTING_STATES:
+                self._pick_status_ns = None
+                return
+            if self._pick_status_ns is None:  # a pick starts: what came before is stale
+                self._frame = None
+                self._points = None
+            self._pick_status_ns = self.get_clock().now().nanoseconds
+
+    def _picking(self) -> bool:
+        """Whether detections wait: ``pause_while_picking`` and a pick in progress, as
+        the executor last said, at most ``max_pause`` seconds ago."""
+        since = self._pick_status_ns
+        if since is None or not self.params["pause_while_picking"]:
+            return False
+        age = (self.get_clock().now().nanoseconds - since) * 1e-9
+        if age > self.params["max_pause"]:
+            self._warn(
+                "pause",
+                f"the executor reported a pick in progress {age:.0f} s ago and nothing "
+                "since: detecting again",
+            )
+            return False
+        return True
+
     def _on_frame(self, frame: RGBDFrame) -> None:
+        if self._picking():
+            self.dropped_while_picking += 1
+            return
         with self._lock:
             self._frame = frame
         self._wake.trigger()
 
     def _on_points(self, msg: PointCloud2) -> None:
+        if self._picking():
+            self.dropped_while_picking += 1
+            return
         try:
             xyz, labels = msgs.pointcloud2_to_object_points(msg, self.params["base_frame"])
         except (GraspBringupError, ValueError) as exc:
@@ -208,6 +275,8 @@ class GraspDetectorNode(Node):
         last = self._last_detect_ns
         if last is not None and 0 <= now_ns - last < self.params["period"] * 1e9:
             return  # too soon: the newest input waits for the next wake-up
+        if self._picking():
+            return  # an input taken just before the pick started: stale
         with self._lock:  # a detection per new frame, or per new cloud for cloud-only models
             frame = self._frame
             points = self._points

@@ -295,3 +295,63 @@ def test_a_wrist_camera_is_placed_from_the_joint_states_of_each_frame(ros_domain
             )
         finally:
             h.close()
+
+
+def test_no_detections_while_the_executor_picks(ros_domain, sim_scene) -> None:
+    """While /executor/status reports a pick in progress the detector drops its inputs
+    and detects nothing; when the pick ends the next frame is detected. A pick status
+    older than ``max_pause`` no longer pauses it (an executor that died mid-pick)."""
+    from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+    from grasp_models.node import GraspDetectorNode
+
+    frame, _, _ = sim_scene
+    position, quat = pose_to_pq(frame.camera.T_base_camera)
+    overrides = [
+        Parameter("model", value="ggcnn"),
+        Parameter("camera_position", value=position.tolist()),
+        Parameter("camera_orientation", value=quat.tolist()),
+        Parameter("max_grasps", value=5),
+        Parameter("max_pause", value=3.0),
+        Parameter("log_throttle", value=0.0),
+    ]
+    with rclpy.init():
+        h = CameraHarness(
+            GraspDetectorNode(parameter_overrides=overrides),
+            {"grasps": (PointCloud2, "/grasp_candidates", RELIABLE_QOS)},
+            "pause_test_peer",
+        )
+        status_pub = h.peer.create_publisher(DiagnosticStatus, "/executor/status", RELIABLE_QOS)
+
+        def status(state: str) -> None:
+            status_pub.publish(DiagnosticStatus(values=[KeyValue(key="state", value=state)]))
+
+        def stamps() -> set[float]:
+            return {round(msgs.stamp_to_sec(m.header.stamp), 6) for m in h.received["grasps"]}
+
+        try:
+            h.wait_for("grasps", 1.0, lambda: h.publish(frame, 1.0))  # detects when idle
+            node = h.node
+            deadline = time.monotonic() + 10.0
+            while node._pick_status_ns is None and time.monotonic() < deadline:
+                status("approach")  # re-sent until discovery has joined them
+                time.sleep(0.1)
+            assert node._pick_status_ns is not None, "the status never arrived"
+            for k, t in enumerate((2.0, 2.5)):
+                status("lift" if k else "approach")
+                h.publish(frame, t)
+                time.sleep(0.5)
+            assert node.dropped_while_picking >= 2
+            assert not stamps() & {2.0, 2.5}
+            status("done")
+            h.wait_for("grasps", 3.0, lambda: h.publish(frame, 3.0))
+            # a pick status with nothing after it for max_pause (3 s) stops pausing
+            status("close")
+            time.sleep(0.5)
+            h.publish(frame, 4.0)
+            time.sleep(0.5)
+            assert 4.0 not in stamps()
+            time.sleep(2.5)
+            h.wait_for("grasps", 5.0, lambda: h.publish(frame, 5.0))
+        finally:
+            h.close()

@@ -225,3 +225,20 @@ def test_markers_draw_each_grasp_at_its_pose():
     np.testing.assert_allclose(pts[2], [0.1 + 0.025, 0.1, 0.2], atol=1e-9)
     assert first.color.r > first.color.g  # low quality is red
     assert ma.markers[2].color.g > ma.markers[2].color.r
+
+
+def test_the_executor_status_states_are_the_executors() -> None:
+    """The resting states the detector and the demo read from /executor/status are
+    values of PickState; every other PickState is a pick in progress."""
+    from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+    from grasp_planning.pick import PickState
+
+    states = {s.value for s in PickState}
+    assert set(msgs.EXECUTOR_RESTING_STATES) <= states
+    assert set(msgs.EXECUTOR_TERMINAL_STATES) < set(msgs.EXECUTOR_RESTING_STATES)
+    busy = states - set(msgs.EXECUTOR_RESTING_STATES)
+    assert {"planning", "approach", "close", "lift", "place", "home"} <= busy
+    msg = DiagnosticStatus(values=[KeyValue(key="state", value="lift")])
+    assert msgs.executor_status_values(msg)["state"] == "lift"
+    assert msgs.executor_status_values(DiagnosticStatus())["state"] == ""

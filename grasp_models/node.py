@@ -7,8 +7,9 @@ cloud-only models an object cloud) wakes a detection on the newest input, at mos
 per ``period`` (0: every input); inputs that arrive while the model runs replace each
 other, so a slow model never builds a backlog. While ``/executor/status`` reports a pick
 in progress (``pause_while_picking``), inputs are dropped and nothing is detected: the
-frames show the arm at work, and the first detection after the pick sees its result. It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame,
-best first), ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``
+frames show the arm at work, and the first detection after the pick sees its result.
+It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame, best first),
+``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``
 (drawn on the view the model saw: with a tilted camera, ``planar_view`` ``auto``
 re-renders each frame from straight above the workspace).
 Bad input is dropped with a throttled warning; nothing here moves the robot. The camera

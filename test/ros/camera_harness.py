@@ -10,6 +10,7 @@ from collections.abc import Callable
 import rclpy
 from builtin_interfaces.msg import Time
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, Image
 from spinning import Spinner
@@ -17,10 +18,25 @@ from spinning import Spinner
 from grasp_bringup import msgs
 from grasp_bringup.qos import SENSOR_QOS
 from grasp_core import RGBDFrame, depth_m_to_mm
+from grasp_core.se3 import pose_to_pq
 from grasp_perception.sources.base import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC
 
 #: key -> (message type, topic, QoS) of the outputs to record
 Outputs = dict[str, tuple[type, str, QoSProfile]]
+
+
+def detector_overrides(frame: RGBDFrame, model: str, **params: object) -> list[Parameter]:
+    """Grasp detector parameters: ``model``, the mount of ``frame``'s camera, warnings
+    unthrottled, then ``params``."""
+    position, quat = pose_to_pq(frame.camera.T_base_camera)
+    given = {
+        "model": model,
+        "camera_position": position.tolist(),
+        "camera_orientation": quat.tolist(),
+        "log_throttle": 0.0,
+        **params,
+    }
+    return [Parameter(name, value=value) for name, value in given.items()]
 
 
 class CameraHarness:

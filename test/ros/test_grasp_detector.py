@@ -16,14 +16,13 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from builtin_interfaces.msg import Time  # noqa: E402
-from camera_harness import CameraHarness  # noqa: E402
+from camera_harness import CameraHarness, detector_overrides  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image, PointCloud2  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
-from grasp_core.se3 import pose_to_pq  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(180)]
 
@@ -59,15 +58,7 @@ def harness(request, ros_domain, sim_scene):
     if not shipped_weights(request.param).is_file():
         pytest.skip(f"no shipped weights for {request.param}")
     frame, _, _ = sim_scene
-    position, quat = pose_to_pq(frame.camera.T_base_camera)
-    overrides = [
-        Parameter("model", value=request.param),
-        Parameter("camera_position", value=position.tolist()),
-        Parameter("camera_orientation", value=quat.tolist()),
-        Parameter("period", value=0.05),
-        Parameter("max_grasps", value=5),
-        Parameter("log_throttle", value=0.0),
-    ]
+    overrides = detector_overrides(frame, request.param, period=0.05, max_grasps=5)
     with rclpy.init():
         from grasp_models.node import GraspDetectorNode
 
@@ -306,15 +297,7 @@ def test_no_detections_while_the_executor_picks(ros_domain, sim_scene) -> None:
     from grasp_models.node import GraspDetectorNode
 
     frame, _, _ = sim_scene
-    position, quat = pose_to_pq(frame.camera.T_base_camera)
-    overrides = [
-        Parameter("model", value="ggcnn"),
-        Parameter("camera_position", value=position.tolist()),
-        Parameter("camera_orientation", value=quat.tolist()),
-        Parameter("max_grasps", value=5),
-        Parameter("max_pause", value=3.0),
-        Parameter("log_throttle", value=0.0),
-    ]
+    overrides = detector_overrides(frame, "ggcnn", max_grasps=5, max_pause=3.0)
     with rclpy.init():
         h = CameraHarness(
             GraspDetectorNode(parameter_overrides=overrides),

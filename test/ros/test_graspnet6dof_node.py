@@ -11,14 +11,14 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 
-from rclpy.parameter import Parameter  # noqa: E402
+from camera_harness import detector_overrides  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 from spinning import Spinner  # noqa: E402
 
 from grasp_bringup import msgs  # noqa: E402
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS  # noqa: E402
 from grasp_core import depth_m_to_mm  # noqa: E402
-from grasp_core.se3 import invert, pose_to_pq  # noqa: E402
+from grasp_core.se3 import invert  # noqa: E402
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -58,15 +58,7 @@ def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> N
         pytest.skip("no shipped graspnet6dof weights")
     frame, points, T_base_object, obj = scene
     assert len(points) > 50
-    position, quat = pose_to_pq(frame.camera.T_base_camera)
-    overrides = [
-        Parameter("model", value="graspnet6dof"),
-        Parameter("camera_position", value=position.tolist()),
-        Parameter("camera_orientation", value=quat.tolist()),
-        Parameter("period", value=0.1),
-        Parameter("max_grasps", value=10),
-        Parameter("log_throttle", value=0.0),
-    ]
+    overrides = detector_overrides(frame, "graspnet6dof", period=0.1, max_grasps=10)
     stamp = 2.0
     cloud = np.zeros(len(points), dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("label", "i4")])
     cloud["x"], cloud["y"], cloud["z"] = points.T

@@ -168,7 +168,7 @@ class DemoMonitor(Node):
             rgb = msgs.color_msg_to_rgb(msg)
         except GraspBringupError:
             return
-        self._store(self.color, rgb, msgs.stamp_to_sec(msg.header.stamp))
+        self._store(self.color, rgb, stamp)
 
     def _on_info(self, msg: CameraInfo) -> None:
         if self.camera is None and self.T_base_camera is not None:

@@ -277,7 +277,7 @@ class GraspDetectorNode(Node):
         if last is not None and 0 <= now_ns - last < self.params["period"] * 1e9:
             return  # too soon: the newest input waits for the next wake-up
         if self._picking():
-            return  # an input taken just before the pick started: stale
+            return  # an input kept while a stale pick status did not pause (max_pause)
         with self._lock:  # a detection per new frame, or per new cloud for cloud-only models
             frame = self._frame
             points = self._points

@@ -303,9 +303,7 @@ class ExecutorNode(Node):
                 msg, self.robot.config.base_frame, require_labels=True
             )
         except GraspBringupError as exc:
-            self.get_logger().warning(
-                f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0
-            )
+            self._drop_objects(exc)
             return
         with self._lock:
             self._objects = (xyz, labels, self.pnp.current_q())
@@ -322,10 +320,14 @@ class ExecutorNode(Node):
                     self.scene, xyz, labels, table_z=self.layout.table_top_z, q_robot=q
                 )
             except GraspBringupError as exc:
-                self.get_logger().warning(
-                    f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0
-                )
+                self._drop_objects(exc)
         return self.scene
+
+    def _drop_objects(self, exc: GraspBringupError) -> None:
+        """A cloud that cannot be decoded, or made into hulls, is left out with a warning."""
+        self.get_logger().warning(
+            f"dropping /perception/object_points: {exc}", throttle_duration_sec=2.0
+        )
 
     def destroy_node(self) -> None:
         """Halt a running pick and wait for its thread before the publishers go: the

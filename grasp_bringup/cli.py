@@ -3,7 +3,8 @@ evaluation and launching.
 
 Each package contributes its subcommands from a ``<package>/cli.py`` module exposing
 ``register(subparsers)``; every subparser sets ``handler`` to a function taking the parsed
-arguments and returning an exit code.
+arguments and returning an exit code. Every option has a help line; ``--help`` adds its
+default (:class:`HelpFormatter`), so a help line does not repeat it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,36 @@ import sys
 from collections.abc import Callable, Sequence
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """``(default: X)`` after an option's help, unless there is no default worth showing
+    (None, a flag's False, an empty list) or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or "default" in text.lower()
+            or default is None
+            or default is False
+            or default in ([], "")
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else "%(default)s"
+        return f"{text} (default: {shown})"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A subcommand's parser: :class:`HelpFormatter` unless it names another."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
 
 #: Modules that add subcommands, in the order they appear in ``grasp --help``.
 PLUGINS = (
@@ -30,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grasp", description="grasp_bringup: ROS 2 grasping stack with a MuJoCo default"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     for name in PLUGINS:
         if importlib.util.find_spec(name) is None:
             continue

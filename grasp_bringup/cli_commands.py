@@ -52,16 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Clear held-out objects from the simulated table through the full ROS 2 "
         "graph (sim driver, perception, grasp detector, executor) and write a report.",
     )
-    demo.add_argument("--model", default="ggcnn", help="grasp model (default: %(default)s)")
-    demo.add_argument(
-        "--objects", type=int, default=3, help="objects on the table (default: %(default)s)"
-    )
+    demo.add_argument("--model", default="ggcnn", help="grasp model")
+    demo.add_argument("--objects", type=int, default=3, help="objects on the table")
     demo.add_argument(
         "--object-set",
         default="test",
         help="split name (train/val/test) or a folder of OBJ/STL meshes",
     )
-    demo.add_argument("--seed", type=int, default=0, help="scene seed (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=0, help="scene seed")
     demo.add_argument(
         "--max-grasp-width",
         type=float,

@@ -164,7 +164,12 @@ def _export(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("datagen-planar", help="render a synthetic Cornell-format grasp dataset")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument(
+        "--split",
+        default="train",
+        choices=("train", "val", "test"),
+        help="object split to draw from (test: held out, never trained on)",
+    )
     p.add_argument("--objects", type=int, default=100, help="labelled objects")
     p.add_argument("--views", type=int, default=2, help="poses per labelled object")
     p.add_argument("--unlabelled", type=int, default=0, help="extra unlabelled objects")
@@ -176,7 +181,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="first pose of the unlabelled objects; with --objects 0 and a labelled set's "
         "--seed they are its objects, and its --views gives poses it does not have",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="object draw, poses and trials")
     p.add_argument(
         "--labeller",
         default="physics",
@@ -206,7 +211,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train a grasp model (planar: ggcnn, ggcnn2, vqvae, vqvae_ggcnn)"
     )
-    p.add_argument("--model", required=True, choices=sorted(TRAINERS))
+    p.add_argument(
+        "--model",
+        required=True,
+        choices=sorted(TRAINERS),
+        help="network; vqvae is the VQ-VAE that vqvae_ggcnn's --vqvae takes",
+    )
     p.add_argument("--data", required=True, help="dataset folder (--format's layout)")
     p.add_argument(
         "--format",
@@ -227,8 +237,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="total epochs; a planar run resumes from the checkpoint in its run folder "
         "(w.pt: w.run/) when the other options match (--out aside): raise it to extend",
     )
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=8, help="images per training step")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument(
         "--lr-schedule",
         default="constant",
@@ -241,10 +251,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("all", "grasp"),
         help="width MSE over all pixels (GG-CNN's) or only inside the grasp regions",
     )
-    p.add_argument("--label-fraction", type=float, default=1.0)
-    p.add_argument("--test-fraction", type=float, default=0.2)
-    p.add_argument("--split", default="object", choices=("image", "object"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--label-fraction",
+        type=float,
+        default=1.0,
+        help="keep the labels of this seeded fraction of the labelled training images "
+        "(0 < f <= 1; the rest count as unlabelled)",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="without --test-data: the share of --data held out for testing",
+    )
+    p.add_argument(
+        "--split",
+        default="object",
+        choices=("image", "object"),
+        help="without --test-data: hold out whole objects, or single images",
+    )
+    p.add_argument("--seed", type=int, default=0, help="initialisation, split, label subset")
     p.add_argument("--rgb", action="store_true", help="RGB-D input (default depth only)")
     p.add_argument(
         "--vqvae",
@@ -295,21 +321,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--train-shift", type=float, default=30.0, help="random crop shift [px] in training"
     )
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda")
     p.add_argument(
         "--no-malloc-tuning",
         action="store_true",
         help="keep glibc's malloc defaults (see grasp_models/malloc.py)",
     )
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("eval", help="rectangle-metric evaluation of a planar model")
     p.add_argument("--model", required=True, help="registry name, e.g. ggcnn, vqvae_ggcnn")
     p.add_argument("--weights", default=None, help="weights (.pt); default: shipped")
-    p.add_argument("--data", required=True)
-    p.add_argument("--format", default="cornell", choices=("cornell", "jacquard"))
+    p.add_argument("--data", required=True, help="dataset folder; its labelled images are read")
+    p.add_argument(
+        "--format", default="cornell", choices=("cornell", "jacquard"), help="layout of --data"
+    )
     p.add_argument(
         "--zoom",
         default="auto",
@@ -317,14 +345,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the model card's pixels_per_metre, as the detector zooms frames (1 without both; "
         "Jacquard's 1024 px images have none: give one)",
     )
-    p.add_argument("--crop", nargs="+", default=["image", "gt"], choices=("image", "gt"))
+    p.add_argument(
+        "--crop",
+        nargs="+",
+        default=["image", "gt"],
+        choices=("image", "gt"),
+        help="blind crops centred on the image, and/or crops centred on the ground truth "
+        "(for comparison with published numbers)",
+    )
     p.add_argument("--iou", type=float, default=0.25, help="IoU threshold")
     p.add_argument("--angle", type=float, default=30.0, help="angle threshold [deg]")
     p.add_argument("--k", type=int, nargs="+", default=[1, 5], help="top-k values")
     p.add_argument("--out", default=None, help="write the JSON result here")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_eval)
 
     p = sub.add_parser("export-planar", help="ship trained planar weights with an eval set")

@@ -172,7 +172,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("perception-record", help="record RGB-D frames to a rosbag2 MCAP file")
     _add_source_args(p)
     p.add_argument("--out", required=True, help="output .mcap path")
-    p.add_argument("--depth-encoding", default="16UC1", choices=["16UC1", "32FC1"])
+    p.add_argument(
+        "--depth-encoding",
+        default="16UC1",
+        choices=["16UC1", "32FC1"],
+        help="depth as millimetres (realsense2_camera's) or float metres",
+    )
     p.set_defaults(handler=_cmd_record)
     p = sub.add_parser("perception-segment", help="table plane + objects of each frame, as JSON")
     _add_source_args(p)

@@ -64,6 +64,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(axis, type=float, help=f"TCP {axis} in the robot base frame [m]")
     p.add_argument("--yaw", type=float, default=0.0, help="rotation about the vertical [deg]")
     p.add_argument("--width", type=float, default=0.05, help="opening [m]")
-    p.add_argument("--robot", default="panda")
-    p.add_argument("--group", default=None)
+    p.add_argument("--robot", default="panda", help="config/robots/<name>.yaml or a path")
+    p.add_argument("--group", default=None, help="planning group (default: the robot's)")
     p.set_defaults(handler=_cmd_reach)

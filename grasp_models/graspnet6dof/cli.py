@@ -61,29 +61,43 @@ def _eval(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("datagen-6dof", help="physics-labelled 6-DOF grasp data (ACRONYM HDF5)")
-    p.add_argument("--split", default="train", choices=("train", "val", "test"))
+    p.add_argument(
+        "--split",
+        default="train",
+        choices=("train", "val", "test"),
+        help="object split to draw from (test: held out, never trained on)",
+    )
     p.add_argument("--out", required=True, help="output folder (one .h5 per object)")
     p.add_argument("--count", type=int, default=100, help="objects of the split")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0, help="object draw, candidates and views")
+    p.add_argument("--workers", type=int, default=2, help="processes running the trials")
     p.add_argument("--candidates", type=int, default=400, help="surface candidates per object")
     p.add_argument("--perturbed", type=int, default=200, help="perturbed positives per object")
     p.add_argument("--views", type=int, default=8, help="rendered partial clouds per object")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_datagen)
 
     p = sub.add_parser("train-6dof", help="train the 6-DOF GraspNet sampler or evaluator")
-    p.add_argument("--model", required=True, choices=("vae", "evaluator"))
+    p.add_argument(
+        "--model",
+        required=True,
+        choices=("vae", "evaluator"),
+        help="the grasp sampler (VAE) or the grasp evaluator",
+    )
     p.add_argument("--data", required=True, help="datagen-6dof output folder")
     p.add_argument("--out", required=True, help="checkpoint path (.pt); resumes if it exists")
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--minutes", type=float, default=20.0, help="wall-clock budget")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--latent-size", type=int, default=2)
-    p.add_argument("--grasps-per-cloud", type=int, default=64)
-    p.add_argument("--clouds-per-step", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=2000, help="training steps in all")
+    p.add_argument(
+        "--minutes", type=float, default=20.0, help="wall-clock budget; stops at whichever first"
+    )
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument(
+        "--latent-size", type=int, default=2, help="vae: latent dimensions (the paper's 2)"
+    )
+    p.add_argument("--grasps-per-cloud", type=int, default=64, help="grasps of each batch cloud")
+    p.add_argument("--clouds-per-step", type=int, default=2, help="point clouds per batch")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and batches")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--bf16", action="store_true", help="evaluator under CPU bf16 autocast")
     p.add_argument(
         "--eval-mix",
@@ -100,10 +114,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sampler", default=None, help="VAE weights (default: shipped)")
     p.add_argument("--evaluator", default=None, help="evaluator weights (default: shipped)")
     p.add_argument("--views", type=int, default=2, help="views per object")
-    p.add_argument("--samples", type=int, default=200)
-    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--samples", type=int, default=200, help="grasps sampled per view")
+    p.add_argument(
+        "--iterations", type=int, default=10, help="gradient refinement steps of each grasp"
+    )
     p.add_argument("--trials", type=int, default=10, help="top grasps trialled per view")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="views, samples and trials")
     p.add_argument(
         "--min-positives",
         type=int,

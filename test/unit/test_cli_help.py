@@ -1,0 +1,50 @@
+"""``grasp COMMAND --help``: every option says what it is, and what it defaults to."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from grasp_bringup.cli import build_parser, main
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def test_every_option_of_every_subcommand_has_a_help_line() -> None:
+    commands = _subcommands()
+    assert {"demo", "train", "eval", "datagen-planar", "launch"} <= set(commands)
+    missing = [
+        f"grasp {name} {'/'.join(a.option_strings) or a.dest}"
+        for name, parser in commands.items()
+        for a in parser._actions
+        if not isinstance(a, argparse._HelpAction) and not a.help
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown", "not_shown"),
+    [
+        # defaults from the parser, not written twice in the help text
+        (["train"], ["images per training step (default: 8)", "(default: 0.001)"], []),
+        (["eval"], ["(default: image gt)", "(default: 0.25)"], ["(default: None)"]),
+        # a flag's False, a None and an empty string say nothing
+        (["demo"], ["objects on the table (default: 3)"], ["(default: False)", "(default: )"]),
+        # a help line that already names its default keeps its own words
+        (["plan-reach"], ["planning group (default: the robot's)"], ["(default: None)"]),
+    ],
+)
+def test_help_shows_the_defaults(capsys, argv, shown, not_shown) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([*argv, "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for s in shown:
+        assert s in text
+    for s in not_shown:
+        assert s not in text

@@ -5,6 +5,11 @@ Each package contributes its subcommands from a ``<package>/cli.py`` module expo
 ``register(subparsers)``; every subparser sets ``handler`` to a function taking the parsed
 arguments and returning an exit code. Every option has a help line; ``--help`` adds its
 default (:class:`HelpFormatter`), so a help line does not repeat it.
+
+An error of the stack (:class:`~grasp_core.errors.GraspBringupError`: a malformed dataset,
+a missing model card, a value out of range) or of the file system ends the command with
+one line on stderr, ``grasp COMMAND: error: ...``, and exit code 1; ``grasp --traceback
+COMMAND ...`` shows where it was raised instead.
 """
 
 from __future__ import annotations
@@ -61,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grasp", description="grasp_bringup: ROS 2 grasping stack with a MuJoCo default"
     )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="on an error, show the Python traceback instead of one line",
+    )
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
@@ -72,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from grasp_core.errors import GraspBringupError
+
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
@@ -79,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (GraspBringupError, OSError) as exc:  # their messages name what and where
+        if args.traceback:
+            raise
+        print(f"grasp {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -104,17 +104,16 @@ def _eval(args: argparse.Namespace) -> int:
     from grasp_models.planar.train import open_dataset
     from grasp_models.registry import load_model
 
+    metric = RectangleMetric(args.iou, args.angle)
+    ks = sorted({1, *(int(require_range("--k", k, 1)) for k in args.k)})
+    zoom = None if args.zoom == "auto" else require_range("--zoom", args.zoom, 0.05, 20.0)
     torch.set_num_threads(args.threads)
     model = load_model(args.model, args.weights, device=args.device)
     rgb = getattr(model, "in_channels", 1) == 4  # an RGB-D model reads the colour images
     source = open_dataset(args.data, args.format, rgb)
     indices = source.labelled_indices()
-    metric = RectangleMetric(args.iou, args.angle)
-    ks = sorted({1, *args.k})
-    if args.zoom == "auto":  # the data's scale (its camera.json) to the model's, or 1
+    if zoom is None:  # auto: the data's scale (its camera.json) to the model's, or 1
         zoom = model.data_zoom(dataset_pixels_per_metre(source))
-    else:
-        zoom = require_range("--zoom", float(args.zoom), 0.05, 20.0)
     result = {
         crop: evaluate(model, source, indices, crop, ks, metric, progress=not args.quiet, zoom=zoom)
         for crop in args.crop

@@ -48,3 +48,35 @@ def test_help_shows_the_defaults(capsys, argv, shown, not_shown) -> None:
         assert s in text
     for s in not_shown:
         assert s not in text
+
+
+def test_an_error_of_the_stack_is_one_line_naming_the_command(tmp_path, capsys) -> None:
+    """A missing dataset or model card ends the command with exit code 1 and one line on
+    stderr (it was a traceback ending in the same message); ``--traceback`` raises."""
+    from grasp_core.errors import GraspBringupError
+
+    missing = tmp_path / "nowhere"
+    assert main(["eval", "--model", "ggcnn", "--data", str(missing), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"grasp eval: error: Cornell dataset root is not a directory: {missing}"]
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"not a checkpoint")
+    argv = ["eval", "--model", "ggcnn", "--weights", str(weights), "--data", str(missing)]
+    assert main(argv) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("grasp eval: error: model card not found beside the weights")
+    with pytest.raises(GraspBringupError, match="not a directory"):
+        main(["--traceback", "eval", "--model", "ggcnn", "--data", str(missing)])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--zoom", "abc"], "--zoom: expected a number, got 'abc'"),  # was a ValueError
+        (["--k", "0"], "--k: 0 is outside the valid range"),  # was a silent "top0"
+    ],
+)
+def test_eval_refuses_a_bad_zoom_or_k_before_reading_data(tmp_path, capsys, option, message):
+    argv = ["eval", "--model", "ggcnn", "--data", str(tmp_path / "nowhere"), *option]
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err

@@ -582,7 +582,7 @@ def test_the_codebook_size_and_code_dimension_are_options_the_grasp_model_inheri
         )
     argv = ["train", "--model", "ggcnn", "--data", str(data), "--out", str(tmp_path / "g.pt")]
     with pytest.raises(ValueError, match="vq_dim.*ggcnn"):
-        main([*argv, "--vq-dim", "64", "--quiet"])
+        main(["--traceback", *argv, "--vq-dim", "64", "--quiet"])
 
 
 def test_a_malformed_camera_json_stops_training_before_the_first_epoch(tmp_path: Path) -> None:

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from grasp_core.errors import GraspBringupError
+from grasp_core.files import read_yaml_mapping
 from grasp_core.paths import share_dir
 
 PACKAGE = "grasp_bringup"
@@ -203,10 +202,4 @@ def _flatten(d: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise GraphError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise GraphError(f"{path}: expected a mapping at the top level")
-    return data
+    return read_yaml_mapping(path, "graph or parameter file", GraphError)

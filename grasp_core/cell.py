@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from grasp_core.camera import CameraModel
 from grasp_core.errors import ValidationError
+from grasp_core.files import read_yaml_mapping
 from grasp_core.paths import config_path, share_dir
 from grasp_core.se3 import (
     look_at,
@@ -346,12 +346,7 @@ def load_layout(
     (who needs ``frame``, e.g. ``"robot baxter"``).
     """
     path = layout_path(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise CellConfigError(f"{path}: cannot read layout: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CellConfigError(f"{path}: expected a mapping at the top level")
+    data = read_yaml_mapping(path, "layout", CellConfigError)
     cell_frame = data.get("frame")
     if not isinstance(cell_frame, str) or not cell_frame:
         raise CellConfigError(

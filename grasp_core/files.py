@@ -1,5 +1,7 @@
 """Files that must survive a crash: written to a temporary name beside the target, synced,
-then renamed over it, so a reader sees the old file or the new one, never half of one."""
+then renamed over it, so a reader sees the old file or the new one, never half of one. And
+the one reader of the YAML files users write (cells, robots, grippers, parameters, graphs),
+whose errors name the file."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+import yaml
+
+from grasp_core.errors import ValidationError
 
 
 def _umask() -> int:
@@ -54,6 +60,25 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def read_yaml_mapping(
+    path: str | Path, what: str, error: type[Exception] = ValidationError
+) -> dict[str, Any]:
+    """The mapping at the top of the YAML file ``path`` (an empty file: an empty one). A
+    missing or unreadable file, invalid YAML or another top level raises ``error`` naming
+    the file and ``what`` it should hold (``"work cell layout"``)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise error(f"{path}: cannot read {what}: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise error(
+            f"{path}: {what}: expected a mapping at the top level, got {type(data).__name__}"
+        )
+    return data
 
 
 def file_sha256(path: str | Path) -> str:

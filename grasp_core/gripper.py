@@ -6,9 +6,8 @@ import functools
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import yaml
-
 from grasp_core.errors import ValidationError
+from grasp_core.files import read_yaml_mapping
 from grasp_core.paths import config_path, share_dir
 from grasp_core.validation import require_range
 
@@ -54,7 +53,7 @@ def _load_gripper(name_or_path: str) -> GripperSpec:
                 f"gripper {name_or_path!r} is unknown; available: {', '.join(available)}"
             )
         path = config_path("grippers", f"{name_or_path}.yaml")
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml_mapping(path, "gripper")
     names = {f.name for f in fields(GripperSpec)}
     unknown = set(data) - names
     missing = names - set(data)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from grasp_core.cell import CROP_KEYS, CellConfigError, resolve_crop_box
+from grasp_core.files import read_yaml_mapping
 from grasp_core.validation import require_range
 from grasp_perception.errors import ParamsError
 
@@ -212,13 +212,7 @@ class PerceptionParams:
 def read_params_block(path: str | Path) -> dict[str, Any]:
     """The perception node's parameters in a YAML file: its ``ros__parameters`` block
     (under ``perception``, ``/perception`` or ``/**``), or the file itself when flat."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ParamsError(f"{path}: cannot read perception parameters: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping, got {type(data).__name__}")
+    data = read_yaml_mapping(path, "perception parameters", ParamsError)
     for key in (NODE_NAME, f"/{NODE_NAME}", "/**"):
         block = data.get(key)
         if isinstance(block, dict) and "ros__parameters" in block:

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pinocchio as pin
-import yaml
 
 from grasp_core import paths
 from grasp_core.errors import GraspBringupError
+from grasp_core.files import read_yaml_mapping
 from grasp_core.paths import config_path, share_dir
 from grasp_core.se3 import make_transform
 from grasp_core.validation import as_array, readonly
@@ -139,7 +139,7 @@ def load_robot(name_or_path: str | Path) -> RobotConfig:
         path = config_path("robots", f"{name_or_path}.yaml")
     if not path.is_file():
         raise RobotConfigError(f"robot config not found: {path}")
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml_mapping(path, "robot config", RobotConfigError)
     try:
         groups = []
         for gname, g in data["groups"].items():

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from grasp_core import Grasp
+from grasp_core.files import read_yaml_mapping
 from grasp_core.gripper import load_gripper
 from grasp_core.paths import config_path
 from grasp_core.validation import require_choice, require_range
@@ -64,7 +64,7 @@ class GraspNet6DofParams:
     @classmethod
     def from_yaml(cls, path: str | Path | None = None) -> GraspNet6DofParams:
         path = Path(path) if path is not None else config_path("graspnet6dof.yaml")
-        data = yaml.safe_load(path.read_text()) or {}
+        data = read_yaml_mapping(path, "6-DOF GraspNet parameters", ModelError)
         data = data.get(NAME, data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)

@@ -36,6 +36,7 @@ from grasp_bringup.report import (
     write_report,
 )
 from grasp_core.cell import CellLayout
+from grasp_core.validation import require_range
 
 Log = Callable[[str], None]
 #: Object splits of grasp_sim; any other object set is a path to meshes.
@@ -75,6 +76,17 @@ class EpisodeOptions:
     perception_params: tuple[tuple[str, object], ...] = ()
     cell: str | None = None
     cell_camera: str = "overhead"
+
+    def __post_init__(self) -> None:
+        # zero objects never gave candidates: the start-up waited its 120 s for them
+        require_range("objects", self.objects, 1, None)
+        if self.max_attempts is not None:
+            require_range("max_attempts", self.max_attempts, 1, None)
+        if self.max_grasp_width is not None:
+            require_range("max_grasp_width", self.max_grasp_width, 0.0, None, low_inclusive=False)
+        require_range("real_time_factor", self.real_time_factor, 0.0, None)
+        require_range("attempt_timeout", self.attempt_timeout, 0.0, None, low_inclusive=False)
+        require_range("startup_timeout", self.startup_timeout, 0.0, None, low_inclusive=False)
 
     @property
     def budget(self) -> int:
@@ -473,8 +485,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """``grasp demo``: one episode with a run folder and a console summary."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) / stamp if args.out else Path("runs") / stamp
-    out.mkdir(parents=True, exist_ok=True)
-    opts = EpisodeOptions(
+    opts = EpisodeOptions(  # checks the options before the run folder is made
         model=args.model,
         objects=args.objects,
         object_set=args.object_set,
@@ -487,6 +498,7 @@ def run_demo(args: argparse.Namespace) -> int:
         processes=args.processes,
         max_grasp_width=args.max_grasp_width,
     )
+    out.mkdir(parents=True, exist_ok=True)
     print(
         f"[demo] {opts.objects} objects from {opts.object_set!r}, model {opts.model}, seed {opts.seed} -> {out}"
     )

@@ -107,7 +107,7 @@ def _eval(args: argparse.Namespace) -> int:
     metric = RectangleMetric(args.iou, args.angle)
     ks = sorted({1, *(int(require_range("--k", k, 1)) for k in args.k)})
     zoom = None if args.zoom == "auto" else require_range("--zoom", args.zoom, 0.05, 20.0)
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(int(require_range("--threads", args.threads, 1)))
     model = load_model(args.model, args.weights, device=args.device)
     rgb = getattr(model, "in_channels", 1) == 4  # an RGB-D model reads the colour images
     source = open_dataset(args.data, args.format, rgb)

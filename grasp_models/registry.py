@@ -10,6 +10,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from grasp_core.errors import ValidationError
 from grasp_models.base import GraspModel
 from grasp_models.errors import UnknownModelError
 
@@ -30,12 +31,21 @@ def available() -> list[str]:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``."""
-    if device != "auto":
-        return device
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``; any other name must
+    be a torch device this machine has (a :class:`ValidationError` says which it is not)."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as exc:
+        raise ValidationError(
+            f"device: {device!r} is not a torch device (cpu, cuda, cuda:1, auto)"
+        ) from exc
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValidationError(f"device: {device!r}, but torch sees no CUDA GPU here (use cpu)")
+    return device
 
 
 def load_model(name: str, weights: str | Path | None = None, device: str = "auto") -> GraspModel:

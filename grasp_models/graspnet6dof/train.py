@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from grasp_core.errors import ValidationError
+from grasp_core.validation import require_choice, require_range
 from grasp_models.checkpoint import load_checkpoint, save_checkpoint, save_json
 from grasp_models.graspnet6dof.control_points import control_points
 from grasp_models.graspnet6dof.dataset import ObjectGrasps, load_folder, pick, view_sample
@@ -46,9 +48,15 @@ class TrainConfig:
     eval_mix: tuple[float, float, float] = EVAL_MIX
 
     def __post_init__(self) -> None:
+        require_choice("model", self.model, ("vae", "evaluator"))
+        counts = ("steps", "latent_size", "grasps_per_cloud", "clouds_per_step", "threads")
+        for name in (*counts, "save_every"):
+            require_range(name, getattr(self, name), 1, None)
+        require_range("minutes", self.minutes, 0.0, None, low_inclusive=False)
+        require_range("lr", self.lr, 0.0, None)
         mix = tuple(float(x) for x in self.eval_mix)
         if len(mix) != 3 or min(mix) < 0 or abs(sum(mix) - 1.0) > 1e-6:
-            raise ValueError(
+            raise ValidationError(
                 f"TrainConfig.eval_mix: three fractions >= 0 summing to 1 "
                 f"(positives, negatives, hard negatives), got {self.eval_mix}"
             )

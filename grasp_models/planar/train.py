@@ -119,6 +119,9 @@ class TrainConfig:
         require_range("train_shift", self.train_shift, 0.0, None)
         require_range("epochs", self.epochs, 1, None)
         require_range("batch_size", self.batch_size, 1, None)
+        require_range("lr", self.lr, 0.0, None)
+        require_range("threads", self.threads, 1, None)
+        resolve_device(self.device)  # a device this machine has, before any data is read
         require_range("val_every", self.val_every, 1, None)
         require_range("label_fraction", self.label_fraction, 0.0, 1.0, low_inclusive=False)
         require_range("vq_decoder_lr_scale", self.vq_decoder_lr_scale, 0.0, None)

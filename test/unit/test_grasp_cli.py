@@ -1,4 +1,5 @@
-"""``grasp COMMAND --help``: every option says what it is, and what it defaults to."""
+"""The ``grasp`` command line: every option's ``--help`` says what it is and its default;
+a bad value or file ends a command with one line naming it, not a traceback."""
 
 from __future__ import annotations
 
@@ -80,3 +81,29 @@ def test_eval_refuses_a_bad_zoom_or_k_before_reading_data(tmp_path, capsys, opti
     argv = ["eval", "--model", "ggcnn", "--data", str(tmp_path / "nowhere"), *option]
     assert main(argv) == 1
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # were tracebacks from torch (ValueError, RuntimeError) after the data was read
+        (["train", "--model", "ggcnn", "--lr", "-1"], "lr: -1 is outside the valid range [0,"),
+        (["train", "--model", "ggcnn", "--threads", "0"], "threads: 0 is outside"),
+        (["train", "--model", "ggcnn", "--device", "gpu0"], "device: 'gpu0' is not a torch device"),
+        (["train-6dof", "--model", "vae", "--lr", "-0.5"], "lr: -0.5 is outside"),
+        (["train-6dof", "--model", "vae", "--steps", "0"], "steps: 0 is outside"),
+    ],
+)
+def test_training_refuses_bad_options_before_reading_data(tmp_path, capsys, argv, message):
+    argv = [*argv, "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "w.pt")]
+    assert main([*argv, "--quiet"] if argv[0] == "train" else argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and "nowhere" not in err
+    assert not (tmp_path / "w.pt").exists()
+
+
+def test_a_demo_of_no_objects_is_refused_at_once_and_makes_no_run_folder(tmp_path, capsys):
+    """It waited 120 s for grasp candidates that zero objects never give."""
+    assert main(["demo", "--objects", "0", "--out", str(tmp_path / "runs")]) == 1
+    assert "objects: 0 is outside the valid range [1, inf]" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

@@ -21,14 +21,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_launch(args: argparse.Namespace) -> int:
-    from grasp_bringup.graph import GraphError, load_graph, parse_cli_arguments
+    from grasp_bringup.graph import load_graph, parse_cli_arguments
 
-    try:
-        graph = load_graph(args.graph, parse_cli_arguments(args.arguments))
-    except GraphError as exc:
-        print(f"grasp launch: {exc}")
-        return 2
-    from grasp_bringup import launcher
+    graph = load_graph(args.graph, parse_cli_arguments(args.arguments))  # GraphError: main's
+    from grasp_bringup import launcher  # rclpy: after the graph's arguments are checked
 
     return launcher.run_processes(graph) if args.processes else launcher.run_in_process(graph)
 

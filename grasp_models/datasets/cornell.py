@@ -90,6 +90,42 @@ def depth_from_pcd(path: Path, shape: tuple[int, int] | None = None) -> np.ndarr
         png = path.with_name(path.stem + "r.png")
         size = cv2.imread(str(png), cv2.IMREAD_UNCHANGED).shape[:2] if png.is_file() else None
         shape = tuple(size) if size else CORNELL_SHAPE
+    depth = _depth_from_pcd_fast(path, shape)
+    if depth is None:  # not a plain table of numbers: the line-by-line reader names the line
+        depth = _depth_from_pcd_lines(path, shape)
+    valid = depth[depth > 0]
+    if valid.size and np.median(valid) > 20.0:
+        depth *= np.float32(1e-3)  # Cornell clouds are in millimetres
+    return depth
+
+
+def _depth_from_pcd_fast(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """:func:`depth_from_pcd`'s ranges by numpy's C reader (a few times faster than
+    the line-by-line reader on a 640x480 cloud); None when the file is anything but an ASCII header and
+    rows of at least five numbers with pixel indices inside ``shape``."""
+    with path.open(errors="replace") as fh:
+        for line in fh:
+            if line.startswith("DATA"):
+                if line.split()[1:2] != ["ascii"]:
+                    return None
+                break
+        else:
+            return None
+        try:
+            rows = np.loadtxt(fh, dtype=np.float64, usecols=(0, 1, 2, 4), ndmin=2)
+        except ValueError:
+            return None
+    if not np.isfinite(rows[:, 3]).all():
+        return None
+    index = rows[:, 3].astype(np.int64)  # int(float(token)), as the line reader
+    if (index < 0).any() or (index >= shape[0] * shape[1]).any():
+        return None
+    depth = np.zeros(shape, dtype=np.float32)
+    depth.reshape(-1)[index] = np.sqrt((rows[:, :3] ** 2).sum(axis=1))
+    return depth
+
+
+def _depth_from_pcd_lines(path: Path, shape: tuple[int, int]) -> np.ndarray:
     depth = np.zeros(shape, dtype=np.float32)
     in_data = False
     with path.open(errors="replace") as fh:
@@ -118,9 +154,6 @@ def depth_from_pcd(path: Path, shape: tuple[int, int] | None = None) -> np.ndarr
             depth[row, col] = math.sqrt(x * x + y * y + z * z)
     if not in_data:
         raise DatasetError(f"{path}: no 'DATA ascii' header line")
-    valid = depth[depth > 0]
-    if valid.size and np.median(valid) > 20.0:
-        depth *= np.float32(1e-3)  # Cornell clouds are in millimetres
     return depth
 
 

@@ -109,6 +109,29 @@ def test_malformed_point_cloud_names_line(tmp_path: Path) -> None:
         CornellDataset(tmp_path)[0]
 
 
+def test_the_fast_point_cloud_reader_gives_the_line_readers_depth(tmp_path: Path) -> None:
+    """numpy's reader (a few times faster) and the line-by-line one agree; a
+    file it cannot take whole goes to the line reader, whose error names the line."""
+    from grasp_models.datasets import cornell
+
+    rng = np.random.default_rng(3)
+    index = rng.choice(48 * 64, 900, replace=False)
+    xyz = rng.uniform(-300.0, 900.0, (900, 3))
+    rows = ["# .PCD v.7 - Point Cloud Data file format", "FIELDS x y z rgb index", "DATA ascii"]
+    rows += [
+        f"{x:.4f} {y:.4f} {z:.4f} 4.2108e+06 {i}" for (x, y, z), i in zip(xyz, index, strict=True)
+    ]
+    path = write(tmp_path / "pcd0500.txt", "\n".join(rows) + "\n")
+    fast = cornell._depth_from_pcd_fast(path, (48, 64))
+    assert fast is not None and np.count_nonzero(fast) == 900
+    np.testing.assert_array_equal(fast, cornell._depth_from_pcd_lines(path, (48, 64)))
+    for bad, line in (("0 0 600 0 3072", 4), ("0 0 600 0 nan", 4), ("0 0 600 0", 4)):
+        write(path, "DATA ascii\n0 0 600 0 1\n0 0 600 0 2\n" + bad + "\n")
+        assert cornell._depth_from_pcd_fast(path, (48, 64)) is None
+        with pytest.raises(DatasetError, match=rf"pcd0500\.txt:{line}"):
+            cornell.depth_from_pcd(path, (48, 64))
+
+
 def test_point_cloud_takes_the_size_of_its_colour_image(tmp_path: Path) -> None:
     """Your own 424x240 capture as pcdNNNN.txt: index = row * 424 + column (read as 640
     wide, its rows wrapped and the depth under a label was another pixel's)."""

@@ -6,11 +6,12 @@ import argparse
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    import grasp_core
-    from grasp_core.paths import share_dir
+    import json
 
-    print(f"grasp_bringup share directory: {share_dir()}")
-    print(f"grasp_core exports: {', '.join(grasp_core.__all__)}")
+    from grasp_bringup.info import collect, format_info
+
+    info = collect()
+    print(json.dumps(info, indent=1) if args.json else format_info(info))
     return 0
 
 
@@ -40,7 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     launch.add_argument("arguments", nargs="*", help="launch arguments as name:=value")
     launch.add_argument("--processes", action="store_true", help="one process per node")
     launch.set_defaults(handler=_cmd_launch)
-    info = sub.add_parser("info", help="show where the package's data lives")
+    info = sub.add_parser(
+        "info",
+        help="versions, grasp models and their shipped weights, robots, graphs, work cells",
+    )
+    info.add_argument("--json", action="store_true", help="the same as one JSON object")
     info.set_defaults(handler=_cmd_info)
     demo = sub.add_parser(
         "demo",

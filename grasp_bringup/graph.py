@@ -66,16 +66,19 @@ class Graph:
         return str(frames.pop())
 
 
+def available_graphs() -> list[str]:
+    """Names of the graphs shipped under ``config/graphs``."""
+    return sorted(p.stem for p in (share_dir() / "config" / "graphs").glob("*.yaml"))
+
+
 def graph_path(name: str) -> Path:
     """Path of graph ``name`` (``panda_grasp``) or of a YAML file given directly."""
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
-    folder = share_dir() / "config" / "graphs"
-    path = folder / f"{name}.yaml"
+    path = share_dir() / "config" / "graphs" / f"{name}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in folder.glob("*.yaml"))
-        raise GraphError(f"unknown graph {name!r}; available: {', '.join(known)}")
+        raise GraphError(f"unknown graph {name!r}; available: {', '.join(available_graphs())}")
     return path
 
 

@@ -107,3 +107,27 @@ def test_a_demo_of_no_objects_is_refused_at_once_and_makes_no_run_folder(tmp_pat
     assert main(["demo", "--objects", "0", "--out", str(tmp_path / "runs")]) == 1
     assert "objects: 0 is outside the valid range [1, inf]" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_info_lists_the_models_with_their_cards_numbers(capsys) -> None:
+    """``grasp info`` (was: the share directory and grasp_core's exports) names every
+    registered model with its shipped card's held-out figure, robots, graphs and cells."""
+    import json
+
+    from grasp_models.checkpoint import load_card
+    from grasp_models.registry import WEIGHTS_DIR, available
+
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert list(info["models"]) == available()
+    top1 = load_card(WEIGHTS_DIR / "ggcnn.pt")["metrics"]["image"]["top1"]
+    assert f"top-1 {100 * top1:.1f} % on blind crops" in info["models"]["ggcnn"]
+    assert info["models"]["ggcnn2"].startswith("no shipped weights")
+    assert "AUC" in info["models"]["graspnet6dof"]
+    assert {"panda", "baxter"} <= set(info["robots"])
+    assert {"panda_grasp", "baxter_grasp"} <= set(info["graphs"])
+    assert "sim/panda_table.yaml" in info["cells"]
+    assert all(info["versions"][dist] for dist in ("grasp_bringup", "torch", "mujoco"))
+    assert main(["info"]) == 0
+    text = capsys.readouterr().out
+    assert info["models"]["vqvae_ggcnn"] in text and info["share_dir"] in text

@@ -1,0 +1,113 @@
+"""``grasp info``: what this install has: versions of the parts it is built on, the grasp
+models with their shipped weights' held-out numbers, robots, graphs and work cells.
+
+Reads package metadata and the model cards (JSON) only: nothing heavy is imported, so it
+answers in well under a second.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+#: distribution name -> what it is, in the order shown
+PARTS = {
+    "grasp_bringup": "this package",
+    "torch": "networks",
+    "mujoco": "simulation",
+    "open3d": "point clouds",
+    "pin": "pinocchio kinematics",
+    "coal": "collision",
+    "ompl": "motion planning",
+    "ruckig": "time parameterisation",
+}
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def ros_source() -> str:
+    """Which ROS 2 the nodes run on: a sourced system install or the distribution wheels."""
+    distro = os.environ.get("ROS_DISTRO")
+    if distro:
+        return f"system ROS 2 {distro} (sourced)"
+    rclpy = _version("ros-rclpy")
+    return f"ROS 2 Kilted wheels (rclpy {rclpy})" if rclpy else "no ROS 2 found"
+
+
+def model_summary(name: str, weights_dir: Path) -> str:
+    """One line on model ``name``'s shipped weights: the held-out figure of its card."""
+    if name == "graspnet6dof":
+        card_path = weights_dir / "graspnet6dof_vae.json"
+    else:
+        card_path = weights_dir / f"{name}.json"
+    if not card_path.is_file():
+        return f"no shipped weights: train them (`grasp train --model {name} ...`)"
+    card = json.loads(card_path.read_text())
+    if name == "graspnet6dof":
+        auc = {int(k): v for k, v in card.get("held_out", {}).get("auc_by_iteration", {}).items()}
+        if not auc:
+            return f"shipped ({card_path.name}), no held-out figure on its card"
+        steps = max(auc)
+        return (
+            f"shipped sampler + evaluator: held-out success-coverage AUC {auc[steps]:.3f} "
+            f"after {steps} refinement steps"
+        )
+    blind = card.get("metrics", {}).get("image", {})
+    if "top1" not in blind:
+        return f"shipped ({card_path.name}), no held-out figure on its card"
+    return (
+        f"shipped {card_path.with_suffix('.pt').name}: held-out top-1 {100 * blind['top1']:.1f} % "
+        f"on blind crops ({blind.get('images', '?')} images)"
+    )
+
+
+def collect() -> dict[str, Any]:
+    """Everything ``grasp info`` shows, as a JSON-able dict."""
+    from grasp_bringup.graph import available_graphs
+    from grasp_core.cell import shipped_layouts
+    from grasp_core.paths import share_dir
+    from grasp_models.registry import WEIGHTS_DIR, available
+    from grasp_planning.robot import available_robots
+
+    return {
+        "share_dir": str(share_dir()),
+        "python": platform.python_version(),
+        "ros": ros_source(),
+        "versions": {dist: _version(dist) for dist in PARTS},
+        "models": {name: model_summary(name, WEIGHTS_DIR) for name in available()},
+        "weights_dir": str(WEIGHTS_DIR),
+        "robots": available_robots(),
+        "graphs": available_graphs(),
+        "cells": shipped_layouts(),
+    }
+
+
+def format_info(info: dict[str, Any]) -> str:
+    width = max(map(len, info["models"]))
+    lines = [
+        f"grasp_bringup {info['versions']['grasp_bringup'] or '(not installed)'}: "
+        f"share directory {info['share_dir']}",
+        f"python {info['python']}, {info['ros']}",
+        "built on: "
+        + ", ".join(
+            f"{dist} {info['versions'][dist] or 'MISSING'} ({what})"
+            for dist, what in PARTS.items()
+            if dist != "grasp_bringup"
+        ),
+        f"grasp models (model:=NAME; weights in {info['weights_dir']}):",
+        *(f"  {name:<{width}}  {text}" for name, text in info["models"].items()),
+        f"robots: {', '.join(info['robots'])}",
+        f"graphs (grasp launch GRAPH, ros2 launch grasp_bringup GRAPH.launch.py): "
+        f"{', '.join(info['graphs'])}",
+        f"work cells (cell:=FILE, relative to config/): {', '.join(info['cells'])}",
+    ]
+    return "\n".join(lines)

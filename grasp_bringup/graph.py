@@ -151,7 +151,7 @@ def _node_spec(raw: dict, args: dict[str, str], path: Path) -> NodeSpec:
             raise GraphError(
                 f"{path.name}: node {name!r} names parameter file {f}, which does not exist"
             )
-        params.update(_ros_parameters(f, name))
+        params.update(ros_parameters(f, name))
     params.update(raw.get("parameters", {}) or {})
     params = {
         k: _substitute(v, args, f"{path.name}: node {name!r} parameter {k!r}")
@@ -183,7 +183,7 @@ def _substitute(value: Any, args: dict[str, str], where: str) -> Any:
     return _ARG.sub(repl, value)
 
 
-def _ros_parameters(path: Path, node_name: str) -> dict[str, Any]:
+def ros_parameters(path: Path, node_name: str) -> dict[str, Any]:
     """``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 params file,
     flattened to dotted names as rclpy declares them."""
     data = _read_yaml(path)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import rclpy
@@ -112,11 +114,71 @@ def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
     return values
 
 
+def _type_name(default: Any) -> str:
+    if isinstance(default, Parameter.Type):
+        return default.name.lower().replace("_array", " list")
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, (list, tuple)):
+        inner = _type_name(default[0]) if default else "string"
+        return f"{inner} list"
+    return {int: "integer", float: "double", str: "string"}.get(type(default), "?")
+
+
+def parameter_help(node_name: str, specs: Sequence[ParamSpec], params_file: Path | None) -> str:
+    """What ``<node executable> --help`` prints: every parameter with its type, built-in
+    default, range and description, and the value ``params_file`` (the node's YAML under
+    ``config/``, which both launchers load) gives it when that differs."""
+    from grasp_bringup.graph import ros_parameters
+
+    given = ros_parameters(params_file, node_name) if params_file is not None else {}
+    lines = [
+        f"{node_name}: a ROS 2 node; set its parameters with `--ros-args -p NAME:=VALUE` or "
+        "`--params-file FILE`"
+        + (
+            f" (the launch files load {params_file}, then set what their arguments say)"
+            if params_file is not None
+            else ""
+        ),
+        "",
+        "parameters:",
+    ]
+    for spec in specs:
+        unset = isinstance(spec.default, Parameter.Type)
+        default = None if unset else spec.default
+        facts = [_type_name(spec.default), "unset" if unset else f"default {default!r}"]
+        if spec.range is not None:
+            facts.append(f"{spec.range[0]:g} to {spec.range[1]:g}")
+        if spec.name in given and given[spec.name] != default:
+            facts.append(f"{params_file.name}: {given[spec.name]!r}")
+        if spec.read_only:
+            facts.append("read-only")
+        lines.append(f"  {spec.name} ({', '.join(facts)})")
+        lines.append(f"      {spec.description}")
+    return "\n".join(lines)
+
+
+def wants_help(args: Sequence[str] | None) -> bool:
+    """Whether the node's own arguments (before ``--ros-args``) ask for ``-h``/``--help``."""
+    argv = list(sys.argv[1:] if args is None else args)
+    own = argv[: argv.index("--ros-args")] if "--ros-args" in argv else argv
+    return "-h" in own or "--help" in own
+
+
 def run_node(node_class: type[Node], args: Sequence[str] | None = None, **kwargs: Any) -> None:
     """The body of every node's ``main()``: init, spin on a ``SingleThreadedExecutor``
     (the node's callbacks run one at a time, as in the in-process graph: see
     :mod:`grasp_bringup.executors`), and shut down cleanly on Ctrl-C or an external
-    shutdown."""
+    shutdown. ``-h``/``--help`` prints the node's parameters (:func:`parameter_help`,
+    from the class's ``NODE_NAME`` and ``PARAM_SPECS``) instead of starting it."""
+    if wants_help(args):
+        from grasp_core.paths import share_dir
+
+        name = node_class.NODE_NAME
+        params_file = share_dir() / "config" / f"{name}.yaml"
+        params_file = params_file if params_file.is_file() else None
+        print(parameter_help(name, node_class.PARAM_SPECS, params_file))
+        return
     with rclpy.init(args=args):
         node = node_class(**kwargs)
         executor = SingleThreadedExecutor()

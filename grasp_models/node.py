@@ -139,9 +139,12 @@ PARAMS = [
 class GraspDetectorNode(Node):
     """Runs one grasp model on the camera stream (see the module docstring)."""
 
+    NODE_NAME = "grasp_detector"
+    PARAM_SPECS = PARAMS
+
     def __init__(self, **kwargs) -> None:
-        super().__init__("grasp_detector", **kwargs)
-        p = declare_params(self, PARAMS)
+        super().__init__(self.NODE_NAME, **kwargs)
+        p = declare_params(self, self.PARAM_SPECS)
         self.params = p
         # before the model loads: a wrong cell file stops the node at once
         T_base_camera = declare_camera_mount(self, p["base_frame"])

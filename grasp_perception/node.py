@@ -119,9 +119,12 @@ def _extrinsic(position: Any, orientation: Any) -> np.ndarray:
 class PerceptionNode(Node):
     """Camera topics -> cleaned depth, scene cloud and labelled object cloud."""
 
+    NODE_NAME = NODE_NAME
+    PARAM_SPECS = NODE_PARAMS + library_param_specs()
+
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(NODE_NAME, **kwargs)
-        values = declare_params(self, NODE_PARAMS + library_param_specs())
+        super().__init__(self.NODE_NAME, **kwargs)
+        values = declare_params(self, self.PARAM_SPECS)
         self.base_frame = values["base_frame"]
         T_base_camera = declare_camera_mount(self, self.base_frame)
         values.update(cell_crop_box(self, {k: values[k] for k in CROP_KEYS}, self.base_frame))

@@ -135,9 +135,12 @@ LEVELS = {
 class ExecutorNode(Node):
     """Filters candidates and runs pick-and-place (see the module docstring)."""
 
+    NODE_NAME = "executor"
+    PARAM_SPECS = PARAMS
+
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__("executor", **kwargs)
-        p = declare_params(self, PARAMS)
+        super().__init__(self.NODE_NAME, **kwargs)
+        p = declare_params(self, self.PARAM_SPECS)
         self.params = p
         self.robot = RobotModel(load_robot(p["robot"]), p["group"] or None)
         # the cell must be written in the robot's base frame (Baxter: base), else stop here

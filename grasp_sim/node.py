@@ -166,9 +166,12 @@ def _trajectory_args(msg: JointTrajectory) -> dict[str, Any]:
 class SimDriverNode(Node):
     """MuJoCo cell on ROS 2 topics (see the module docstring)."""
 
+    NODE_NAME = NODE_NAME
+    PARAM_SPECS = NODE_PARAMS
+
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(NODE_NAME, **kwargs)
-        v = declare_params(self, NODE_PARAMS)
+        super().__init__(self.NODE_NAME, **kwargs)
+        v = declare_params(self, self.PARAM_SPECS)
         self.values = v
         self._warn = WarnThrottle(self, v["log_throttle"])
         world = SimWorld(

@@ -5,6 +5,7 @@ as a user writing either would expect; every other rule still holds."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -110,3 +111,52 @@ def test_an_integer_set_at_run_time_is_that_float(ros_domain) -> None:
             assert not bad.successful and node.get_parameter("stride").value == 4
         finally:
             spinner.close()
+
+
+def test_parameter_help_lists_types_defaults_ranges_and_the_files_values(tmp_path) -> None:
+    from grasp_bringup.node_utils import parameter_help
+
+    params = tmp_path / "params_under_test.yaml"
+    params.write_text("params_under_test:\n  ros__parameters:\n    rate: 30.0\n    stride: 2\n")
+    text = parameter_help("params_under_test", SPECS, params)
+    assert "rate (double, default 20.0, 1 to 100, params_under_test.yaml: 30.0)" in text
+    assert "stride (integer, default 2, 1 to 8)\n" in text  # the file agrees: not repeated
+    assert "position (double list, default [0.5, 0.0, 0.8])" in text
+    assert "period (double, unset)" in text
+    assert text.count("\n      ") == len(SPECS)  # one description line each
+    assert "      publish rate [Hz]" in text
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["grasp_models.node", "grasp_perception.node", "grasp_planning.node", "grasp_sim.node"],
+)
+def test_every_node_executable_answers_help_with_its_parameters_without_starting(module) -> None:
+    """``ros2 run grasp_bringup grasp_detector --help`` started the node (rclpy ignores
+    the flag); now it lists the parameters and exits. ``--ros-args`` after it still go to
+    rclpy: a ``--help`` there is not the node's."""
+    import importlib
+    import subprocess
+    import sys
+
+    node_class = {
+        "grasp_models.node": "GraspDetectorNode",
+        "grasp_perception.node": "PerceptionNode",
+        "grasp_planning.node": "ExecutorNode",
+        "grasp_sim.node": "SimDriverNode",
+    }[module]
+    specs = getattr(importlib.import_module(module), node_class).PARAM_SPECS
+    run = [sys.executable, "-c", f"from {module} import main; main()", "--help"]
+    out = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    # a parameter's line is indented two spaces, its description six
+    listed = re.findall(r"^  (\w+) \(", out.stdout, flags=re.MULTILINE)
+    assert listed == [s.name for s in specs]
+    assert "[INFO]" not in out.stdout + out.stderr  # no node came up
+
+
+def test_a_help_after_ros_args_is_not_the_nodes() -> None:
+    from grasp_bringup.node_utils import wants_help
+
+    assert wants_help(["--help"]) and wants_help(["-h", "--ros-args", "-p", "a:=1"])
+    assert not wants_help(["--ros-args", "--help"]) and not wants_help([])

@@ -131,3 +131,12 @@ def test_info_lists_the_models_with_their_cards_numbers(capsys) -> None:
     assert main(["info"]) == 0
     text = capsys.readouterr().out
     assert info["models"]["vqvae_ggcnn"] in text and info["share_dir"] in text
+
+
+def test_version_is_the_installed_packages(capsys) -> None:
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"grasp {importlib.metadata.version('grasp_bringup')}"

@@ -230,7 +230,8 @@ def cell_workspace_center(node: Node, explicit: list[float] | None, base_frame: 
 
 class WarnThrottle:
     """Log a warning at most once per ``period`` [s] for each key (rclpy's own throttle is
-    per call site, which would hide one problem behind another)."""
+    per call site, which would hide one problem behind another); ``info=True`` logs a
+    state worth seeing that is not a fault (an empty table) at INFO instead."""
 
     def __init__(self, node: Node, period: float = 5.0) -> None:
         self._logger = node.get_logger()
@@ -238,14 +239,14 @@ class WarnThrottle:
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, key: str, text: str) -> bool:
+    def __call__(self, key: str, text: str, info: bool = False) -> bool:
         now = time.monotonic()
         with self._lock:
             last = self._last.get(key)
             if last is not None and now - last < self.period:
                 return False
             self._last[key] = now
-        self._logger.warning(text)
+        (self._logger.info if info else self._logger.warning)(text)
         return True
 
 

@@ -15,7 +15,8 @@ static mount. A cell camera on a robot link is placed at each frame's stamp from
 The crop box (``crop_x_min`` .. ``crop_z_max``) is built around the same file's workspace
 and table top, each crop_* parameter given explicitly winning
 (:func:`grasp_bringup.ros_camera.cell_crop_box`). Bad input (undecodable messages, all-invalid depth, no
-table, no object) gives one throttled warning per cause and empty-but-valid clouds.
+table, no object) gives one throttled warning per cause (an empty table: INFO) and
+empty-but-valid clouds.
 Parameters: ``config/perception.yaml``; library ones may be changed at run time.
 Frames are processed newest-first: if segmentation falls behind the camera, the frames in
 between are skipped (``frames_skipped``) rather than queued. ``max_rate`` > 0 segments at
@@ -221,7 +222,8 @@ class PerceptionNode(Node):
         self.last_segmentation = seg
         self.frames_processed += 1
         for text in seg.warnings:
-            self._warn(text.split(":")[0], f"frame {frame.stamp:.3f}: {text}")
+            cause = text.split(":")[0]  # nothing on the table is a state, not a fault
+            self._warn(cause, f"frame {frame.stamp:.3f}: {text}", info=cause == "no object")
         stamp = msgs.frame_stamp(frame)  # the camera's stamp, bit for bit
         self.depth_pub.publish(msgs.numpy_to_image(seg.clean_depth, "32FC1", stamp, frame.frame_id))
         self.scene_pub.publish(msgs.points_to_pointcloud2(seg.scene_points, seg.frame_id, stamp))

@@ -158,6 +158,34 @@ def test_bad_input_gives_empty_clouds_and_node_survives(harness, sim_scene) -> N
     assert harness.node.frames_processed >= 3
 
 
+def test_an_empty_table_is_logged_at_info_and_a_missing_table_warns(harness, sim_scene) -> None:
+    """A cleared table (the end of every session) logged a WARN every 5 s, as if broken."""
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.lines: list[tuple[str, str]] = []
+
+        def info(self, text: str) -> None:
+            self.lines.append(("info", text))
+
+        def warning(self, text: str) -> None:
+            self.lines.append(("warning", text))
+
+    frame, _, _ = sim_scene
+    fid = frame.frame_id
+    log = Recorder()
+    harness.node._warn._logger = log
+    table = np.full((480, 640), 800, np.uint16)  # the bare table, 0.8 m below the camera
+    empty = msgs.numpy_to_image(table, "16UC1", 30.0, fid)
+    m = harness.wait_for("objects", 30.0, lambda: harness.publish(frame, 30.0, depth_msg=empty))
+    assert m.width == 0
+    assert [level for level, text in log.lines if "no object" in text] == ["info"]
+    log.lines.clear()
+    zero = msgs.numpy_to_image(np.zeros((480, 640), np.uint16), "16UC1", 31.0, fid)
+    harness.wait_for("objects", 31.0, lambda: harness.publish(frame, 31.0, depth_msg=zero))
+    assert log.lines and {level for level, _ in log.lines} == {"warning"}, log.lines
+
+
 def test_parameters_have_descriptions_ranges_and_reject_bad_values(harness) -> None:
     node = harness.node
     desc = node.describe_parameters(["voxel_size", "pixel_stride", "camera_position"])

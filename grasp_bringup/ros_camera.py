@@ -246,7 +246,11 @@ class WarnThrottle:
             if last is not None and now - last < self.period:
                 return False
             self._last[key] = now
-        (self._logger.info if info else self._logger.warning)(text)
+        # two lines: rclpy refuses two severities from one call site (ValueError)
+        if info:
+            self._logger.info(text)
+        else:
+            self._logger.warning(text)
         return True
 
 

@@ -248,6 +248,8 @@ class SimDriverNode(Node):
         try:
             self._loop()
         except Exception as exc:  # keep the node alive to report it; stop stepping
+            if self._stop.is_set() or not self.context.ok():
+                return  # shut down under it (Ctrl-C shuts the context down first): no fault
             self.get_logger().error(f"physics thread stopped: {type(exc).__name__}: {exc}")
         finally:
             self.driver.world.close()  # GL context belongs to this thread

@@ -183,3 +183,34 @@ def test_reset_service_sends_the_arm_home(peer):
     peer.wait(future.done, what="reset response")
     assert future.result().success and "seed 1" in future.result().message
     peer.wait(lambda: np.allclose(peer.arm_q(), HOME, atol=5e-3), what="home after reset")
+
+
+def test_a_context_shut_down_under_the_physics_thread_ends_it_without_an_error(ros_domain):
+    """Ctrl-C on `grasp launch`: rclpy's signal handler shuts the rcl context down before
+    the nodes are destroyed, and the physics thread's next publish raised; it logged
+    "physics thread stopped: RCLError" as an ERROR at every stop."""
+    from grasp_sim.node import SimDriverNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    overrides = [Parameter("object_count", value=0), Parameter("camera_rate", value=30.0)]
+    node = SimDriverNode(parameter_overrides=overrides, context=context)
+    errors: list[str] = []
+    logger = node.get_logger()
+
+    class Logger:
+        def __getattr__(self, name):
+            return getattr(logger, name)
+
+        def error(self, text: str) -> None:
+            errors.append(text)
+
+    node.get_logger = Logger  # the physics thread's error line goes here
+    time.sleep(0.5)
+    assert node._thread.is_alive()
+    # as rclpy's SIGINT handler does: the rcl context goes, the Python nodes stay
+    context.handle.shutdown()
+    node._thread.join(timeout=5.0)
+    assert not node._thread.is_alive() and errors == []
+    node.destroy_node()
+    context.try_shutdown()

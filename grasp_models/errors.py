@@ -19,3 +19,8 @@ class CheckpointError(ModelError):
 
 class DatasetError(ModelError, ValidationError):
     """A dataset file is malformed; the message names the file and line."""
+
+
+class NoObjectError(ModelError, ValidationError):
+    """The input holds nothing to grasp (a cleared table): a model's answer is no grasps,
+    which the detector node publishes as such; the message says what was missing."""

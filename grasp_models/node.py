@@ -12,7 +12,9 @@ It publishes ``/grasp_candidates`` (PointCloud2 grasp rows, base frame, best fir
 ``/grasp_markers`` and, for planar models, ``/grasp_detector/quality_image``
 (drawn on the view the model saw: with a tilted camera, ``planar_view`` ``auto``
 re-renders each frame from straight above the workspace).
-Bad input is dropped with a throttled warning; nothing here moves the robot. The camera
+Bad input is dropped with a throttled warning; an input with nothing to grasp (a cleared
+table: :class:`grasp_models.errors.NoObjectError`) gets an empty ``/grasp_candidates``
+with its stamp and an INFO line. Nothing here moves the robot. The camera
 mount is the ``cell_camera`` of the ``cell_layout`` file, or ``camera_position`` /
 ``camera_orientation`` (:data:`grasp_bringup.ros_camera.MOUNT_PARAMS`); the planar crop's
 ``workspace_center``, unless given, is the centre of that file's workspace on its table top.
@@ -44,6 +46,7 @@ from grasp_bringup.ros_camera import (
 from grasp_core import GraspBringupError, RGBDFrame
 from grasp_core.validation import require_choice
 from grasp_models.base import GraspInput
+from grasp_models.errors import NoObjectError
 from grasp_models.registry import load_model
 
 PARAMS = [
@@ -319,6 +322,10 @@ class GraspDetectorNode(Node):
                     base_frame=p["base_frame"],
                 )
                 grasps = self.model.predict(inp, max_grasps=p["max_grasps"])
+        except NoObjectError as exc:  # a cleared table: no grasps is the answer, not a fault
+            t = msgs.stamp_to_sec(stamp)
+            self._warn("no_object", f"no grasps for the input at {t:.3f} s: {exc}", info=True)
+            grasps = []
         except GraspBringupError as exc:
             t = msgs.stamp_to_sec(stamp)
             self._warn("model", f"detection failed on input at {t:.3f} s: {exc}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grasp_core.errors import ValidationError
-from grasp_models.errors import DatasetError, ModelError
+from grasp_models.errors import DatasetError, ModelError, NoObjectError
 
 
 class GraspNet6DofError(ModelError):
@@ -16,3 +16,7 @@ class AcronymFormatError(GraspNet6DofError, DatasetError):
 
 class InputCloudError(GraspNet6DofError, ValidationError):
     """An object point cloud is empty, too small or not Nx3 finite [m]."""
+
+
+class NoObjectCloudError(InputCloudError, NoObjectError):
+    """No object of the cloud has enough points to sample grasps on."""

@@ -22,7 +22,7 @@ from grasp_models.base import GraspInput, GraspModel
 from grasp_models.checkpoint import load_card, load_checkpoint
 from grasp_models.errors import CheckpointError, ModelError
 from grasp_models.graspnet6dof.clouds import MIN_POINTS, object_clouds, prepare_cloud
-from grasp_models.graspnet6dof.errors import InputCloudError
+from grasp_models.graspnet6dof.errors import NoObjectCloudError
 from grasp_models.graspnet6dof.evaluator import GraspEvaluator
 from grasp_models.graspnet6dof.refine import METHODS, RefineConfig, refine
 from grasp_models.graspnet6dof.vae import GraspSamplerVAE
@@ -166,7 +166,7 @@ class GraspNet6Dof(GraspModel):
         self._calls += 1
         clouds = object_clouds(inp.object_points, inp.object_labels, MIN_POINTS)
         if not clouds:
-            raise InputCloudError(
+            raise NoObjectCloudError(
                 f"object_points: no object with at least {MIN_POINTS} points "
                 f"({len(inp.object_points)} points in all)"
             )

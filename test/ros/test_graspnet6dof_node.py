@@ -103,3 +103,56 @@ def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> N
     T_object = np.stack([invert(T_base_object) @ g.pose for g in grasps[:3]])
     results = run_grasp_trials(obj, T_object, seed=0, on_table=True)
     assert sum(r.success for r in results) >= 1, [r.to_dict() for r in results]
+
+
+def test_an_empty_object_cloud_gets_an_empty_answer_not_a_warning(ros_domain, scene) -> None:
+    """A cleared table: the node logged "detection failed" as a WARN every 5 s and
+    published nothing, so a listener could not tell "no grasps" from "no answer"."""
+    from grasp_models.graspnet6dof.inference import EVALUATOR_FILE, SAMPLER_FILE
+    from grasp_models.node import GraspDetectorNode
+    from grasp_models.registry import WEIGHTS_DIR
+
+    if not ((WEIGHTS_DIR / SAMPLER_FILE).is_file() and (WEIGHTS_DIR / EVALUATOR_FILE).is_file()):
+        pytest.skip("no shipped graspnet6dof weights")
+    frame, _, _, _ = scene
+    overrides = detector_overrides(frame, "graspnet6dof", period=0.1, max_grasps=10)
+    empty = np.zeros(0, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("label", "i4")])
+    got: list[PointCloud2] = []
+    logged: list[tuple[str, str]] = []
+    with rclpy.init():
+        node = GraspDetectorNode(parameter_overrides=overrides)
+        logger = node._warn._logger
+
+        class Recorder:
+            def __getattr__(self, name):
+                return getattr(logger, name)
+
+            def info(self, text: str) -> None:
+                logged.append(("info", text))
+
+            def warning(self, text: str) -> None:
+                logged.append(("warning", text))
+
+        node._warn._logger = Recorder()
+        peer = rclpy.create_node("graspnet6dof_empty_peer")
+        points = peer.create_publisher(PointCloud2, POINTS, SENSOR_QOS)
+        info = peer.create_publisher(CameraInfo, INFO, SENSOR_QOS)
+        color = peer.create_publisher(Image, COLOR, SENSOR_QOS)
+        depth = peer.create_publisher(Image, DEPTH, SENSOR_QOS)
+        peer.create_subscription(PointCloud2, "/grasp_candidates", got.append, RELIABLE_QOS)
+        spinner = Spinner(node, peer)
+        try:
+            deadline = time.monotonic() + 30
+            while not got and time.monotonic() < deadline:
+                stamp, fid = 5.0, frame.frame_id
+                points.publish(msgs.array_to_pointcloud2(empty, "panda_link0", stamp))
+                info.publish(msgs.model_to_camera_info(frame.camera, stamp))
+                color.publish(msgs.numpy_to_image(frame.color, "rgb8", stamp, fid))
+                depth.publish(msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", stamp, fid))
+                time.sleep(0.2)
+        finally:
+            spinner.close()
+    assert got, "no /grasp_candidates for an empty object cloud within 30 s"
+    assert got[0].width == 0 and msgs.stamp_to_sec(got[0].header.stamp) == 5.0
+    assert [lv for lv, text in logged if "no object" in text] == ["info"], logged
+    assert not [text for lv, text in logged if lv == "warning"], logged

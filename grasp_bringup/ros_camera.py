@@ -228,6 +228,11 @@ def cell_workspace_center(node: Node, explicit: list[float] | None, base_frame: 
     return centre
 
 
+#: [s] after the first image, frames without a CameraInfo yet are dropped silently: a
+#: camera's first images often come before its first CameraInfo (every start warned).
+INFO_GRACE = 2.0
+
+
 class WarnThrottle:
     """Log a warning at most once per ``period`` [s] for each key (rclpy's own throttle is
     per call site, which would hide one problem behind another); ``info=True`` logs a
@@ -297,6 +302,7 @@ class RosCameraSource(CameraSource):
         self._colors: deque[tuple[float, Image]] = deque(maxlen=max(queue_size, 2))
         self._depths: deque[tuple[float, Image]] = deque(maxlen=max(queue_size, 2))
         self._infos: deque[tuple[float, CameraInfo]] = deque(maxlen=max(queue_size, 2))
+        self._first_image: float | None = None  # monotonic time of the first frame's pair
         self._camera: tuple[tuple, CameraModel] | None = None
         self._seen_color = False
         self._lock = threading.Lock()
@@ -400,6 +406,12 @@ class RosCameraSource(CameraSource):
                 info = self._infos[-1]
             info = info[1]
         if info is None:
+            now = time.monotonic()
+            if self._first_image is None:
+                self._first_image = now
+            if now - self._first_image < INFO_GRACE:  # the usual start: no report
+                self.dropped += 1
+                return None
             self._report("no_info", f"no CameraInfo on {self.topics[2]} yet; frame dropped", stamp)
             return None
         try:

@@ -12,6 +12,7 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 
 from camera_harness import detector_overrides  # noqa: E402
+from log_recorder import LogRecorder  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 from spinning import Spinner  # noqa: E402
 
@@ -118,22 +119,9 @@ def test_an_empty_object_cloud_gets_an_empty_answer_not_a_warning(ros_domain, sc
     overrides = detector_overrides(frame, "graspnet6dof", period=0.1, max_grasps=10)
     empty = np.zeros(0, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("label", "i4")])
     got: list[PointCloud2] = []
-    logged: list[tuple[str, str]] = []
     with rclpy.init():
         node = GraspDetectorNode(parameter_overrides=overrides)
-        logger = node._warn._logger
-
-        class Recorder:
-            def __getattr__(self, name):
-                return getattr(logger, name)
-
-            def info(self, text: str) -> None:
-                logged.append(("info", text))
-
-            def warning(self, text: str) -> None:
-                logged.append(("warning", text))
-
-        node._warn._logger = Recorder()
+        log = node._warn._logger = LogRecorder(node._warn._logger)
         peer = rclpy.create_node("graspnet6dof_empty_peer")
         points = peer.create_publisher(PointCloud2, POINTS, SENSOR_QOS)
         info = peer.create_publisher(CameraInfo, INFO, SENSOR_QOS)
@@ -154,5 +142,4 @@ def test_an_empty_object_cloud_gets_an_empty_answer_not_a_warning(ros_domain, sc
             spinner.close()
     assert got, "no /grasp_candidates for an empty object cloud within 30 s"
     assert got[0].width == 0 and msgs.stamp_to_sec(got[0].header.stamp) == 5.0
-    assert [lv for lv, text in logged if "no object" in text] == ["info"], logged
-    assert not [text for lv, text in logged if lv == "warning"], logged
+    assert log.levels("no object") == ["info"] and "warning" not in log.levels(), log.lines

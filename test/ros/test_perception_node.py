@@ -18,6 +18,7 @@ rclpy = pytest.importorskip("rclpy")
 
 from builtin_interfaces.msg import Time  # noqa: E402
 from camera_harness import CameraHarness  # noqa: E402
+from log_recorder import LogRecorder  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
 from spinning import Spinner  # noqa: E402
@@ -160,17 +161,6 @@ def test_bad_input_gives_empty_clouds_and_node_survives(harness, sim_scene) -> N
 
 def test_an_empty_table_is_logged_at_info_and_a_missing_table_warns(harness, sim_scene) -> None:
     """A cleared table (the end of every session) logged a WARN every 5 s, as if broken."""
-
-    class Recorder:
-        def __init__(self) -> None:
-            self.lines: list[tuple[str, str]] = []
-
-        def info(self, text: str) -> None:
-            self.lines.append(("info", text))
-
-        def warning(self, text: str) -> None:
-            self.lines.append(("warning", text))
-
     frame, _, _ = sim_scene
     fid = frame.frame_id
     table = np.full((480, 640), 800, np.uint16)  # the bare table, 0.8 m below the camera
@@ -185,12 +175,12 @@ def test_an_empty_table_is_logged_at_info_and_a_missing_table_warns(harness, sim
     # rclpy's own logger first: it refuses two severities from one line of code
     for depth in (table, zero, table, zero):
         assert send(depth).width == 0
-    log = Recorder()
+    log = LogRecorder()
     harness.node._warn._logger = log
     for depth, level in ((table, "info"), (zero, "warning")):
         assert send(depth).width == 0
-        assert log.lines and {lv for lv, _ in log.lines} == {level}, log.lines
-        assert (level == "info") == any("no object" in text for _, text in log.lines)
+        assert log.lines and set(log.levels()) == {level}, log.lines
+        assert (level == "info") == bool(log.levels("no object"))
         log.lines.clear()
 
 

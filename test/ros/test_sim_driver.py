@@ -12,6 +12,7 @@ rclpy = pytest.importorskip("rclpy")
 
 from builtin_interfaces.msg import Duration  # noqa: E402
 from geometry_msgs.msg import PoseArray  # noqa: E402
+from log_recorder import LogRecorder  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rosgraph_msgs.msg import Clock  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2  # noqa: E402
@@ -195,22 +196,13 @@ def test_a_context_shut_down_under_the_physics_thread_ends_it_without_an_error(r
     rclpy.init(context=context)
     overrides = [Parameter("object_count", value=0), Parameter("camera_rate", value=30.0)]
     node = SimDriverNode(parameter_overrides=overrides, context=context)
-    errors: list[str] = []
-    logger = node.get_logger()
-
-    class Logger:
-        def __getattr__(self, name):
-            return getattr(logger, name)
-
-        def error(self, text: str) -> None:
-            errors.append(text)
-
-    node.get_logger = Logger  # the physics thread's error line goes here
+    log = LogRecorder(node.get_logger())
+    node.get_logger = lambda: log  # the physics thread's error line goes here
     time.sleep(0.5)
     assert node._thread.is_alive()
     # as rclpy's SIGINT handler does: the rcl context goes, the Python nodes stay
     context.handle.shutdown()
     node._thread.join(timeout=5.0)
-    assert not node._thread.is_alive() and errors == []
+    assert not node._thread.is_alive() and "error" not in log.levels(), log.lines
     node.destroy_node()
     context.try_shutdown()

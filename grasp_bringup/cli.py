@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Callable, Sequence
@@ -63,18 +62,14 @@ PLUGINS = (
 )
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("grasp_bringup")
-    except importlib.metadata.PackageNotFoundError:
-        return "(not installed: run from a source tree)"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grasp", description="grasp_bringup: ROS 2 grasping stack with a MuJoCo default"
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    from grasp_bringup.info import version
+
+    installed = version("grasp_bringup") or "(not installed: run from a source tree)"
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed}")
     parser.add_argument(
         "--traceback",
         action="store_true",

@@ -27,7 +27,8 @@ PARTS = {
 }
 
 
-def _version(dist: str) -> str | None:
+def version(dist: str) -> str | None:
+    """The installed version of distribution ``dist`` (None when not installed)."""
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -39,13 +40,14 @@ def ros_source() -> str:
     distro = os.environ.get("ROS_DISTRO")
     if distro:
         return f"system ROS 2 {distro} (sourced)"
-    rclpy = _version("ros-rclpy")
+    rclpy = version("ros-rclpy")
     return f"ROS 2 Kilted wheels (rclpy {rclpy})" if rclpy else "no ROS 2 found"
 
 
 def model_summary(name: str, weights_dir: Path) -> str:
     """One line on model ``name``'s shipped weights: the held-out figure of its card."""
     if name == "graspnet6dof":
+        # the sampler's card: graspnet6dof.inference.SAMPLER_FILE's (importing it imports torch)
         card_path = weights_dir / "graspnet6dof_vae.json"
     else:
         card_path = weights_dir / f"{name}.json"
@@ -82,7 +84,7 @@ def collect() -> dict[str, Any]:
         "share_dir": str(share_dir()),
         "python": platform.python_version(),
         "ros": ros_source(),
-        "versions": {dist: _version(dist) for dist in PARTS},
+        "versions": {dist: version(dist) for dist in PARTS},
         "models": {name: model_summary(name, WEIGHTS_DIR) for name in available()},
         "weights_dir": str(WEIGHTS_DIR),
         "robots": available_robots(),

@@ -373,8 +373,15 @@ class ExecutorNode(Node):
             return False, "no /joint_states received yet"
         if self.pnp.current_q() is None:
             return False, "no fresh /joint_states of every arm joint"
-        if not grasps or age > self.params["max_candidate_age"]:
-            return False, "no recent grasp candidates"
+        if not np.isfinite(age):
+            return False, "no grasp candidates received yet"
+        if age > self.params["max_candidate_age"]:
+            return False, f"no recent grasp candidates (the last came {age:.1f} s ago)"
+        if not grasps:
+            return False, (
+                "the latest grasp candidates hold no grasp (nothing to grasp, or cleared "
+                "by the last successful pick: the next detection brings new ones)"
+            )
         self.update_scene()
         self._worker = threading.Thread(target=self._run_pick, args=(grasps,), daemon=True)
         self._worker.start()

@@ -214,6 +214,28 @@ def test_unreachable_candidates_produce_no_motion(harness: Harness) -> None:
     assert harness.ctrl.arm_msgs == []
 
 
+def test_a_refused_pick_says_whether_candidates_never_came_or_held_no_grasp(
+    harness: Harness,
+) -> None:
+    """Both read "no recent grasp candidates"; a detector now answers a cleared table
+    with an empty message, which is not the same as no answer."""
+
+    def refusal(publish, until: str):
+        deadline = time.monotonic() + 10.0
+        while True:  # discovery: joint states and candidates arrive after a while
+            publish()
+            res = harness.call(harness.pick)
+            if until in res.message or res.success or time.monotonic() > deadline:
+                return res
+            time.sleep(0.2)
+
+    res = refusal(lambda: None, "candidates")
+    assert not res.success and res.message == "no grasp candidates received yet"
+    res = refusal(lambda: harness.send_candidates([]), "hold no grasp")
+    assert not res.success and "hold no grasp" in res.message, res.message
+    assert harness.ctrl.arm_msgs == []
+
+
 def test_malformed_candidates_are_dropped_without_motion(harness: Harness) -> None:
     bad = msgs.points_to_pointcloud2(np.zeros((3, 3)), "panda_link0")  # no grasp fields
     for _ in range(5):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def _objects(args: argparse.Namespace):
-    from pathlib import Path
-
     from grasp_sim.objects import object_set
 
     if args.object_set in ("train", "val", "test"):
@@ -33,12 +32,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
     from grasp_sim.world import SimWorld
 
+    out = Path(args.out)
+    prefix = out.with_suffix("") if out.suffix in (".png", ".npy") else out  # not r.png_color.png
+    prefix.parent.mkdir(parents=True, exist_ok=True)
     with SimWorld(_objects(args), seed=args.seed, depth_noise=args.noise) as world:
         frame = world.render(args.camera)
-        iio.imwrite(f"{args.out}_color.png", frame.color)
-        np.save(f"{args.out}_depth.npy", frame.depth)
+        iio.imwrite(f"{prefix}_color.png", frame.color)
+        np.save(f"{prefix}_depth.npy", frame.depth)
         print(json.dumps({"camera": frame.camera.to_dict(), "objects": world.object_names}))
-    print(f"wrote {args.out}_color.png and {args.out}_depth.npy (float32 metres)")
+    print(f"wrote {prefix}_color.png and {prefix}_depth.npy (float32 metres)")
     return 0
 
 

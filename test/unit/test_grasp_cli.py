@@ -140,3 +140,13 @@ def test_version_is_the_installed_packages(capsys) -> None:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"grasp {importlib.metadata.version('grasp_bringup')}"
+
+
+def test_sim_render_takes_a_file_name_or_a_prefix(tmp_path, capsys) -> None:
+    """``--out shots/r.png`` wrote ``r.png_color.png`` (and failed on a new folder)."""
+    import numpy as np
+
+    assert main(["sim-render", "--objects", "1", "--out", str(tmp_path / "shots" / "r.png")]) == 0
+    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["r_color.png", "r_depth.npy"]
+    depth = np.load(tmp_path / "shots" / "r_depth.npy")
+    assert depth.shape == (480, 640) and 0.5 < float(np.median(depth)) < 1.0

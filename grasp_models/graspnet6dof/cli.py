@@ -111,8 +111,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("eval-6dof", help="held-out success / coverage of the 6-DOF GraspNet")
     p.add_argument("--data", required=True, help="datagen-6dof folder of held-out objects")
-    p.add_argument("--sampler", default=None, help="VAE weights (default: shipped)")
-    p.add_argument("--evaluator", default=None, help="evaluator weights (default: shipped)")
+    p.add_argument(
+        "--sampler",
+        default=None,
+        help="sampler (VAE) weights: a .pt of train-6dof, or a folder holding "
+        "graspnet6dof_vae.pt (default: the shipped ones)",
+    )
+    p.add_argument(
+        "--evaluator",
+        default=None,
+        help="evaluator weights, a .pt of train-6dof (default: graspnet6dof_evaluator.pt "
+        "beside the sampler)",
+    )
     p.add_argument("--views", type=int, default=2, help="views per object")
     p.add_argument("--samples", type=int, default=200, help="grasps sampled per view")
     p.add_argument(

@@ -195,12 +195,8 @@ def evaluate(
     """Run the evaluation; ``model`` overrides loading from ``sampler``/``evaluator``."""
     from grasp_sim.trial import run_grasp_trials
 
-    if model is None:
-        folder = Path(sampler).parent if sampler else None
-        model = load_graspnet6dof(folder)
-        if evaluator:
-            other = load_graspnet6dof(Path(evaluator).parent)
-            model.evaluator = other.evaluator
+    if model is None:  # either file, or both, may be the shipped one
+        model = load_graspnet6dof(sampler, evaluator=evaluator)
     params = replace(model.params, num_samples=cfg.samples, iterations=cfg.iterations)
     objs, left_out = eval_objects(cfg)
     rows = {k: _Rows() for k in cfg.label_iterations}

@@ -244,18 +244,26 @@ def load_graspnet6dof(
     weights: str | Path | None = None,
     device: str = "cpu",
     params: GraspNet6DofParams | None = None,
+    evaluator: str | Path | None = None,
 ) -> GraspNet6Dof:
-    """The sampler + evaluator from ``weights`` (a folder holding graspnet6dof_vae.pt and
-    graspnet6dof_evaluator.pt with their cards; default: the shipped ones)."""
-    folder = Path(weights) if weights is not None else WEIGHTS_DIR
-    if folder.is_file():
-        folder = folder.parent
-    vae_path, ev_path = folder / SAMPLER_FILE, folder / EVALUATOR_FILE
+    """The sampler + evaluator, each a .pt with its card beside it. ``weights``: a folder
+    holding graspnet6dof_vae.pt and graspnet6dof_evaluator.pt (default: the shipped ones),
+    or a sampler file of any name, whose folder's graspnet6dof_evaluator.pt is the
+    evaluator unless ``evaluator`` names another file. (Until 2026-12-07 a file stood for
+    its folder: ``--sampler runs/vae.pt`` loaded runs/graspnet6dof_vae.pt, or failed.)"""
+    path = Path(weights) if weights is not None else WEIGHTS_DIR
+    if path.is_file() and path.name != EVALUATOR_FILE:
+        folder, vae_path = path.parent, path
+    else:  # a folder, or its evaluator file
+        folder = path.parent if path.is_file() else path
+        vae_path = folder / SAMPLER_FILE
+    ev_path = Path(evaluator) if evaluator is not None else folder / EVALUATOR_FILE
     for path in (vae_path, ev_path):
         if not path.is_file():
             raise CheckpointError(
-                f"{NAME}: weights not found at {path}; train them with "
-                "`grasp train-6dof --model vae|evaluator ...` and pass that folder"
+                f"{NAME}: weights not found at {path}; train them with `grasp train-6dof "
+                "--model vae|evaluator --out FILE` and give both files, or a folder holding "
+                f"{SAMPLER_FILE} and {EVALUATOR_FILE}"
             )
     vae_card = load_card(vae_path)
     sampler = GraspSamplerVAE(latent_size=int(vae_card.get("latent_size") or 2))

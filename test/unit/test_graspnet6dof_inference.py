@@ -116,6 +116,34 @@ def test_registry_and_errors(weights, tmp_path) -> None:
         load_graspnet6dof(weights).predict(GraspInput(object_points=np.zeros((30, 3))))
 
 
+def test_sampler_and_evaluator_files_of_any_name_load_as_given(weights, tmp_path) -> None:
+    """A sampler file stood for its folder: ``eval-6dof --sampler runs/vae.pt`` loaded
+    runs/graspnet6dof_vae.pt, or failed naming it, though train-6dof wrote runs/vae.pt."""
+    from pathlib import Path
+
+    torch.manual_seed(1)
+    vae, ev = GraspSamplerVAE(2), GraspEvaluator()
+    save_checkpoint(tmp_path / "vae.pt", shipped_state(vae, "vae"), {"latent_size": 2})
+    save_checkpoint(tmp_path / "ev.pt", shipped_state(ev, "evaluator"), {})
+    model = load_graspnet6dof(tmp_path / "vae.pt", evaluator=tmp_path / "ev.pt")
+
+    def same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+        sa, sb = a.state_dict(), b.state_dict()
+        return all(torch.allclose(sa[k].float(), sb[k].float(), atol=1e-3) for k in sb)
+
+    assert same(model.evaluator, ev)
+    dec = {k: v for k, v in vae.state_dict().items() if k.startswith("dec_")}
+    got = model.sampler.state_dict()
+    assert dec and all(torch.allclose(got[k], v, atol=1e-3) for k, v in dec.items())
+    # the evaluator beside a sampler file is the folder's graspnet6dof_evaluator.pt
+    with pytest.raises(CheckpointError, match=f"{tmp_path / EVALUATOR_FILE}.*give both"):
+        load_graspnet6dof(tmp_path / "vae.pt")
+    # a folder, or the evaluator file in it, is both of the folder's files, as before
+    folder = Path(weights)
+    for given in (folder, folder / EVALUATOR_FILE, folder / SAMPLER_FILE):
+        assert not same(load_graspnet6dof(given).evaluator, ev)
+
+
 def test_params_from_the_shipped_yaml() -> None:
     p = GraspNet6DofParams.from_yaml()
     assert p.num_samples == 200 and p.iterations == 10 and p.max_translation == 0.01

@@ -316,6 +316,43 @@ def test_frames_before_the_first_camera_info_are_dropped_quietly_for_a_while(
             node.destroy_node()
 
 
+def test_silence_on_the_depth_topic_is_reported_by_name(ros_domain, sim_scene, monkeypatch):
+    """A camera driver that is not running (or a topic name off by one character) was
+    silence: the nodes waited without a word."""
+    from grasp_bringup import ros_camera
+
+    monkeypatch.setattr(ros_camera, "SILENCE_WARN", 0.4)
+    frame, _, _ = sim_scene
+    fid = frame.frame_id
+    with rclpy.init():
+        node = rclpy.create_node("ros_camera_silence_test")
+        log = LogRecorder(node.get_logger())
+        node.get_logger = lambda: log
+        src = ros_camera.RosCameraSource(node, depth_topic="/no_such_camera/depth")
+        pub = node.create_publisher(Image, "/no_such_camera/depth", SENSOR_QOS)
+        spinner = Spinner(node)
+        try:
+            time.sleep(1.5)
+            said = [text for level, text in log.lines if level == "warning"]
+            assert said and all("no depth image on /no_such_camera/depth" in t for t in said)
+            assert len(said) <= 3  # repeated at the period, not at every check
+            depth = msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", 1.0, fid)
+
+            def publish_for(seconds: float) -> None:
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    pub.publish(depth)
+                    time.sleep(0.05)
+
+            publish_for(0.5)  # discovery, and the first images arrive
+            log.lines.clear()
+            publish_for(1.0)  # images keep coming: nothing more to say
+            assert "warning" not in log.levels(), log.lines
+            src.close()
+        finally:
+            spinner.close()
+
+
 def test_ros_camera_pairs_colour_and_depth_by_stamp(ros_domain, sim_scene) -> None:
     """RosCameraSource in pull mode: pairs within slop, 16UC1 and 32FC1 depth, drops others."""
     from grasp_bringup.ros_camera import RosCameraSource

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,8 @@ from rcl_interfaces.msg import (
     IntegerRange,
     ParameterDescriptor,
 )
+from rclpy.callback_groups import CallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -112,6 +116,53 @@ def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
         )
         values[spec.name] = param.value
     return values
+
+
+#: [s] of silence on a topic a node cannot work without before it says so (repeated at
+#: this period while the silence lasts).
+SILENCE_WARN = 10.0
+
+
+class SilenceWatch:
+    """Warn, naming the topic, when nothing has arrived on ``topic`` for
+    :data:`SILENCE_WARN` seconds (from the start, or since the last message; wall clock,
+    so a missing ``/clock`` is silence too), again every :data:`SILENCE_WARN` while it
+    lasts. Call :meth:`heard` from the subscription's callback; ``hint`` ends the line
+    (what to check). A driver that is not running, or a topic name that does not match
+    it, was silence: the nodes waited without a word."""
+
+    def __init__(
+        self, node: Node, topic: str, what: str, hint: str, group: CallbackGroup | None = None
+    ) -> None:
+        self.node, self.topic, self.what, self.hint = node, topic, what, hint
+        self._last = time.monotonic()  # the start counts as the last sign of life
+        self._warned = float("-inf")
+        self._lock = threading.Lock()
+        self.timer = node.create_timer(
+            SILENCE_WARN / 4,
+            self.check,
+            callback_group=group,
+            clock=Clock(clock_type=ClockType.STEADY_TIME),
+        )
+
+    def heard(self) -> None:
+        with self._lock:
+            self._last = time.monotonic()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            quiet = now - self._last
+            if quiet < SILENCE_WARN or now - self._warned < SILENCE_WARN:
+                return
+            self._warned = now
+        self.node.get_logger().warning(
+            f"no {self.what} on {self.topic} for {quiet:.0f} s: {self.hint} "
+            f"(`ros2 topic hz {self.topic}`)"
+        )
+
+    def close(self) -> None:
+        self.node.destroy_timer(self.timer)
 
 
 def _type_name(default: Any) -> str:

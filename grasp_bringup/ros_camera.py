@@ -29,13 +29,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rclpy.callback_groups import CallbackGroup, MutuallyExclusiveCallbackGroup
-from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image
 
 from grasp_bringup import msgs
-from grasp_bringup.node_utils import ParamSpec, declare_params
+from grasp_bringup.node_utils import ParamSpec, SilenceWatch, declare_params
 from grasp_bringup.qos import LATEST_QOS, SENSOR_QOS
 from grasp_core import CameraModel, GraspBringupError, RGBDFrame, ValidationError
 from grasp_core.cell import (
@@ -229,11 +228,6 @@ def cell_workspace_center(node: Node, explicit: list[float] | None, base_frame: 
     return centre
 
 
-#: [s] without a depth image (from the start, or since the last one) before a warning that
-#: names the topic, repeated at this period while it lasts: a camera driver that is not
-#: running, or a topic name that does not match it, was silence.
-SILENCE_WARN = 10.0
-
 #: [s] after the first image, frames without a CameraInfo yet are dropped silently: a
 #: camera's first images often come before its first CameraInfo (every start warned).
 INFO_GRACE = 2.0
@@ -328,13 +322,8 @@ class RosCameraSource(CameraSource):
         self.topics = (color_topic, depth_topic, info_topic)
         self.frames_out = 0
         self.dropped = 0
-        self._last_depth = time.monotonic()  # the start counts as the last sign of life
-        self._silence_warned = -np.inf
-        self._silence_timer = node.create_timer(  # wall clock: no /clock is silence too
-            SILENCE_WARN / 4,
-            self._check_silence,
-            callback_group=group,
-            clock=Clock(clock_type=ClockType.STEADY_TIME),
+        self._silence = SilenceWatch(
+            node, depth_topic, "depth image", "is the camera driver running, on this topic?", group
         )
 
     # -- configuration ------------------------------------------------------------------
@@ -364,8 +353,8 @@ class RosCameraSource(CameraSource):
             self._emit(*pair)
 
     def _depth_cb(self, msg: Image) -> None:
+        self._silence.heard()
         with self._lock:
-            self._last_depth = time.monotonic()
             self._depths.append((msgs.stamp_to_sec(msg.header.stamp), msg))
             pair = self._match()
         if pair is not None:
@@ -378,19 +367,6 @@ class RosCameraSource(CameraSource):
         if not self._seen_color and not self.require_color:
             return self._depths.popleft()[1], None
         return pop_stamp_pair(self._depths, self._colors, self.slop)
-
-    def _check_silence(self) -> None:
-        now = time.monotonic()
-        with self._lock:
-            quiet = now - self._last_depth
-        if quiet < SILENCE_WARN or now - self._silence_warned < SILENCE_WARN:
-            return
-        self._silence_warned = now
-        topic = self.topics[1]
-        self.node.get_logger().warning(
-            f"no depth image on {topic} for {quiet:.0f} s: is the camera driver running, and "
-            f"on this topic? (`ros2 topic hz {topic}`)"
-        )
 
     def _report(self, key: str, reason: str, stamp: float) -> None:
         self.dropped += 1
@@ -488,4 +464,4 @@ class RosCameraSource(CameraSource):
             for sub in self._subs:
                 self.node.destroy_subscription(sub)
             self._subs = []
-            self.node.destroy_timer(self._silence_timer)
+            self._silence.close()

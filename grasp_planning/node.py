@@ -26,7 +26,7 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from grasp_bringup import msgs
-from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
+from grasp_bringup.node_utils import ParamSpec, SilenceWatch, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
 from grasp_core.cell import load_layout
 from grasp_core.errors import GraspBringupError
@@ -215,6 +215,13 @@ class ExecutorNode(Node):
         self.create_subscription(
             JointState, "/joint_states", self._on_joint_state, SENSOR_QOS, callback_group=sensors
         )
+        self._joints_watch = SilenceWatch(
+            self,
+            "/joint_states",
+            "joint state",
+            "is the robot driver (or the sim driver) running? No pick can start without it",
+            sensors,
+        )
         if p["use_object_points"]:
             self.create_subscription(
                 PointCloud2,
@@ -274,6 +281,7 @@ class ExecutorNode(Node):
     # ---- callbacks ----------------------------------------------------------------------
 
     def _on_joint_state(self, msg: JointState) -> None:
+        self._joints_watch.heard()
         why = self._joints.update(msg.name, msg.position, msg.effort, self._now())
         if why is not None:
             self.get_logger().warning(f"dropping /joint_states: {why}", throttle_duration_sec=5.0)

@@ -160,3 +160,34 @@ def test_a_help_after_ros_args_is_not_the_nodes() -> None:
 
     assert wants_help(["--help"]) and wants_help(["-h", "--ros-args", "-p", "a:=1"])
     assert not wants_help(["--ros-args", "--help"]) and not wants_help([])
+
+
+def test_a_silence_watch_names_the_quiet_topic_and_stops_when_it_speaks(monkeypatch) -> None:
+    """The executor's /joint_states and the camera's depth topic use it."""
+    from log_recorder import LogRecorder
+    from spinning import Spinner
+
+    from grasp_bringup import node_utils
+
+    monkeypatch.setattr(node_utils, "SILENCE_WARN", 0.3)
+    with rclpy.init():
+        node = rclpy.create_node("silence_watch_test")
+        log = LogRecorder(node.get_logger())
+        node.get_logger = lambda: log
+        watch = node_utils.SilenceWatch(node, "/quiet", "joint state", "is the driver running?")
+        spinner = Spinner(node)
+        try:
+            time.sleep(1.0)
+            said = [t for lv, t in log.lines if lv == "warning"]
+            assert 1 <= len(said) <= 3, said  # once a period, not at every check
+            assert said[0].startswith("no joint state on /quiet for 0 s: is the driver running?")
+            assert said[0].endswith("(`ros2 topic hz /quiet`)")
+            log.lines.clear()
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                watch.heard()
+                time.sleep(0.05)
+            assert log.lines == []
+            watch.close()
+        finally:
+            spinner.close()

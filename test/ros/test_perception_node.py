@@ -319,9 +319,9 @@ def test_frames_before_the_first_camera_info_are_dropped_quietly_for_a_while(
 def test_silence_on_the_depth_topic_is_reported_by_name(ros_domain, sim_scene, monkeypatch):
     """A camera driver that is not running (or a topic name off by one character) was
     silence: the nodes waited without a word."""
-    from grasp_bringup import ros_camera
+    from grasp_bringup import node_utils, ros_camera
 
-    monkeypatch.setattr(ros_camera, "SILENCE_WARN", 0.4)
+    monkeypatch.setattr(node_utils, "SILENCE_WARN", 0.4)
     frame, _, _ = sim_scene
     fid = frame.frame_id
     with rclpy.init():

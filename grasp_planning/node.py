@@ -60,6 +60,12 @@ PARAMS = [
     ParamSpec("padding", 0.005, "robot-obstacle safety margin [m]", (0.0, 0.05)),
     ParamSpec("continuous", False, "pick again whenever new candidates arrive"),
     ParamSpec("continuous_period", 1.0, "how often continuous mode looks [s]", (0.05, 60.0)),
+    ParamSpec(
+        "require_controllers",
+        True,
+        "refuse a pick while nothing subscribes to the arm or hand trajectory topic (a "
+        "controller not running, or a real Franka hand without its bridge)",
+    ),
     ParamSpec("min_hold_width", 0.002, "finger gap below which a grasp is empty [m]", (0.0, 0.08)),
     ParamSpec(
         "close_width",
@@ -379,6 +385,17 @@ class ExecutorNode(Node):
             age = self._now() - self._grasps_stamp
         if not self._joints.received:
             return False, "no /joint_states received yet"
+        deaf = [
+            pub.topic_name
+            for pub in (self.arm_pub, self.hand_pub)
+            if pub.get_subscription_count() == 0
+        ]
+        if deaf and self.params["require_controllers"]:
+            return False, (
+                f"nothing subscribes to {' and '.join(deaf)}: is the controller running? (a "
+                "real Franka hand needs a bridge, docs/planning.md; require_controllers: "
+                "false picks anyway)"
+            )
         if self.pnp.current_q() is None:
             return False, "no fresh /joint_states of every arm joint"
         if not np.isfinite(age):

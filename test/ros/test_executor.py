@@ -55,7 +55,7 @@ class Controllers:
         node.create_subscription(
             JointTrajectory, "/panda_arm_controller/joint_trajectory", self.on_arm, RELIABLE_QOS
         )
-        node.create_subscription(
+        self.hand_sub = node.create_subscription(
             JointTrajectory, "/panda_hand_controller/joint_trajectory", self.on_hand, RELIABLE_QOS
         )
         self.pub = node.create_publisher(JointState, "/joint_states", SENSOR_QOS)
@@ -159,6 +159,8 @@ def harness(ros_domain, request):
         ]
     if getattr(request, "param", None) == "guarded":
         overrides += [Parameter("place_descent", value=0.15)]
+    if getattr(request, "param", None) == "deaf_hand_allowed":
+        overrides += [Parameter("require_controllers", value=False)]
     with rclpy.init():
         h = Harness(overrides)
         try:
@@ -234,6 +236,27 @@ def test_a_refused_pick_says_whether_candidates_never_came_or_held_no_grasp(
     res = refusal(lambda: harness.send_candidates([]), "hold no grasp")
     assert not res.success and "hold no grasp" in res.message, res.message
     assert harness.ctrl.arm_msgs == []
+
+
+@pytest.mark.parametrize("harness", [None, "deaf_hand_allowed"], indirect=True)
+def test_a_pick_is_refused_while_nothing_listens_on_the_hand_topic(harness: Harness) -> None:
+    """A real Franka hand answers franka_gripper's actions, not the hand topic: every pick
+    went down to the object and failed "fingers did not close"; now it is refused at once,
+    naming the topic (``require_controllers: false`` picks anyway)."""
+    harness.peer.destroy_subscription(harness.ctrl.hand_sub)
+    deadline = time.monotonic() + 10.0
+    while harness.node.hand_pub.get_subscription_count() and time.monotonic() < deadline:
+        time.sleep(0.05)  # discovery: the executor sees the subscription go
+    assert harness.node.hand_pub.get_subscription_count() == 0
+    res = start_pick(lambda: harness.send_candidates([_top_grasp(0.5, 0.0, 0.03)]), harness.pick)
+    if harness.node.params["require_controllers"]:
+        assert not res.success, res.message
+        assert res.message.startswith(
+            "nothing subscribes to /panda_hand_controller/joint_trajectory:"
+        ), res.message
+        assert harness.ctrl.arm_msgs == []
+    else:
+        assert res.success, res.message
 
 
 def test_malformed_candidates_are_dropped_without_motion(harness: Harness) -> None:

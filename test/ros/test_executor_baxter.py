@@ -49,6 +49,10 @@ class Peer:
         self.arm_msgs: list[JointTrajectory] = []
         self.status: list[DiagnosticStatus] = []
         self.node.create_subscription(JointTrajectory, ARM_TOPIC, self.arm_msgs.append, 10)
+        # the hand controller is listening too (the executor refuses a deaf hand)
+        self.hand_msgs: list[JointTrajectory] = []
+        hand_topic = GROUP.gripper.controller_topic
+        self.node.create_subscription(JointTrajectory, hand_topic, self.hand_msgs.append, 10)
         self.node.create_subscription(
             DiagnosticStatus, "/executor/status", self.status.append, RELIABLE_QOS
         )

@@ -373,7 +373,11 @@ class ExecutorNode(Node):
         with self._lock:
             fresh = self._grasps_stamp > self._last_pick_end and bool(self._grasps)
         if fresh:
-            self._start_pick()
+            started, why = self._start_pick()
+            if not started and not self.pnp.busy:  # a service caller hears it; here, the log
+                self.get_logger().warning(
+                    f"continuous: not picking: {why}", throttle_duration_sec=5.0
+                )
 
     # ---- picking ------------------------------------------------------------------------
 

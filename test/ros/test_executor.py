@@ -259,6 +259,26 @@ def test_a_pick_is_refused_while_nothing_listens_on_the_hand_topic(harness: Harn
         assert res.success, res.message
 
 
+@pytest.mark.parametrize("harness", ["continuous"], indirect=True)
+def test_continuous_mode_says_why_it_does_not_pick(harness: Harness) -> None:
+    """Its refusals went to no one: with a deaf hand it waited without a word."""
+    from log_recorder import LogRecorder
+
+    log = LogRecorder(harness.node.get_logger())
+    harness.node.get_logger = lambda: log
+    harness.peer.destroy_subscription(harness.ctrl.hand_sub)
+    deadline = time.monotonic() + 10.0
+    while harness.node.hand_pub.get_subscription_count() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        harness.send_candidates([_top_grasp(0.5, 0.0, 0.03)])
+        time.sleep(0.2)
+    said = [t for lv, t in log.lines if lv == "warning" and t.startswith("continuous:")]
+    assert said and "nothing subscribes to /panda_hand_controller" in said[0], log.lines
+    assert harness.ctrl.arm_msgs == []
+
+
 def test_malformed_candidates_are_dropped_without_motion(harness: Harness) -> None:
     bad = msgs.points_to_pointcloud2(np.zeros((3, 3)), "panda_link0")  # no grasp fields
     for _ in range(5):

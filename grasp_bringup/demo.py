@@ -39,6 +39,10 @@ from grasp_core.cell import CellLayout
 from grasp_core.validation import require_range
 
 Log = Callable[[str], None]
+#: Parts of the executor's pick refusals that mean "not ready yet", which the episode
+#: waits out (60 s at most) instead of counting an attempt: the last pick still going
+#: home, and, with one process per node, joint states or controllers not discovered yet.
+EXECUTOR_NOT_READY = ("already running", "/joint_states", "nothing subscribes to")
 #: Object splits of grasp_sim; any other object set is a path to meshes.
 SPLITS = ("train", "val", "test")
 
@@ -385,8 +389,12 @@ class PickSession:
         n_status = len(m.status_history)
         accepted, text = m.request_pick()
         deadline = time.monotonic() + 60.0
-        while not accepted and "already running" in text and time.monotonic() < deadline:
-            time.sleep(0.5)  # the last pick is still recovering (going home): not an attempt
+        while (
+            not accepted
+            and any(s in text for s in EXECUTOR_NOT_READY)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.5)  # not ready yet, or still going home: not an attempt
             n_status = len(m.status_history)
             accepted, text = m.request_pick()
         if not accepted:

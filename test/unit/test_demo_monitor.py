@@ -33,19 +33,14 @@ def test_stamps_match_to_the_microsecond():
     assert frames.latency(1.2345671, now=6.0) == pytest.approx(1.0)
 
 
-def test_an_attempt_ends_at_the_executors_first_terminal_status():
-    """``PickSession._pick`` returns when the executor's first terminal status arrived
-    (monitor clock), not the later time its bookkeeping ends (the repeated status, the
-    ground truth's settling): the next attempt takes candidates from frames after it. Until
-    2026-12-07 the episode used the later time and refused the first detection after a
-    pick."""
+def _pick_session(refusals: tuple[str, ...] = ()):
+    """A ``PickSession`` stand-in whose executor refuses ``refusals`` first, then runs one
+    pick: planning at 5 s, done at 10 s, the repeat at 12.5 s, nothing in the bin."""
     from types import SimpleNamespace
 
     import numpy as np
 
-    from grasp_bringup.demo import PickSession
-    from grasp_bringup.demo_monitor import TERMINAL_STATES, ExecutorStatus
-    from grasp_bringup.report import Attempt
+    from grasp_bringup.demo_monitor import ExecutorStatus
     from grasp_core.cell import load_layout
 
     layout = load_layout()
@@ -56,8 +51,11 @@ def test_an_attempt_ends_at_the_executors_first_terminal_status():
         def __init__(self):
             self.status_history, self.status = [], None
             self.poses, self.clock = SimpleNamespace(stamp=0.0), 0.0
+            self.refusals = list(refusals)
 
         def request_pick(self):
+            if self.refusals:
+                return False, self.refusals.pop(0)
             done = {"state": "done", "planning_time": "0.5", "execution_time": "9.0"}
             self.status_history += [
                 ExecutorStatus("planning", "", {"state": "planning"}, 5.0),
@@ -79,8 +77,47 @@ def test_an_attempt_ends_at_the_executors_first_terminal_status():
     session = SimpleNamespace(
         monitor=Monitor(), layout=layout, in_bin=set(), opts=SimpleNamespace(attempt_timeout=1)
     )
+    return session, on_table
+
+
+def test_an_attempt_ends_at_the_executors_first_terminal_status():
+    """``PickSession._pick`` returns when the executor's first terminal status arrived
+    (monitor clock), not the later time its bookkeeping ends (the repeated status, the
+    ground truth's settling): the next attempt takes candidates from frames after it. Until
+    2026-12-07 the episode used the later time and refused the first detection after a
+    pick."""
+    from grasp_bringup.demo import PickSession
+    from grasp_bringup.demo_monitor import TERMINAL_STATES
+    from grasp_bringup.report import Attempt
+
+    session, on_table = _pick_session()
     attempt, timings = Attempt(1, "no_candidates"), {}
     end = PickSession._pick(session, attempt, on_table, timings, TERMINAL_STATES)
     assert end == 10.0
     assert timings == {"plan": 0.5, "execute": 9.0}
     assert attempt.outcome == "dropped"  # done, but nothing reached the bin
+
+
+def test_an_executor_not_ready_yet_is_waited_for_not_counted():
+    """With one process per node the executor can start after the first candidates: its
+    "no /joint_states received yet" was counted as a failed attempt (two of them in a
+    3-object demo, 2026-12-07); a pick still running or a controller not yet discovered
+    the same."""
+    from grasp_bringup.demo import PickSession
+    from grasp_bringup.demo_monitor import TERMINAL_STATES
+    from grasp_bringup.report import Attempt
+
+    refusals = (
+        "no /joint_states received yet",
+        "no fresh /joint_states of every arm joint",
+        "nothing subscribes to /panda_hand_controller/joint_trajectory: is the controller running?",
+        "a pick is already running",
+    )
+    session, on_table = _pick_session(refusals)
+    attempt = Attempt(1, "no_candidates")
+    assert PickSession._pick(session, attempt, on_table, {}, TERMINAL_STATES) == 10.0
+    assert attempt.outcome == "dropped" and not session.monitor.refusals
+    # any other refusal is the attempt's outcome
+    session, on_table = _pick_session(("the latest grasp candidates hold no grasp",))
+    assert PickSession._pick(session, attempt, on_table, {}, TERMINAL_STATES) is None
+    assert attempt.outcome == "failed" and "hold no grasp" in attempt.reason

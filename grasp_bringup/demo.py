@@ -41,8 +41,14 @@ from grasp_core.validation import require_range
 Log = Callable[[str], None]
 #: Parts of the executor's pick refusals that mean "not ready yet", which the episode
 #: waits out (60 s at most) instead of counting an attempt: the last pick still going
-#: home, and, with one process per node, joint states or controllers not discovered yet.
-EXECUTOR_NOT_READY = ("already running", "/joint_states", "nothing subscribes to")
+#: home, and, with one process per node, joint states, controllers or candidates not
+#: discovered yet (the episode asks only once it has candidates itself).
+EXECUTOR_NOT_READY = (
+    "already running",
+    "/joint_states",
+    "nothing subscribes to",
+    "no grasp candidates received yet",
+)
 #: Object splits of grasp_sim; any other object set is a path to meshes.
 SPLITS = ("train", "val", "test")
 

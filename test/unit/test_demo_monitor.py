@@ -112,6 +112,7 @@ def test_an_executor_not_ready_yet_is_waited_for_not_counted():
         "no fresh /joint_states of every arm joint",
         "nothing subscribes to /panda_hand_controller/joint_trajectory: is the controller running?",
         "a pick is already running",
+        "no grasp candidates received yet",
     )
     session, on_table = _pick_session(refusals)
     attempt = Attempt(1, "no_candidates")

@@ -75,10 +75,11 @@ def test_an_error_of_the_stack_is_one_line_naming_the_command(tmp_path, capsys) 
     [
         (["--zoom", "abc"], "--zoom: expected a number, got 'abc'"),  # was a ValueError
         (["--k", "0"], "--k: 0 is outside the valid range"),  # was a silent "top0"
+        (["--model", "graspnet6dof"], "(6-DOF: `grasp eval-6dof`)"),  # was an AttributeError
     ],
 )
-def test_eval_refuses_a_bad_zoom_or_k_before_reading_data(tmp_path, capsys, option, message):
-    argv = ["eval", "--model", "ggcnn", "--data", str(tmp_path / "nowhere"), *option]
+def test_eval_refuses_a_bad_option_before_reading_data(tmp_path, capsys, option, message):
+    argv = ["eval", "--model", "ggcnn", "--data", str(tmp_path / "nowhere"), *option]  # last wins
     assert main(argv) == 1
     assert message in capsys.readouterr().err
 

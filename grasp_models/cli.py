@@ -123,7 +123,14 @@ def _eval(args: argparse.Namespace) -> int:
     source = open_dataset(args.data, args.format, rgb)
     indices = source.labelled_indices()
     if zoom is None:  # auto: the data's scale (its camera.json) to the model's, or 1
-        zoom = model.data_zoom(dataset_pixels_per_metre(source))
+        data_ppm = dataset_pixels_per_metre(source)
+        zoom = model.data_zoom(data_ppm)
+        if data_ppm is None:
+            print(
+                f"grasp eval: {args.data} has no camera.json, so its scale is unknown: zoom "
+                "1; give --zoom for images of another scale than the model's training data",
+                file=sys.stderr,
+            )
     result = {
         crop: evaluate(model, source, indices, crop, ks, metric, progress=not args.quiet, zoom=zoom)
         for crop in args.crop

@@ -243,8 +243,13 @@ def test_grasp_eval_zooms_data_of_another_scale_as_the_detector_does(tmp_path, c
         args = ["eval", "--model", "ggcnn", "--data", str(root), "--crop", "image", "--quiet"]
         assert main([*args, "--threads", "2", "--out", str(tmp_path / f"{name}.json")]) == 0
         out[name] = json.loads((tmp_path / f"{name}.json").read_text())
-    capsys.readouterr()
+    assert "no camera.json" not in capsys.readouterr().err
     lo_r, hi_r = out["lo"]["results"]["image"], out["hi"]["results"]["image"]
     assert lo_r["zoom"] == 1.0 and hi_r["zoom"] == pytest.approx(0.5, abs=0.01)
     assert lo_r["top1"] > 0.5 and hi_r["top1"] == lo_r["top1"]
     assert out["hi"]["weights"] == "shipped" and out["hi"]["format"] == "cornell"
+    # without a camera.json the scale is unknown: zoom 1, and it says so (it was silent)
+    (hi_root / "camera.json").unlink()
+    args = ["eval", "--model", "ggcnn", "--data", str(hi_root), "--crop", "image", "--quiet"]
+    assert main(args) == 0
+    assert f"grasp eval: {hi_root} has no camera.json" in capsys.readouterr().err

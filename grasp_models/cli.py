@@ -23,6 +23,22 @@ PLANAR_GRASP_MODELS = ("ggcnn", "ggcnn2", "vqvae_ggcnn")
 TRAINERS: dict[str, str] = {name: "grasp_models.cli" for name in PLANAR}
 
 
+def json_with_nulls(data, **kwargs) -> str:
+    """``data`` as JSON with every NaN float as null (no labelled image to score gives
+    NaN, which is not JSON)."""
+
+    def clean(x):
+        if isinstance(x, float) and math.isnan(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        return x
+
+    return json.dumps(clean(data), allow_nan=False, **kwargs)
+
+
 def _datagen(args: argparse.Namespace) -> int:
     from grasp_models.datasets.synthetic import SynthConfig, generate
 
@@ -82,7 +98,7 @@ def train_from_args(args: argparse.Namespace) -> int:
         unlabelled_data=tuple(args.unlabelled_data),
     )
     card = train(cfg, progress=not args.quiet)
-    print(json.dumps(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
+    print(json_with_nulls(card.get("metrics", {"final_train_loss": card.get("final_train_loss")})))
     return 0
 
 
@@ -135,8 +151,6 @@ def _eval(args: argparse.Namespace) -> int:
         crop: evaluate(model, source, indices, crop, ks, metric, progress=not args.quiet, zoom=zoom)
         for crop in args.crop
     }
-    for r in result.values():  # no labelled image: null, not NaN (invalid JSON)
-        r.update({k: None for k, v in r.items() if isinstance(v, float) and math.isnan(v)})
     report = {
         "model": args.model,
         "weights": args.weights or "shipped",
@@ -145,7 +159,7 @@ def _eval(args: argparse.Namespace) -> int:
         "format": args.format,
         "results": result,
     }
-    text = json.dumps(report, indent=2, allow_nan=False)
+    text = json_with_nulls(report, indent=2)
     if args.out:
         from grasp_models.checkpoint import save_json
 

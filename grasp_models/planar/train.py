@@ -40,7 +40,7 @@ from grasp_models.datasets import CornellDataset, JacquardDataset, PlanarDataset
 from grasp_models.datasets.scale import dataset_pixels_per_metre
 from grasp_models.datasets.splits import labelled_subset, split_indices
 from grasp_models.datasets.torch_dataset import CROP_MODES, ConcatGraspMaps, GraspMapDataset
-from grasp_models.errors import CheckpointError
+from grasp_models.errors import CheckpointError, DatasetError
 from grasp_models.planar import processing as P
 from grasp_models.planar.evaluate import evaluate
 from grasp_models.planar.inference import PlanarGraspModel, build_network, load_network, load_vqvae
@@ -389,6 +389,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     train_idx = split["train"] if is_vq else split["labelled"]
     if not train_idx:
         raise CheckpointError(f"{cfg.data}: no training images for {cfg.model}")
+    if cfg.test_data and not is_vq and not split["test"]:  # before any epoch, not after all
+        raise DatasetError(
+            f"{cfg.test_data}: no labelled images (pcdNNNNcpos.txt with a rectangle) to test on"
+        )
     data = training_data(cfg, source, train_idx)
     unlabelled = len(data) - len(train_idx)  # images of cfg.unlabelled_data
     device = resolve_device(cfg.device)

@@ -151,3 +151,30 @@ def test_sim_render_takes_a_file_name_or_a_prefix(tmp_path, capsys) -> None:
     assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["r_color.png", "r_depth.npy"]
     depth = np.load(tmp_path / "shots" / "r_depth.npy")
     assert depth.shape == (480, 640) and 0.5 < float(np.median(depth)) < 1.0
+
+
+def test_training_refuses_a_test_set_without_labels_before_the_first_epoch(tmp_path, capsys):
+    """It trained every epoch, then reported NaN (and printed it as invalid JSON)."""
+    import json
+
+    import numpy as np
+
+    from grasp_models.cli import json_with_nulls
+    from grasp_models.datasets.synthetic import write_cornell_image
+
+    labelled, unlabelled = tmp_path / "labelled", tmp_path / "unlabelled"
+    from grasp_core import GraspRect
+
+    rect = GraspRect((64.0, 48.0), 0.3, 18.0, 24.0)
+    for i in range(2):
+        write_cornell_image(labelled, i, np.full((96, 128), 0.8, np.float32), None, [rect], [])
+    write_cornell_image(unlabelled, 0, np.full((96, 128), 0.8, np.float32), None, [], [])
+    argv = ["train", "--model", "ggcnn", "--data", str(labelled), "--size", "64"]
+    argv += ["--test-data", str(unlabelled), "--out", str(tmp_path / "w.pt"), "--quiet"]
+    assert main(argv) == 1
+    assert "no labelled images" in capsys.readouterr().err
+    assert not (tmp_path / "w.pt").exists()
+    assert json.loads(json_with_nulls({"top1": float("nan"), "k": [1.0, float("nan")]})) == {
+        "top1": None,
+        "k": [1.0, None],
+    }

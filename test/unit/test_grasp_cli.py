@@ -159,12 +159,11 @@ def test_training_refuses_a_test_set_without_labels_before_the_first_epoch(tmp_p
 
     import numpy as np
 
+    from grasp_core import GraspRect
     from grasp_models.cli import json_with_nulls
     from grasp_models.datasets.synthetic import write_cornell_image
 
     labelled, unlabelled = tmp_path / "labelled", tmp_path / "unlabelled"
-    from grasp_core import GraspRect
-
     rect = GraspRect((64.0, 48.0), 0.3, 18.0, 24.0)
     for i in range(2):
         write_cornell_image(labelled, i, np.full((96, 128), 0.8, np.float32), None, [rect], [])

@@ -179,7 +179,7 @@ def test_a_silence_watch_names_the_quiet_topic_and_stops_when_it_speaks(monkeypa
         try:
             time.sleep(1.0)
             said = [t for lv, t in log.lines if lv == "warning"]
-            assert 1 <= len(said) <= 3, said  # once a period, not at every check
+            assert 1 <= len(said) <= 5, said  # once a period (~3), not at each of ~12 checks
             assert said[0].startswith("no joint state on /quiet for 0 s: is the driver running?")
             assert said[0].endswith("(`ros2 topic hz /quiet`)")
             log.lines.clear()

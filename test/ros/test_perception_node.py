@@ -335,7 +335,7 @@ def test_silence_on_the_depth_topic_is_reported_by_name(ros_domain, sim_scene, m
             time.sleep(1.5)
             said = [text for level, text in log.lines if level == "warning"]
             assert said and all("no depth image on /no_such_camera/depth" in t for t in said)
-            assert len(said) <= 3  # repeated at the period, not at every check
+            assert len(said) <= 5  # once a period (~3), not at each of ~15 checks
             depth = msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", 1.0, fid)
 
             def publish_for(seconds: float) -> None:

@@ -224,6 +224,9 @@ class PickSession:
         self.images: list[str] = []
         self.recorder: _Recorder | None = None
         self.in_bin: set[str] = set()
+        #: the running (or last) episode's finished attempts and objects on the table
+        self.attempts: list[Attempt] = []
+        self.n_objects = 0
 
     def __enter__(self) -> PickSession:
         import rclpy
@@ -318,15 +321,17 @@ class PickSession:
 
     def episode(self, budget: int) -> tuple[list[Attempt], int]:
         """Pick until the table is clear or ``budget`` attempts are spent; returns the
-        attempts and the number of objects that were on the table."""
+        attempts and the number of objects that were on the table. ``attempts`` and
+        ``n_objects`` hold them as they come (what a Ctrl-C leaves, for a report)."""
         from grasp_bringup.demo_monitor import TERMINAL_STATES
 
         m, layout, opts = self.monitor, self.layout, self.opts
         positions = m.object_positions()
         self.in_bin = {n for n, p in positions.items() if layout.object_in_bin(p)}
-        n_objects = len(_remaining(positions, layout))
+        n_objects = self.n_objects = len(_remaining(positions, layout))
         self.log(f"[demo] {n_objects} objects on the table: {', '.join(positions)}")
         attempts: list[Attempt] = []
+        self.attempts = attempts
         last_end = m.now()
         for k in range(1, budget + 1):
             t_attempt = time.monotonic()
@@ -467,11 +472,18 @@ def run_episode(opts: EpisodeOptions, log: Log = print) -> dict[str, Any]:
     """One episode through real ROS 2 topics; returns its metrics and writes its run
     folder (report.md, metrics.json, images, run.gif) when ``opts.out_dir`` is set."""
     wall0 = time.monotonic()
+    interrupted = False
     with PickSession(opts, log) as session:
-        attempts, n_objects = session.episode(opts.budget)
+        try:
+            attempts, n_objects = session.episode(opts.budget)
+        except KeyboardInterrupt:  # report what was finished: the run folder is not left empty
+            interrupted = True
+            attempts, n_objects = session.attempts, session.n_objects
+            log(f"[demo] interrupted after {len(attempts)} attempts; writing the report")
         images = list(session.images)
     out = opts.out_dir
     meta = run_meta(opts, time.monotonic() - wall0)
+    meta["interrupted"] = interrupted
     if out is None:
         return {
             "meta": meta,
@@ -523,4 +535,6 @@ def run_demo(args: argparse.Namespace) -> int:
         f"[demo] placed {s['placed']}/{s['objects']} objects in {s['attempts']} attempts "
         f"(success rate {100 * s['success_rate']:.0f}%); report: {out / 'report.md'}"
     )
+    if metrics["meta"]["interrupted"]:
+        return 130  # as the shell reports Ctrl-C
     return 0 if s["attempts"] else 1

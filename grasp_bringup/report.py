@@ -169,6 +169,13 @@ def render_markdown(
         f"(seed {meta.get('seed')}); attempt budget {meta.get('max_attempts')}",
         f"- command: `{meta.get('command', '')}`",
         f"- machine: {meta.get('machine', '')}; wall time {meta.get('wall_time', 0):.1f} s",
+        *(
+            [
+                "- **interrupted** (Ctrl-C): the attempts finished before it; the table was not cleared to the end"
+            ]
+            if meta.get("interrupted")
+            else []
+        ),
         "",
         f"**{summary['placed']} of {summary['objects']} objects placed in the bin in "
         f"{summary['attempts']} attempts: success rate {100 * summary['success_rate']:.0f}% per attempt, "

@@ -122,3 +122,38 @@ def test_an_executor_not_ready_yet_is_waited_for_not_counted():
     session, on_table = _pick_session(("the latest grasp candidates hold no grasp",))
     assert PickSession._pick(session, attempt, on_table, {}, TERMINAL_STATES) is None
     assert attempt.outcome == "failed" and "hold no grasp" in attempt.reason
+
+
+def test_ctrl_c_mid_episode_still_writes_the_report_of_the_finished_attempts(tmp_path, monkeypatch):
+    """The run folder was left with images and no report.md or metrics.json."""
+    import json
+
+    from grasp_bringup import demo
+    from grasp_bringup.report import Attempt
+
+    class Session:
+        def __init__(self, opts, log):
+            self.images, self.recorder = [], None
+            self.attempts, self.n_objects = [], 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def episode(self, budget):
+            self.n_objects = 3
+            self.attempts.append(Attempt(1, "placed", object="box", model="ggcnn"))
+            raise KeyboardInterrupt  # during attempt 2
+
+    monkeypatch.setattr(demo, "PickSession", Session)
+    opts = demo.EpisodeOptions(objects=3, out_dir=tmp_path, record=False)
+    try:
+        metrics = demo.run_episode(opts, log=lambda text: None)
+    except KeyboardInterrupt:  # would stop the whole test session, not fail this test
+        pytest.fail("the Ctrl-C left run_episode without a report")
+    assert metrics["meta"]["interrupted"] is True
+    assert metrics["summary"]["attempts"] == 1 and metrics["summary"]["placed"] == 1
+    assert json.loads((tmp_path / "metrics.json").read_text())["meta"]["interrupted"] is True
+    assert "**interrupted** (Ctrl-C)" in (tmp_path / "report.md").read_text()

@@ -49,50 +49,71 @@ def scene():
     return frame, pts[mask], pose, obj
 
 
-def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> None:
+CLOUD = [("x", "f4"), ("y", "f4"), ("z", "f4"), ("label", "i4")]
+
+
+def _skip_without_shipped_weights() -> None:
     from grasp_models.graspnet6dof.inference import EVALUATOR_FILE, SAMPLER_FILE
-    from grasp_models.node import GraspDetectorNode
     from grasp_models.registry import WEIGHTS_DIR
-    from grasp_sim.trial import run_grasp_trials
 
     if not ((WEIGHTS_DIR / SAMPLER_FILE).is_file() and (WEIGHTS_DIR / EVALUATOR_FILE).is_file()):
         pytest.skip("no shipped graspnet6dof weights")
+
+
+class _Peer:
+    """Plays the camera and perception for the detector (a frame and an object cloud of
+    one stamp) and records /grasp_candidates."""
+
+    def __init__(self, name: str, frame) -> None:
+        self.node = rclpy.create_node(name)
+        self.frame = frame
+        self.got: list[PointCloud2] = []
+        self.pubs = {
+            "color": self.node.create_publisher(Image, COLOR, SENSOR_QOS),
+            "depth": self.node.create_publisher(Image, DEPTH, SENSOR_QOS),
+            "info": self.node.create_publisher(CameraInfo, INFO, SENSOR_QOS),
+            "points": self.node.create_publisher(PointCloud2, POINTS, SENSOR_QOS),
+        }
+        self.node.create_subscription(
+            PointCloud2, "/grasp_candidates", self.got.append, RELIABLE_QOS
+        )
+
+    def send(self, cloud: np.ndarray, stamp: float) -> None:
+        frame, fid, pubs = self.frame, self.frame.frame_id, self.pubs
+        pubs["points"].publish(msgs.array_to_pointcloud2(cloud, "panda_link0", stamp))
+        pubs["info"].publish(msgs.model_to_camera_info(frame.camera, stamp))
+        time.sleep(0.05)
+        pubs["color"].publish(msgs.numpy_to_image(frame.color, "rgb8", stamp, fid))
+        pubs["depth"].publish(msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", stamp, fid))
+
+
+def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> None:
+    from grasp_models.node import GraspDetectorNode
+    from grasp_sim.trial import run_grasp_trials
+
+    _skip_without_shipped_weights()
     frame, points, T_base_object, obj = scene
     assert len(points) > 50
     overrides = detector_overrides(frame, "graspnet6dof", period=0.1, max_grasps=10)
     stamp = 2.0
-    cloud = np.zeros(len(points), dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("label", "i4")])
+    cloud = np.zeros(len(points), dtype=CLOUD)
     cloud["x"], cloud["y"], cloud["z"] = points.T
-    got: list[PointCloud2] = []
     with rclpy.init():
         node = GraspDetectorNode(parameter_overrides=overrides)
-        peer = rclpy.create_node("graspnet6dof_test_peer")
-        pubs = {
-            "color": peer.create_publisher(Image, COLOR, SENSOR_QOS),
-            "depth": peer.create_publisher(Image, DEPTH, SENSOR_QOS),
-            "info": peer.create_publisher(CameraInfo, INFO, SENSOR_QOS),
-            "points": peer.create_publisher(PointCloud2, POINTS, SENSOR_QOS),
-        }
-        peer.create_subscription(PointCloud2, "/grasp_candidates", got.append, RELIABLE_QOS)
-        spinner = Spinner(node, peer)
+        peer = _Peer("graspnet6dof_test_peer", frame)
+        spinner = Spinner(node, peer.node)
         try:
             deadline = time.monotonic() + 200
             msg = None
             while msg is None and time.monotonic() < deadline:
-                pubs["points"].publish(msgs.array_to_pointcloud2(cloud, "panda_link0", stamp))
-                pubs["info"].publish(msgs.model_to_camera_info(frame.camera, stamp))
-                time.sleep(0.05)
-                fid = frame.frame_id
-                pubs["color"].publish(msgs.numpy_to_image(frame.color, "rgb8", stamp, fid))
-                pubs["depth"].publish(
-                    msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", stamp, fid)
-                )
+                peer.send(cloud, stamp)
                 t_end = time.monotonic() + 1.0
                 while msg is None and time.monotonic() < t_end:
-                    msg = next((m for m in got if len(m.data)), None)
+                    msg = next((m for m in peer.got if len(m.data)), None)
                     time.sleep(0.05)
         finally:
             spinner.close()
+
     assert msg is not None, "no non-empty /grasp_candidates within 200 s"
     grasps, rejected = msgs.pointcloud2_to_grasps(msg)
     assert not rejected and msg.header.frame_id == "panda_link0"
@@ -109,35 +130,23 @@ def test_node_publishes_6dof_grasps_that_hold_the_object(ros_domain, scene) -> N
 def test_an_empty_object_cloud_gets_an_empty_answer_not_a_warning(ros_domain, scene) -> None:
     """A cleared table: the node logged "detection failed" as a WARN every 5 s and
     published nothing, so a listener could not tell "no grasps" from "no answer"."""
-    from grasp_models.graspnet6dof.inference import EVALUATOR_FILE, SAMPLER_FILE
     from grasp_models.node import GraspDetectorNode
-    from grasp_models.registry import WEIGHTS_DIR
 
-    if not ((WEIGHTS_DIR / SAMPLER_FILE).is_file() and (WEIGHTS_DIR / EVALUATOR_FILE).is_file()):
-        pytest.skip("no shipped graspnet6dof weights")
+    _skip_without_shipped_weights()
     frame, _, _, _ = scene
     overrides = detector_overrides(frame, "graspnet6dof", period=0.1, max_grasps=10)
-    empty = np.zeros(0, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("label", "i4")])
-    got: list[PointCloud2] = []
+    empty = np.zeros(0, dtype=CLOUD)
     with rclpy.init():
         node = GraspDetectorNode(parameter_overrides=overrides)
         log = node._warn._logger = LogRecorder(node._warn._logger)
-        peer = rclpy.create_node("graspnet6dof_empty_peer")
-        points = peer.create_publisher(PointCloud2, POINTS, SENSOR_QOS)
-        info = peer.create_publisher(CameraInfo, INFO, SENSOR_QOS)
-        color = peer.create_publisher(Image, COLOR, SENSOR_QOS)
-        depth = peer.create_publisher(Image, DEPTH, SENSOR_QOS)
-        peer.create_subscription(PointCloud2, "/grasp_candidates", got.append, RELIABLE_QOS)
-        spinner = Spinner(node, peer)
+        peer = _Peer("graspnet6dof_empty_peer", frame)
+        got = peer.got
+        spinner = Spinner(node, peer.node)
         try:
             deadline = time.monotonic() + 30
             while not got and time.monotonic() < deadline:
-                stamp, fid = 5.0, frame.frame_id
-                points.publish(msgs.array_to_pointcloud2(empty, "panda_link0", stamp))
-                info.publish(msgs.model_to_camera_info(frame.camera, stamp))
-                color.publish(msgs.numpy_to_image(frame.color, "rgb8", stamp, fid))
-                depth.publish(msgs.numpy_to_image(depth_m_to_mm(frame.depth), "16UC1", stamp, fid))
-                time.sleep(0.2)
+                peer.send(empty, 5.0)
+                time.sleep(0.15)
         finally:
             spinner.close()
     assert got, "no /grasp_candidates for an empty object cloud within 30 s"

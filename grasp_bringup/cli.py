@@ -31,8 +31,7 @@ class HelpFormatter(argparse.HelpFormatter):
         text = action.help or ""
         default = action.default
         if (
-            "%(default)" in text
-            or "default" in text.lower()
+            "default" in text.lower()  # says it already, or %(default)s
             or default is None
             or default is False
             or default in ([], "")

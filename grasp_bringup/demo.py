@@ -323,7 +323,7 @@ class PickSession:
         """Pick until the table is clear or ``budget`` attempts are spent; returns the
         attempts and the number of objects that were on the table. ``attempts`` and
         ``n_objects`` hold them as they come (what a Ctrl-C leaves, for a report)."""
-        from grasp_bringup.demo_monitor import TERMINAL_STATES
+        from grasp_bringup.msgs import EXECUTOR_TERMINAL_STATES
 
         m, layout, opts = self.monitor, self.layout, self.opts
         positions = m.object_positions()
@@ -360,7 +360,7 @@ class PickSession:
             if fresh:
                 attempt.grasp_quality = float(grasps[0].quality)
                 self._snapshot(k, grasps)
-                pick_end = self._pick(attempt, before, timings, TERMINAL_STATES)
+                pick_end = self._pick(attempt, before, timings, EXECUTOR_TERMINAL_STATES)
             timings["attempt"] = time.monotonic() - t_attempt
             attempt.timings = timings
             attempts.append(attempt)

@@ -22,8 +22,6 @@ from grasp_bringup import msgs
 from grasp_bringup.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from grasp_core import CameraModel, Grasp, GraspBringupError
 
-TERMINAL_STATES = msgs.EXECUTOR_TERMINAL_STATES
-
 
 class FrameArrivals:
     """When each camera frame arrived (wall clock, by stamp), kept for ``memory_s`` seconds

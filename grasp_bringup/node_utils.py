@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,7 +136,6 @@ class SilenceWatch:
         self.node, self.topic, self.what, self.hint = node, topic, what, hint
         self._last = time.monotonic()  # the start counts as the last sign of life
         self._warned = float("-inf")
-        self._lock = threading.Lock()
         self.timer = node.create_timer(
             SILENCE_WARN / 4,
             self.check,
@@ -146,16 +144,14 @@ class SilenceWatch:
         )
 
     def heard(self) -> None:
-        with self._lock:
-            self._last = time.monotonic()
+        self._last = time.monotonic()  # one store, no lock: called for every message
 
     def check(self) -> None:
         now = time.monotonic()
-        with self._lock:
-            quiet = now - self._last
-            if quiet < SILENCE_WARN or now - self._warned < SILENCE_WARN:
-                return
-            self._warned = now
+        quiet = now - self._last
+        if quiet < SILENCE_WARN or now - self._warned < SILENCE_WARN:
+            return
+        self._warned = now  # only this timer callback reads and writes it
         self.node.get_logger().warning(
             f"no {self.what} on {self.topic} for {quiet:.0f} s: {self.hint} "
             f"(`ros2 topic hz {self.topic}`)"

@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 
 PLANAR = ("ggcnn", "ggcnn2", "vqvae", "vqvae_ggcnn")
-#: The planar models that detect grasps (the vqvae alone reconstructs images).
-PLANAR_GRASP_MODELS = ("ggcnn", "ggcnn2", "vqvae_ggcnn")
 #: ``--model`` name -> module whose ``train_from_args(args) -> int`` trains it.
 TRAINERS: dict[str, str] = {name: "grasp_models.cli" for name in PLANAR}
 
@@ -119,16 +117,17 @@ def _eval(args: argparse.Namespace) -> int:
     from grasp_models.datasets.scale import dataset_pixels_per_metre
     from grasp_models.metrics import RectangleMetric
     from grasp_models.planar.evaluate import evaluate
+    from grasp_models.planar.inference import ARCHS  # the planar grasp models
     from grasp_models.planar.train import open_dataset
     from grasp_models.registry import load_model
 
-    if args.model not in PLANAR_GRASP_MODELS:  # the rectangle metric needs image rectangles
+    if args.model not in ARCHS:  # the rectangle metric needs image rectangles
         from grasp_core.errors import ValidationError
 
         other = " (6-DOF: `grasp eval-6dof`)" if args.model == "graspnet6dof" else ""
         raise ValidationError(
             f"--model {args.model!r}: the rectangle metric is for the planar grasp models, "
-            f"{', '.join(PLANAR_GRASP_MODELS)}{other}"
+            f"{', '.join(ARCHS)}{other}"
         )
     metric = RectangleMetric(args.iou, args.angle)
     ks = sorted({1, *(int(require_range("--k", k, 1)) for k in args.k)})
@@ -362,7 +361,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("eval", help="rectangle-metric evaluation of a planar model")
-    p.add_argument("--model", required=True, help=f"one of {', '.join(PLANAR_GRASP_MODELS)}")
+    p.add_argument("--model", required=True, help="a planar grasp model, e.g. ggcnn, vqvae_ggcnn")
     p.add_argument("--weights", default=None, help="weights (.pt); default: shipped")
     p.add_argument("--data", required=True, help="dataset folder; its labelled images are read")
     p.add_argument(

@@ -87,7 +87,7 @@ def test_an_attempt_ends_at_the_executors_first_terminal_status():
     2026-12-07 the episode used the later time and refused the first detection after a
     pick."""
     from grasp_bringup.demo import PickSession
-    from grasp_bringup.demo_monitor import TERMINAL_STATES
+    from grasp_bringup.msgs import EXECUTOR_TERMINAL_STATES as TERMINAL_STATES
     from grasp_bringup.report import Attempt
 
     session, on_table = _pick_session()
@@ -104,7 +104,7 @@ def test_an_executor_not_ready_yet_is_waited_for_not_counted():
     3-object demo, 2026-12-07); a pick still running or a controller not yet discovered
     the same."""
     from grasp_bringup.demo import PickSession
-    from grasp_bringup.demo_monitor import TERMINAL_STATES
+    from grasp_bringup.msgs import EXECUTOR_TERMINAL_STATES as TERMINAL_STATES
     from grasp_bringup.report import Attempt
 
     refusals = (

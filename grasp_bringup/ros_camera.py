@@ -302,7 +302,7 @@ class RosCameraSource(CameraSource):
         self._colors: deque[tuple[float, Image]] = deque(maxlen=max(queue_size, 2))
         self._depths: deque[tuple[float, Image]] = deque(maxlen=max(queue_size, 2))
         self._infos: deque[tuple[float, CameraInfo]] = deque(maxlen=max(queue_size, 2))
-        self._first_image: float | None = None  # monotonic time of the first frame's pair
+        self._first_image: float | None = None  # monotonic time of the first frame without info
         self._camera: tuple[tuple, CameraModel] | None = None
         self._seen_color = False
         self._lock = threading.Lock()

@@ -7,7 +7,7 @@ training run is spent in the kernel (page faults). :func:`tune_malloc` keeps suc
 on the heap and the heap from being trimmed: the same as starting the process with
 ``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=<2 GiB> MALLOC_TOP_PAD_=268435456``.
 The cost is memory: freed memory stays with the process (it is reused by the next step).
-Numbers: ``benchmarks/planar_train_malloc.py`` (docs/BENCHMARKS.md). No arithmetic changes.
+Numbers: ``benchmarks/planar_train_speed.py --compare malloc`` (docs/BENCHMARKS.md). No arithmetic changes.
 """
 
 from __future__ import annotations

@@ -289,6 +289,8 @@ def test_malloc_tuning_is_applied_and_can_be_turned_off() -> None:
     base = ["--model", "ggcnn", "--data", "d", "--out", "o.pt"]
     assert parser.parse_args(base).no_malloc_tuning is False
     assert parser.parse_args([*base, "--no-malloc-tuning"]).no_malloc_tuning is True
+    assert parser.parse_args(base).no_channels_last is False
+    assert parser.parse_args([*base, "--no-channels-last"]).no_channels_last is True
 
 
 def test_cosine_schedule_decays_to_zero_and_old_checkpoints_still_resume(tmp_path: Path) -> None:
@@ -644,3 +646,47 @@ def test_a_run_does_not_resume_on_changed_data(tmp_path: Path) -> None:
     tiny_dataset(Path(cfg.data), n=14)  # the same 8 images (same seed) and 6 more
     with pytest.raises(CheckpointError, match="the data changed since it was written"):
         train(dataclasses.replace(cfg, epochs=2), progress=False)
+
+
+def test_cpu_training_runs_channels_last_and_saves_the_usual_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the CPU the network and its batches are channels-last (oneDNN's fast layout);
+    ``channels_last=False`` keeps PyTorch's default. Both learn the same up to rounding,
+    the files hold contiguous tensors either way, and a run resumes across the switch."""
+    import torch
+
+    from grasp_models.checkpoint import load_checkpoint
+    from grasp_models.planar import train as train_module
+    from grasp_models.planar.train import memory_format
+
+    seen: list[bool] = []
+    real_loss = train_module.grasp_loss
+
+    def recording_loss(pred, target, width_loss="all"):
+        seen.append(pred.is_contiguous(memory_format=torch.channels_last))
+        return real_loss(pred, target, width_loss)
+
+    monkeypatch.setattr(train_module, "grasp_loss", recording_loss)
+    losses, weights = {}, {}
+    for layout in (True, False):
+        cfg = tiny_run(tmp_path / str(layout), channels_last=layout)
+        seen.clear()
+        train(TrainConfig(epochs=3, **cfg), progress=False)
+        assert seen and set(seen) == {layout}, seen  # the 4-channel maps tell the layouts apart
+        losses[layout] = read_losses(Path(cfg["out"]).with_suffix(".run"))
+        weights[layout] = load_checkpoint(Path(cfg["out"]))
+        assert all(t.is_contiguous() for t in weights[layout].values())
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+    for name, t in weights[True].items():
+        torch.testing.assert_close(t, weights[False][name], rtol=1e-3, atol=1e-5)
+    # the layout changes the speed, not what is learned: a run resumes across it
+    cfg = tiny_run(tmp_path / "True", channels_last=False)
+    train(TrainConfig(epochs=4, **cfg), progress=False)
+    assert len(read_losses(Path(cfg["out"]).with_suffix(".run"))) == 4
+    base = TrainConfig(model="ggcnn", data="d", out="o.pt")
+    assert memory_format(base, "cpu") == torch.channels_last
+    assert memory_format(dataclasses.replace(base, channels_last=False), "cpu") == (
+        torch.contiguous_format
+    )
+    assert memory_format(base, "cuda") == torch.contiguous_format  # CPU only

@@ -1,15 +1,23 @@
-"""CPU training speed with and without the glibc malloc settings of ``grasp train``.
+"""CPU training speed of ``grasp train`` with and without one of its speed settings.
 
 Two ``grasp train`` processes on the same data and configuration run side by side (same
-machine load for both), one with the default malloc tuning (``grasp_models/malloc.py``),
-one with ``--no-malloc-tuning``. Reported per process: median seconds per epoch (from
-the run's log.csv, the first epoch left out as warm-up), user and system CPU seconds and
-peak resident memory (``os.wait4``), and the median-epoch ratio. The two also must
-end with the same final training loss (the settings change no arithmetic).
+machine load for both), one as ``grasp train`` runs by default, one with the setting
+``--compare`` names turned off:
 
-    .venv/bin/python benchmarks/planar_train_malloc.py --data runs/planar/synth_train_v4 \
-        --test-data runs/planar/synth_test_v4 --epochs 12
-Writes benchmarks/results/planar_train_malloc.json.
+* ``malloc``: the glibc malloc tuning (``grasp_models/malloc.py``) against
+  ``--no-malloc-tuning``. No arithmetic changes: the final losses must be equal.
+* ``channels-last``: channels-last memory on the CPU against ``--no-channels-last``. The
+  same arithmetic up to rounding: the final losses are reported with their relative
+  difference.
+
+Reported per process: median seconds per epoch (from the run's log.csv, the first epoch
+left out as warm-up), user and system CPU seconds and peak resident memory
+(``os.wait4``), and the median-epoch ratio (off / default).
+
+    .venv/bin/python benchmarks/planar_train_speed.py --compare malloc \
+        --data runs/planar/synth_train_v4 --test-data runs/planar/synth_test_v4 --epochs 12
+Writes benchmarks/results/planar_train_malloc.json (``--compare malloc``) or
+planar_train_channels_last.json.
 """
 
 from __future__ import annotations
@@ -26,6 +34,12 @@ from pathlib import Path
 
 from common import write_result
 
+#: ``--compare``: (name of the default run, []), (name of the other run, its flag)
+COMPARISONS = {
+    "malloc": (("tuned", []), ("glibc_defaults", "--no-malloc-tuning")),
+    "channels-last": (("channels_last", []), ("contiguous", "--no-channels-last")),
+}
+
 
 def read_log(log: Path) -> tuple[list[float], float]:
     """Seconds of every epoch and the last epoch's loss from a run's log.csv."""
@@ -36,9 +50,11 @@ def read_log(log: Path) -> tuple[list[float], float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--compare", choices=sorted(COMPARISONS), default="malloc")
     ap.add_argument("--data", required=True)
     ap.add_argument("--test-data", required=True)
     ap.add_argument("--model", default="ggcnn")
+    ap.add_argument("--vqvae", default=None, help="the VQ-VAE (.pt) of --model vqvae_ggcnn")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--label-fraction", type=float, default=0.1)
     ap.add_argument("--train-size", type=int, default=300)
@@ -48,8 +64,10 @@ def main() -> int:
     grasp = Path(sys.executable).with_name("grasp")
     work = Path(tempfile.mkdtemp(prefix="train_malloc_"))
     procs = {}
+    (default, _), (off, off_flag) = COMPARISONS[args.compare]
+    vq = ["--vqvae", args.vqvae] if args.vqvae else []
     try:
-        for name, extra in (("tuned", []), ("glibc_defaults", ["--no-malloc-tuning"])):
+        for name, extra in ((default, vq), (off, [*vq, off_flag])):
             cmd = [
                 str(grasp), "train", "--model", args.model, "--data", args.data,
                 "--test-data", args.test_data, "--epochs", str(args.epochs),
@@ -76,17 +94,18 @@ def main() -> int:
             }
         runs = result["runs"]
         result["speedup_median_epoch"] = (
-            runs["glibc_defaults"]["median_epoch_s"] / runs["tuned"]["median_epoch_s"]
+            runs[off]["median_epoch_s"] / runs[default]["median_epoch_s"]
         )
-        result["same_final_loss"] = (
-            runs["tuned"]["final_train_loss"] == runs["glibc_defaults"]["final_train_loss"]
-        )
+        a, b = runs[default]["final_train_loss"], runs[off]["final_train_loss"]
+        result["same_final_loss"] = a == b
+        result["final_loss_rel_diff"] = abs(a - b) / max(abs(b), 1e-12)
     finally:
         for proc in procs.values():
             if proc.poll() is None:
                 proc.kill()
         shutil.rmtree(work, ignore_errors=True)
-    out = write_result("planar_train_malloc", result, Path(args.out) if args.out else None)
+    name = "planar_train_" + args.compare.replace("-", "_")
+    out = write_result(name, result, Path(args.out) if args.out else None)
     print(out.read_text())
     return 0
 

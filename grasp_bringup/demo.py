@@ -39,16 +39,6 @@ from grasp_core.cell import CellLayout
 from grasp_core.validation import require_range
 
 Log = Callable[[str], None]
-#: Parts of the executor's pick refusals that mean "not ready yet", which the episode
-#: waits out (60 s at most) instead of counting an attempt: the last pick still going
-#: home, and, with one process per node, joint states, controllers or candidates not
-#: discovered yet (the episode asks only once it has candidates itself).
-EXECUTOR_NOT_READY = (
-    "already running",
-    "/joint_states",
-    "nothing subscribes to",
-    "no grasp candidates received yet",
-)
 #: Object splits of grasp_sim; any other object set is a path to meshes.
 SPLITS = ("train", "val", "test")
 
@@ -396,16 +386,17 @@ class PickSession:
     ) -> float | None:
         """Ask for a pick, wait for its end and fill ``attempt``; returns when the
         executor's first terminal status arrived (monitor clock), None without one."""
+        from grasp_bringup.msgs import pick_not_ready
+
         m, layout = self.monitor, self.layout
         n_status = len(m.status_history)
         accepted, text = m.request_pick()
         deadline = time.monotonic() + 60.0
-        while (
-            not accepted
-            and any(s in text for s in EXECUTOR_NOT_READY)
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.5)  # not ready yet, or still going home: not an attempt
+        while not accepted and pick_not_ready(text) and time.monotonic() < deadline:
+            # the last pick still going home, or, with one process per node, joint
+            # states, controllers or candidates not discovered yet (the episode asks only
+            # once it has candidates itself): waited out (60 s at most), not an attempt
+            time.sleep(0.5)
             n_status = len(m.status_history)
             accepted, text = m.request_pick()
         if not accepted:

@@ -483,6 +483,29 @@ EXECUTOR_TERMINAL_STATES = ("done", "failed", "stopped")
 EXECUTOR_RESTING_STATES = ("idle", *EXECUTOR_TERMINAL_STATES)
 
 
+#: The executor's ``~/pick`` refusals that mean "not ready yet" (std_srvs/Trigger has no
+#: code, only the message, which starts with one of these): a pick still running, joint
+#: states, controllers or candidates not heard yet. A client may wait them out; any other
+#: refusal (stale candidates, none feasible) is an answer about the candidates it has.
+PICK_BUSY = "a pick is already running"
+PICK_NO_JOINT_STATES = "no /joint_states received yet"
+PICK_STALE_JOINT_STATES = "no fresh /joint_states of every arm joint"
+PICK_NO_CONTROLLER = "nothing subscribes to"
+PICK_NO_CANDIDATES_YET = "no grasp candidates received yet"
+PICK_NOT_READY = (
+    PICK_BUSY,
+    PICK_NO_JOINT_STATES,
+    PICK_STALE_JOINT_STATES,
+    PICK_NO_CONTROLLER,
+    PICK_NO_CANDIDATES_YET,
+)
+
+
+def pick_not_ready(message: str) -> bool:
+    """Whether an executor's ``~/pick`` refusal ``message`` is one of :data:`PICK_NOT_READY`."""
+    return message.startswith(PICK_NOT_READY)
+
+
 def executor_status_values(msg: DiagnosticStatus) -> dict[str, str]:
     """The key/value pairs of an ``/executor/status`` message (``state``, ``last_result``,
     ...); ``state`` is "" when the message has none."""

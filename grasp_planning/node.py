@@ -383,12 +383,12 @@ class ExecutorNode(Node):
 
     def _start_pick(self) -> tuple[bool, str]:
         if self.pnp.busy or (self._worker is not None and self._worker.is_alive()):
-            return False, "a pick is already running"
+            return False, msgs.PICK_BUSY
         with self._lock:
             grasps = list(self._grasps)
             age = self._now() - self._grasps_stamp
         if not self._joints.received:
-            return False, "no /joint_states received yet"
+            return False, msgs.PICK_NO_JOINT_STATES
         deaf = [
             pub.topic_name
             for pub in (self.arm_pub, self.hand_pub)
@@ -396,14 +396,14 @@ class ExecutorNode(Node):
         ]
         if deaf and self.params["require_controllers"]:
             return False, (
-                f"nothing subscribes to {' and '.join(deaf)}: is the controller running? (a "
+                f"{msgs.PICK_NO_CONTROLLER} {' and '.join(deaf)}: is the controller running? (a "
                 "real Franka hand needs a bridge, docs/planning.md; require_controllers: "
                 "false picks anyway)"
             )
         if self.pnp.current_q() is None:
-            return False, "no fresh /joint_states of every arm joint"
+            return False, msgs.PICK_STALE_JOINT_STATES
         if not np.isfinite(age):
-            return False, "no grasp candidates received yet"
+            return False, msgs.PICK_NO_CANDIDATES_YET
         if age > self.params["max_candidate_age"]:
             return False, f"no recent grasp candidates (the last came {age:.1f} s ago)"
         if not grasps:

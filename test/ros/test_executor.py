@@ -233,8 +233,10 @@ def test_a_refused_pick_says_whether_candidates_never_came_or_held_no_grasp(
 
     res = refusal(lambda: None, "candidates")
     assert not res.success and res.message == "no grasp candidates received yet"
+    assert msgs.pick_not_ready(res.message)  # a client (the demo) waits this one out
     res = refusal(lambda: harness.send_candidates([]), "hold no grasp")
     assert not res.success and "hold no grasp" in res.message, res.message
+    assert not msgs.pick_not_ready(res.message)  # an answer about these candidates
     assert harness.ctrl.arm_msgs == []
 
 
@@ -254,6 +256,7 @@ def test_a_pick_is_refused_while_nothing_listens_on_the_hand_topic(harness: Harn
         assert res.message.startswith(
             "nothing subscribes to /panda_hand_controller/joint_trajectory:"
         ), res.message
+        assert msgs.pick_not_ready(res.message)  # a controller may come up yet
         assert harness.ctrl.arm_msgs == []
     else:
         assert res.success, res.message

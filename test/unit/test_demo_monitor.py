@@ -103,17 +103,20 @@ def test_an_executor_not_ready_yet_is_waited_for_not_counted():
     "no /joint_states received yet" was counted as a failed attempt (two of them in a
     3-object demo, 2026-12-07); a pick still running or a controller not yet discovered
     the same."""
+    from grasp_bringup import msgs
     from grasp_bringup.demo import PickSession
     from grasp_bringup.msgs import EXECUTOR_TERMINAL_STATES as TERMINAL_STATES
     from grasp_bringup.report import Attempt
 
     refusals = (
-        "no /joint_states received yet",
-        "no fresh /joint_states of every arm joint",
-        "nothing subscribes to /panda_hand_controller/joint_trajectory: is the controller running?",
-        "a pick is already running",
-        "no grasp candidates received yet",
+        msgs.PICK_NO_JOINT_STATES,
+        msgs.PICK_STALE_JOINT_STATES,
+        f"{msgs.PICK_NO_CONTROLLER} /panda_hand_controller/joint_trajectory: is the controller "
+        "running?",
+        msgs.PICK_BUSY,
+        msgs.PICK_NO_CANDIDATES_YET,
     )
+    assert len(set(refusals)) == len(msgs.PICK_NOT_READY)
     session, on_table = _pick_session(refusals)
     attempt = Attempt(1, "no_candidates")
     assert PickSession._pick(session, attempt, on_table, {}, TERMINAL_STATES) == 10.0

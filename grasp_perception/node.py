@@ -221,9 +221,9 @@ class PerceptionNode(Node):
             return
         self.last_segmentation = seg
         self.frames_processed += 1
-        for text in seg.warnings:
-            cause = text.split(":")[0]  # nothing on the table is a state, not a fault
-            self._warn(cause, f"frame {frame.stamp:.3f}: {text}", info=cause == "no object")
+        for note in seg.warnings:  # nothing on the table is a state, not a fault: INFO
+            info = note.cause == "no_object"
+            self._warn(note.cause, f"frame {frame.stamp:.3f}: {note}", info=info)
         stamp = msgs.frame_stamp(frame)  # the camera's stamp, bit for bit
         self.depth_pub.publish(msgs.numpy_to_image(seg.clean_depth, "32FC1", stamp, frame.frame_id))
         self.scene_pub.publish(msgs.points_to_pointcloud2(seg.scene_points, seg.frame_id, stamp))

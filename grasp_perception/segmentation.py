@@ -86,6 +86,29 @@ class ObjectCluster:
         return np.repeat(np.repeat(grid, s, axis=0), s, axis=1)[:h, :w]
 
 
+class SegmentationNote(str):
+    """Why a segmentation came out empty: the text, with its ``cause``, one of
+    :data:`NOTE_CAUSES` (a ``str``, so the text reads, prints and serialises as before)."""
+
+    cause: str
+
+    def __new__(cls, cause: str, text: str) -> SegmentationNote:
+        if cause not in NOTE_CAUSES:
+            raise ValueError(f"SegmentationNote cause {cause!r} is not one of {NOTE_CAUSES}")
+        note = super().__new__(cls, text)
+        note.cause = cause
+        return note
+
+    def __reduce__(self):  # pickles (and copies) with its cause
+        return (SegmentationNote, (self.cause, str(self)))
+
+
+#: :class:`SegmentationNote` causes: no valid depth pixel, nothing in the crop box, no
+#: table plane, no object on the table. Only "no_object" is a state of the scene (a
+#: cleared table), not a fault of the input or the parameters.
+NOTE_CAUSES = ("no_depth", "empty_crop", "no_table", "no_object")
+
+
 @dataclass(frozen=True, eq=False)
 class SceneSegmentation:
     """Result of :func:`segment`: everything in the base frame ``frame_id`` [m].
@@ -93,14 +116,14 @@ class SceneSegmentation:
     ``table_plane`` is ``(a, b, c, d)`` with ``a x + b y + c z + d = 0``, unit normal
     pointing up (towards +Z of the base), or ``None`` when no table was found.
     ``scene_points`` are the cropped points not on the table; ``clean_depth`` is the
-    filled depth image [m]; ``warnings`` explain empty results.
+    filled depth image [m]; ``warnings`` (:class:`SegmentationNote`) explain empty results.
     """
 
     table_plane: np.ndarray | None
     objects: tuple[ObjectCluster, ...]
     scene_points: np.ndarray
     clean_depth: np.ndarray
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[SegmentationNote, ...] = ()
     frame_id: str = "panda_link0"
     stamp: float = 0.0
     table_points: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
@@ -142,7 +165,9 @@ def fit_plane(points: np.ndarray) -> np.ndarray:
     return np.array([*n, -n @ c])
 
 
-def _find_table(vox: np.ndarray, p: PerceptionParams, warnings: list[str]) -> np.ndarray | None:
+def _find_table(
+    vox: np.ndarray, p: PerceptionParams, warnings: list[SegmentationNote]
+) -> np.ndarray | None:
     """RANSAC the dominant near-horizontal plane among voxel centroids (up to 3 tries).
 
     Everything runs on a uniform random sample of at most :data:`RANSAC_SAMPLE` voxels (the
@@ -176,8 +201,11 @@ def _find_table(vox: np.ndarray, p: PerceptionParams, warnings: list[str]) -> np
                 return plane
         sample = sample[~inl]
     warnings.append(
-        f"no table plane: no near-horizontal plane (tilt <= {p.plane_max_tilt_deg:g} deg) "
-        f"with >= {p.plane_min_points} voxels and nothing below it in the crop box"
+        SegmentationNote(
+            "no_table",
+            f"no table plane: no near-horizontal plane (tilt <= {p.plane_max_tilt_deg:g} deg) "
+            f"with >= {p.plane_min_points} voxels and nothing below it in the crop box",
+        )
     )
     return None
 
@@ -246,7 +274,7 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
     p = params or PerceptionParams()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    warnings: list[str] = []
+    warnings: list[SegmentationNote] = []
     camera = frame.camera
     base = camera.base_frame
 
@@ -272,7 +300,9 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
     raw = frame.depth
     valid = valid_depth_mask(raw)
     if not valid.any():
-        warnings.append("depth: no valid pixel (all NaN, zero or negative)")
+        warnings.append(
+            SegmentationNote("no_depth", "depth: no valid pixel (all NaN, zero or negative)")
+        )
         return empty(np.zeros_like(raw))
     filtered = edge_preserving_filter(raw) if p.edge_filter else raw
     clean = clean_depth(
@@ -286,8 +316,12 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
     t = lap("cloud_crop", t)
     if len(pts) == 0:
         warnings.append(
-            f"no valid point inside the crop box {p.crop_min.tolist()}..{p.crop_max.tolist()} "
-            f"at depth {p.depth_min:g}..{p.depth_max:g} m (check the camera extrinsic)"
+            SegmentationNote(
+                "empty_crop",
+                f"no valid point inside the crop box {p.crop_min.tolist()}.."
+                f"{p.crop_max.tolist()} at depth {p.depth_min:g}..{p.depth_max:g} m (check "
+                "the camera extrinsic)",
+            )
         )
         return empty(clean)
 
@@ -353,9 +387,11 @@ def segment(frame: RGBDFrame, params: PerceptionParams | None = None) -> SceneSe
         idx = order[bounds[k] : bounds[k + 1]]
         objects.append(ObjectCluster(k, pts[idx], pix[idx], (h, w), p.pixel_stride))
     if not objects:
+        above = " above the table" if plane is not None else ""
         warnings.append(
-            "no object: no cluster of >= "
-            f"{p.object_min_points} voxels {'above the table' if plane is not None else ''}".strip()
+            SegmentationNote(
+                "no_object", f"no object: no cluster of >= {p.object_min_points} voxels{above}"
+            )
         )
     lap("labels", t)
     timings["total"] = (time.perf_counter() - t0) * 1e3

@@ -8,7 +8,7 @@ import pytest
 from grasp_core.frame import RGBDFrame
 from grasp_core.se3 import make_transform, rot_x, rot_y, transform_points
 from grasp_perception.params import PerceptionParams
-from grasp_perception.segmentation import fit_plane, segment
+from grasp_perception.segmentation import SegmentationNote, fit_plane, segment
 from grasp_perception.synthetic import (
     SyntheticBox,
     SyntheticScene,
@@ -114,6 +114,7 @@ def test_no_valid_depth_gives_empty_result(value: float) -> None:
     seg = segment(_blank(value))
     assert seg.objects == () and seg.table_plane is None and len(seg.scene_points) == 0
     assert any("no valid pixel" in w for w in seg.warnings)
+    assert [w.cause for w in seg.warnings] == ["no_depth"]
     assert seg.clean_depth.shape == (480, 640)
 
 
@@ -122,12 +123,14 @@ def test_empty_table_warns_no_object() -> None:
     seg = segment(frame)
     assert seg.table_plane is not None and abs(seg.table_height) < 0.002
     assert seg.objects == () and any("no object" in w for w in seg.warnings)
+    assert [w.cause for w in seg.warnings] == ["no_object"]  # the node logs it at INFO
 
 
 def test_no_table_still_clusters_objects() -> None:
     frame, _ = render(SyntheticScene(boxes=BOXES), default_camera())
     seg = segment(frame, PerceptionParams(crop_z_min=0.015))  # table cropped away
     assert seg.table_plane is None and any("no table plane" in w for w in seg.warnings)
+    assert [w.cause for w in seg.warnings] == ["no_table"]
     assert len(seg.objects) == len(BOXES)
 
 
@@ -149,6 +152,21 @@ def test_nothing_in_crop_box_warns() -> None:
     far = _tilted(frame, make_transform(None, [5.0, 0, 0]))
     seg = segment(far)
     assert seg.objects == () and any("crop box" in w for w in seg.warnings)
+    assert [w.cause for w in seg.warnings] == ["empty_crop"]
+
+
+def test_segmentation_notes_are_text_with_a_cause() -> None:
+    import copy
+    import json
+    import pickle
+
+    note = SegmentationNote("no_object", "no object: no cluster of >= 20 voxels")
+    assert note == "no object: no cluster of >= 20 voxels" and note.cause == "no_object"
+    assert json.loads(json.dumps([note])) == [str(note)]  # reports write them as text
+    for again in (pickle.loads(pickle.dumps(note)), copy.deepcopy(note)):
+        assert again == note and again.cause == "no_object"
+    with pytest.raises(ValueError, match="'empty' is not one of"):
+        SegmentationNote("empty", "text")
 
 
 def test_fit_plane_normal_points_up(rng) -> None:

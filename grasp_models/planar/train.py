@@ -384,6 +384,16 @@ def validate(
     return evaluate(model, source, indices, crop="image", zoom=model.data_zoom(val_ppm))
 
 
+def validation_line(epoch: int, v: dict, best: dict) -> str:
+    """What ``grasp train`` prints after validating at ``epoch``: top-1/top-5 of ``v``
+    and which epoch the run keeps so far (``best``)."""
+    if best["epoch"] == epoch:
+        kept = "best so far: kept"
+    else:
+        kept = f"epoch {best['epoch']} stays best at {best['top1']:.1%}"
+    return f"epoch {epoch}: validation top-1 {v['top1']:.1%}, top-5 {v['top5']:.1%} ({kept})"
+
+
 def train(cfg: TrainConfig, progress: bool = True) -> dict:
     """Train (or resume) and return the model card written beside ``cfg.out``."""
     torch.set_num_threads(cfg.threads)
@@ -506,6 +516,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     state = {k: contiguous_cpu(t) for k, t in net.state_dict().items()}
                     best = {"epoch": epoch + 1, "top1": v["top1"], "top5": v["top5"]}
                     best["model"] = state
+                if progress:  # the bars show the loss; the choice of epoch is said here
+                    tqdm.write(validation_line(epoch + 1, v, best), file=sys.stderr)
             writer.writerow(
                 [epoch + 1, f"{mean:.6f}", f"{time.time() - t0:.1f}", json.dumps(details)]
             )

@@ -134,7 +134,7 @@ def torch_equal(a, b) -> bool:
 
 
 def test_validation_keeps_the_best_epoch_and_the_test_set_is_only_reported(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     from grasp_models.datasets import CornellDataset
     from grasp_models.planar.evaluate import evaluate
@@ -157,13 +157,25 @@ def test_validation_keeps_the_best_epoch_and_the_test_set_is_only_reported(
         threads=1,
         augment=False,
     )
-    card = train(cfg, progress=False)
+    card = train(cfg, progress=True)
     with (out.with_suffix(".run") / "log.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     validated = {int(r["epoch"]): r for r in rows if "val_top1" in r["details"]}
     assert sorted(validated) == [2, 4, 5]  # every 2 epochs and the last
     sel = card["selection"]
     assert sel["chosen_epoch"] in validated and sel["val_images"] == 4
+    # with progress, each validation is a line on stderr naming the epoch the run keeps
+    printed = capsys.readouterr()
+    lines = [ln for ln in printed.err.splitlines() if ": validation top-1" in ln]
+    assert [int(ln.split(":")[0].split()[-1]) for ln in lines] == [2, 4, 5], printed.err
+    chosen = sel["chosen_epoch"]
+    assert f"epoch {chosen}: validation top-1 {sel['val_top1']:.1%}" in printed.err
+    assert lines[-1].endswith(
+        "(best so far: kept)"
+        if chosen == 5
+        else f"(epoch {chosen} stays best at {sel['val_top1']:.1%})"
+    ), lines
+    assert "validation" not in printed.out
     # the shipped weights are the chosen epoch's: they reproduce its validation score
     again = evaluate(load_ggcnn(out), CornellDataset(str(val)), range(4), crop="image")
     assert again["top1"] == pytest.approx(sel["val_top1"])

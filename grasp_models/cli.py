@@ -362,7 +362,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--no-channels-last",
         action="store_true",
         help="planar models on the CPU: train in PyTorch's default memory layout, not "
-        "channels-last (same arithmetic up to rounding, GG-CNN ~1.7x slower)",
+        "channels-last (same arithmetic up to rounding; a GG-CNN epoch ~1.2x slower)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_train)

@@ -90,9 +90,9 @@ class TrainConfig:
     threads: int = 2
     device: str = "cpu"
     # on the CPU, run the network and its batches in channels-last memory, where oneDNN's
-    # convolutions are fast (GG-CNN's transposed ones are ~1.7x faster to train than in
-    # the default layout; docs/BENCHMARKS.md, "channels-last"). The same arithmetic up to
-    # rounding; no effect on other devices
+    # convolutions are fast (a GG-CNN epoch ~1.2x faster than in the default layout;
+    # docs/BENCHMARKS.md, "channels-last"). The same arithmetic up to rounding; no
+    # effect on other devices
     channels_last: bool = True
     # layout of data, test_data and val_data (unlabelled_data folders are Cornell's)
     data_format: str = "cornell"

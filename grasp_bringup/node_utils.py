@@ -212,19 +212,31 @@ def wants_help(args: Sequence[str] | None) -> bool:
     return "-h" in own or "--help" in own
 
 
+#: Parameters rclpy declares on every node by itself (not in any node's specs).
+RCLPY_PARAMETERS = frozenset({"use_sim_time", "start_type_description_service"})
+
+
+def declared_param_specs(node_class: type[Node]) -> list[ParamSpec]:
+    """Every parameter a node class declares: its ``PARAM_SPECS``, then the
+    ``HELPER_PARAM_SPECS`` that helpers it calls declare on it (the camera mount's
+    :data:`grasp_bringup.ros_camera.MOUNT_PARAMS`)."""
+    return [*node_class.PARAM_SPECS, *getattr(node_class, "HELPER_PARAM_SPECS", ())]
+
+
 def run_node(node_class: type[Node], args: Sequence[str] | None = None, **kwargs: Any) -> None:
     """The body of every node's ``main()``: init, spin on a ``SingleThreadedExecutor``
     (the node's callbacks run one at a time, as in the in-process graph: see
     :mod:`grasp_bringup.executors`), and shut down cleanly on Ctrl-C or an external
     shutdown. ``-h``/``--help`` prints the node's parameters (:func:`parameter_help`,
-    from the class's ``NODE_NAME`` and ``PARAM_SPECS``) instead of starting it."""
+    from the class's ``NODE_NAME`` and :func:`declared_param_specs`) instead of starting
+    it."""
     if wants_help(args):
         from grasp_core.paths import share_dir
 
         name = node_class.NODE_NAME
         params_file = share_dir() / "config" / f"{name}.yaml"
         params_file = params_file if params_file.is_file() else None
-        print(parameter_help(name, node_class.PARAM_SPECS, params_file))
+        print(parameter_help(name, declared_param_specs(node_class), params_file))
         return
     with rclpy.init(args=args):
         node = node_class(**kwargs)

@@ -38,6 +38,7 @@ from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
 from grasp_bringup.ros_camera import (
+    MOUNT_PARAMS,
     RosCameraSource,
     WarnThrottle,
     cell_workspace_center,
@@ -144,6 +145,7 @@ class GraspDetectorNode(Node):
 
     NODE_NAME = "grasp_detector"
     PARAM_SPECS = PARAMS
+    HELPER_PARAM_SPECS = MOUNT_PARAMS  # declared by declare_camera_mount
 
     def __init__(self, **kwargs) -> None:
         super().__init__(self.NODE_NAME, **kwargs)

@@ -42,6 +42,7 @@ from grasp_bringup import msgs
 from grasp_bringup.node_utils import ParamSpec, declare_params, run_node
 from grasp_bringup.qos import RELIABLE_QOS
 from grasp_bringup.ros_camera import (
+    MOUNT_PARAMS,
     RosCameraSource,
     WarnThrottle,
     cell_crop_box,
@@ -122,6 +123,7 @@ class PerceptionNode(Node):
 
     NODE_NAME = NODE_NAME
     PARAM_SPECS = NODE_PARAMS + library_param_specs()
+    HELPER_PARAM_SPECS = MOUNT_PARAMS  # declared by declare_camera_mount
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(self.NODE_NAME, **kwargs)

@@ -77,6 +77,15 @@ def harness(request, ros_domain, sim_scene):
             h.close()
 
 
+def test_the_node_declares_exactly_the_parameters_its_help_lists(harness) -> None:
+    """``grasp_detector --help`` left out the camera-mount parameters a helper declares."""
+    from grasp_bringup.node_utils import RCLPY_PARAMETERS, declared_param_specs
+    from grasp_models.node import GraspDetectorNode
+
+    declared = set(harness.node.list_parameters([], 0).names) - RCLPY_PARAMETERS
+    assert declared == {s.name for s in declared_param_specs(GraspDetectorNode)}
+
+
 def test_grasps_lie_on_the_object_and_bad_input_is_dropped(harness, sim_scene) -> None:
     frame, T_base_object, obj = sim_scene
     stamp = 3.5

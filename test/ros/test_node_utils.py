@@ -145,13 +145,18 @@ def test_every_node_executable_answers_help_with_its_parameters_without_starting
         "grasp_planning.node": "ExecutorNode",
         "grasp_sim.node": "SimDriverNode",
     }[module]
-    specs = getattr(importlib.import_module(module), node_class).PARAM_SPECS
+    from grasp_bringup.node_utils import declared_param_specs
+
+    specs = declared_param_specs(getattr(importlib.import_module(module), node_class))
     run = [sys.executable, "-c", f"from {module} import main; main()", "--help"]
     out = subprocess.run(run, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     # a parameter's line is indented two spaces, its description six
     listed = re.findall(r"^  (\w+) \(", out.stdout, flags=re.MULTILINE)
     assert listed == [s.name for s in specs]
+    # the camera nodes' mount parameters, declared by a helper, are listed too
+    camera_node = module in ("grasp_models.node", "grasp_perception.node")
+    assert ("camera_position" in listed) == camera_node, listed
     assert "[INFO]" not in out.stdout + out.stderr  # no node came up
 
 

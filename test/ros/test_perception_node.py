@@ -459,3 +459,12 @@ def test_max_rate_segments_every_third_frame_of_a_15_hz_camera(harness, sim_scen
     ]  # fmt: skip
     rate.max_rate = 0.0
     assert all(rate.due(t) for t in (3.06, 3.07, 3.07))
+
+
+def test_the_node_declares_exactly_the_parameters_its_help_lists(harness) -> None:
+    """``perception --help`` left out the camera-mount parameters a helper declares."""
+    from grasp_bringup.node_utils import RCLPY_PARAMETERS, declared_param_specs
+    from grasp_perception.node import PerceptionNode
+
+    declared = set(harness.node.list_parameters([], 0).names) - RCLPY_PARAMETERS
+    assert declared == {s.name for s in declared_param_specs(PerceptionNode)}

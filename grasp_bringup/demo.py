@@ -36,6 +36,7 @@ from grasp_bringup.report import (
     write_report,
 )
 from grasp_core.cell import CellLayout
+from grasp_core.errors import GraspBringupError
 from grasp_core.validation import require_range
 
 Log = Callable[[str], None]
@@ -205,6 +206,10 @@ def _remaining(positions: dict[str, np.ndarray], layout: Any) -> list[str]:
     return out
 
 
+class ForeignRobotError(GraspBringupError):
+    """Another graph's nodes would take the simulated robot's commands."""
+
+
 class PickSession:
     """The running graph plus a monitor node: start it once, then run episodes, with
     :meth:`reset` (``/sim/reset``: next seed's objects, arm home) in between."""
@@ -244,6 +249,7 @@ class PickSession:
             self.running.executor.add_node(self.monitor)
             self.running.start()
             self.wait_ready(since=-1.0)
+            self.refuse_foreign_robot()  # before any pick: nothing has moved yet
         except BaseException:
             self.__exit__()
             raise
@@ -270,6 +276,20 @@ class PickSession:
         if getattr(self, "monitor", None) is not None:
             self.monitor.destroy_node()
         rclpy.try_shutdown(context=self.context)
+
+    def refuse_foreign_robot(self) -> None:
+        """Raise :class:`ForeignRobotError` when a node outside this graph would take the
+        simulated robot's commands or mix its joint states into ours (a real robot's
+        driver on the same ROS domain): the demo's executor would drive it."""
+        ours = {spec.name for spec in self.running.graph.nodes} | {self.monitor.get_name()}
+        foreign = self.monitor.foreign_robot_endpoints(ours)
+        if foreign:
+            raise ForeignRobotError(
+                f"ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID', '0')} holds nodes of another "
+                f"graph on the simulated robot's topics: {'; '.join(foreign)}. The demo "
+                "would command them, so it stops before any motion: unset ROS_DOMAIN_ID (the "
+                "demo then draws a free one) or export another"
+            )
 
     def wait_ready(self, since: float) -> None:
         """Wait for object poses and grasp candidates newer than
@@ -489,12 +509,18 @@ def run_episode(opts: EpisodeOptions, log: Log = print) -> dict[str, Any]:
 
 def isolate_domain(log: Log = print) -> int:
     """Use ``ROS_DOMAIN_ID`` when the user set it, else a random one (1-100), so a demo or
-    benchmark never talks to another graph running on this machine. Call before
-    ``rclpy.init``; returns the domain."""
+    benchmark never talks to another graph running on this machine, and keep DDS
+    discovery on this machine (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``) unless the
+    user set a range: a simulation has no business on the network, where a robot may
+    listen. Call before ``rclpy.init``; returns the domain."""
     if "ROS_DOMAIN_ID" not in os.environ:
         os.environ["ROS_DOMAIN_ID"] = str(int.from_bytes(os.urandom(2), "little") % 100 + 1)
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     domain = int(os.environ["ROS_DOMAIN_ID"])
-    log(f"[demo] ROS_DOMAIN_ID={domain} (export it to watch this run with ros2 topic / rviz)")
+    log(
+        f"[demo] ROS_DOMAIN_ID={domain}, discovery {os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE']}"
+        " (export both to watch this run with ros2 topic / rviz)"
+    )
     return domain
 
 

@@ -192,6 +192,26 @@ class DemoMonitor(Node):
             pass
 
     # -- queries ------------------------------------------------------------------------
+    def foreign_robot_endpoints(self, ours: set[str], driver: str = "sim_driver") -> list[str]:
+        """Nodes outside ``ours`` that would take part in driving the robot: subscribers
+        to the topics the simulated robot (node ``driver``) takes commands on, and other
+        publishers of the topics it publishes and ``ours`` read (its joint states). A
+        real robot's controller or state publisher on this ROS domain shows up here:
+        the demo's executor would command it. Each entry: "node on topic (role)"."""
+        found = []
+        for topic, _ in self.get_subscriber_names_and_types_by_node(driver, "/"):
+            for info in self.get_subscriptions_info_by_topic(topic):
+                if info.node_name not in ours:
+                    found.append(f"{info.node_name} on {topic} (subscribes the commands)")
+        for topic, _ in self.get_publisher_names_and_types_by_node(driver, "/"):
+            readers = {i.node_name for i in self.get_subscriptions_info_by_topic(topic)}
+            if not readers & (ours - {driver, self.get_name()}):
+                continue  # only what the graph's own nodes read (joint states) matters
+            for info in self.get_publishers_info_by_topic(topic):
+                if info.node_name not in ours:
+                    found.append(f"{info.node_name} on {topic} (publishes it too)")
+        return sorted(set(found))
+
     def wait_for(self, predicate, timeout: float) -> bool:
         """Wait (wall clock) until ``predicate()`` holds, evaluated under the lock."""
         deadline = time.monotonic() + timeout

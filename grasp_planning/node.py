@@ -119,7 +119,12 @@ PARAMS = [
         (0.0, 0.5),
     ),
     ParamSpec("retry_memory", 3, "failed picks remembered for retry_radius (0 = off)", (0, 100)),
-    ParamSpec("use_object_points", True, "add /perception/object_points hulls to the scene"),
+    ParamSpec(
+        "use_object_points",
+        True,
+        "add /perception/object_points hulls to the scene; a pick then waits for a cloud "
+        "newer than the last pick's end (the objects may have moved)",
+    ),
     ParamSpec("max_candidate_age", 30.0, "ignore candidates older than this [s]", (0.1, 3600.0)),
     ParamSpec(
         "joint_state_timeout",
@@ -197,6 +202,7 @@ class ExecutorNode(Node):
         self._grasps_stamp = -np.inf  # receive time [s] of the candidates
         #: newest perceived objects not yet in the scene: (points, labels, arm q or None)
         self._objects: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        self._objects_stamp = -np.inf  # receive time [s] of the newest perceived objects
         self._last_pick_end = -np.inf
         self._worker: threading.Thread | None = None
         self._last: PickResult | None = None
@@ -324,6 +330,7 @@ class ExecutorNode(Node):
             return
         with self._lock:
             self._objects = (xyz, labels, self.pnp.current_q())
+            self._objects_stamp = self._now()
 
     def update_scene(self) -> PlanningScene:
         """The collision scene with the newest perceived objects in it: one convex hull per
@@ -387,6 +394,7 @@ class ExecutorNode(Node):
         with self._lock:
             grasps = list(self._grasps)
             age = self._now() - self._grasps_stamp
+            objects_seen = self._objects_stamp > self._last_pick_end
         if not self._joints.received:
             return False, msgs.PICK_NO_JOINT_STATES
         deaf = [
@@ -404,6 +412,10 @@ class ExecutorNode(Node):
             return False, msgs.PICK_STALE_JOINT_STATES
         if not np.isfinite(age):
             return False, msgs.PICK_NO_CANDIDATES_YET
+        if self.params["use_object_points"] and not objects_seen:
+            # no collision scene of the objects (none yet, or the last pick moved them):
+            # the fingers could come down on an object the filter never saw
+            return False, msgs.PICK_NO_OBJECTS_YET
         if age > self.params["max_candidate_age"]:
             return False, f"no recent grasp candidates (the last came {age:.1f} s ago)"
         if not grasps:

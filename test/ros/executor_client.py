@@ -27,8 +27,8 @@ def start_pick(publish: Callable[[], None], pick_client, timeout: float = 15.0):
         publish()
         time.sleep(0.2)
         res = call_trigger(pick_client)
-        done = res.success or (
-            "candidates" not in res.message and "joint_states" not in res.message
+        done = res.success or not any(
+            s in res.message for s in ("candidates", "joint_states", "object_points")
         )
         if done or time.monotonic() >= deadline:
             return res

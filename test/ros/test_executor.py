@@ -161,6 +161,10 @@ def harness(ros_domain, request):
         overrides += [Parameter("place_descent", value=0.15)]
     if getattr(request, "param", None) == "deaf_hand_allowed":
         overrides += [Parameter("require_controllers", value=False)]
+    # no perception here: the scene tests ("objects") publish the clouds themselves
+    overrides += [
+        Parameter("use_object_points", value=getattr(request, "param", None) == "objects")
+    ]
     with rclpy.init():
         h = Harness(overrides)
         try:
@@ -331,6 +335,7 @@ def test_the_guarded_lower_stops_at_a_contact_seen_in_the_joint_state_efforts(
     np.testing.assert_allclose(ctrl.current(), HOME, atol=1e-3)
 
 
+@pytest.mark.parametrize("harness", ["objects"], indirect=True)
 def test_malformed_object_points_are_dropped(harness: Harness) -> None:
     pub = harness.obj_pub
     no_label = msgs.points_to_pointcloud2(
@@ -344,11 +349,17 @@ def test_malformed_object_points_are_dropped(harness: Harness) -> None:
         pub.publish(wrong_frame)
         time.sleep(0.1)
     assert not [n for n in harness.node.update_scene().objects if n.startswith("object_")]
+    res = harness.start_pick([_top_grasp(0.5, 0.0, 0.03)])
+    assert not res.success and res.message == msgs.PICK_NO_OBJECTS_YET  # none was usable
+    assert msgs.pick_not_ready(res.message) and harness.ctrl.arm_msgs == []
+    box = np.random.default_rng(0).uniform(-0.015, 0.015, (60, 3)) + np.array([0.5, 0.0, 0.03])
+    pub.publish(msgs.points_to_pointcloud2(box, "panda_link0", label=np.zeros(60, np.uint32)))
     res = harness.start_pick([_top_grasp(0.5, 0.0, 0.03)])  # the node still works
     assert res.success, res.message
     assert "done" in harness.wait_state(("done", "failed")).message
 
 
+@pytest.mark.parametrize("harness", ["objects"], indirect=True)
 def test_the_newest_cloud_becomes_the_scene_when_a_pick_starts(harness: Harness) -> None:
     """Hulls are built once, from the newest cloud, when a pick starts, not for every
     cloud perception sends while the robot waits."""
@@ -377,6 +388,7 @@ def test_the_newest_cloud_becomes_the_scene_when_a_pick_starts(harness: Harness)
     assert abs(centre[0] - 0.6) < 0.03, centre
 
 
+@pytest.mark.parametrize("harness", ["objects"], indirect=True)
 def test_an_empty_table_reported_by_perception_gets_no_motion(harness: Harness) -> None:
     """Perception publishes an empty object cloud when the table is bare; a planar model
     still proposes grasps there, on the table itself. None may move the arm."""
@@ -445,6 +457,12 @@ class SimHarness(Harness):
     def arm_q(self) -> np.ndarray:
         js = self.joints[-1]
         return np.array([js.position[list(js.name).index(n)] for n in ARM])
+
+    def send_candidates(self, grasps: list[Grasp]) -> None:
+        """The candidates and, as perception would, the box's points (the executor picks
+        only with a cloud newer than its last pick)."""
+        _publish_box_points(self)
+        super().send_candidates(grasps)
 
     def box_pose(self) -> tuple[np.ndarray, np.ndarray]:
         from grasp_core.se3 import quat_to_matrix

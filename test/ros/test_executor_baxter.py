@@ -93,7 +93,11 @@ class Peer:
 def running(ros_domain):
     from grasp_planning.node import ExecutorNode
 
-    overrides = [*_graph_executor_params(), Parameter("backend", value="embedded")]
+    overrides = [
+        *_graph_executor_params(),
+        Parameter("backend", value="embedded"),
+        Parameter("use_object_points", value=False),  # no perception in these tests
+    ]
     with rclpy.init():
         node = ExecutorNode(parameter_overrides=overrides)
         peer = Peer()

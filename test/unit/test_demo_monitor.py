@@ -115,6 +115,7 @@ def test_an_executor_not_ready_yet_is_waited_for_not_counted():
         "running?",
         msgs.PICK_BUSY,
         msgs.PICK_NO_CANDIDATES_YET,
+        msgs.PICK_NO_OBJECTS_YET,
     )
     assert len(set(refusals)) == len(msgs.PICK_NOT_READY)
     session, on_table = _pick_session(refusals)

@@ -66,7 +66,8 @@ pip_install() {  # quiet unless it fails; the full output stays in $LOG
   fi
 }
 pip_install --upgrade "pip>=24" "setuptools>=70" wheel
-# torch first, pinned to the CPU build on the machine, so nothing later pulls CUDA wheels.
+# torch first, pinned, so nothing later pulls another build: on these machines a local
+# CPU wheel (pip's find-links) serves the pin; plain PyPI gives Linux the CUDA build.
 say "installing torch==2.13.0"
 pip_install "torch==2.13.0" "numpy>=2.0,<3"
 if ((SYSTEM_ROS)); then

@@ -381,7 +381,13 @@ class ExecutorNode(Node):
             fresh = self._grasps_stamp > self._last_pick_end and bool(self._grasps)
         if fresh:
             started, why = self._start_pick()
-            if not started and not self.pnp.busy:  # a service caller hears it; here, the log
+            if started or self.pnp.busy:
+                return
+            # a service caller hears why; here, the log. Perception's next cloud after a
+            # pick is a wait, not a fault (two calls: rclpy keeps one severity a call site)
+            if why == msgs.PICK_NO_OBJECTS_YET:
+                self.get_logger().info(f"continuous: waiting: {why}", throttle_duration_sec=5.0)
+            else:
                 self.get_logger().warning(
                     f"continuous: not picking: {why}", throttle_duration_sec=5.0
                 )

@@ -152,7 +152,7 @@ def harness(ros_domain, request):
         Parameter("gripper_time", value=0.2),
         Parameter("backend", value="embedded"),
     ]
-    if getattr(request, "param", None) == "continuous":
+    if getattr(request, "param", None) in ("continuous", "continuous_objects"):
         overrides += [
             Parameter("continuous", value=True),
             Parameter("continuous_period", value=0.2),
@@ -162,9 +162,8 @@ def harness(ros_domain, request):
     if getattr(request, "param", None) == "deaf_hand_allowed":
         overrides += [Parameter("require_controllers", value=False)]
     # no perception here: the scene tests ("objects") publish the clouds themselves
-    overrides += [
-        Parameter("use_object_points", value=getattr(request, "param", None) == "objects")
-    ]
+    scene = getattr(request, "param", None) in ("objects", "continuous_objects")
+    overrides += [Parameter("use_object_points", value=scene)]
     with rclpy.init():
         h = Harness(overrides)
         try:
@@ -284,6 +283,31 @@ def test_continuous_mode_says_why_it_does_not_pick(harness: Harness) -> None:
     said = [t for lv, t in log.lines if lv == "warning" and t.startswith("continuous:")]
     assert said and "nothing subscribes to /panda_hand_controller" in said[0], log.lines
     assert harness.ctrl.arm_msgs == []
+
+
+@pytest.mark.parametrize("harness", ["continuous_objects"], indirect=True)
+def test_continuous_mode_waits_for_perceived_objects_quietly(harness: Harness) -> None:
+    """Without a cloud since the last pick (here: none yet) it waits, at INFO, and does
+    not move; the first cloud lets it pick."""
+    from log_recorder import LogRecorder
+
+    log = LogRecorder(harness.node.get_logger())
+    harness.node.get_logger = lambda: log
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        harness.send_candidates([_top_grasp(0.5, 0.0, 0.03)])
+        time.sleep(0.2)
+    waiting = [(lv, t) for lv, t in log.lines if t.startswith("continuous:")]
+    assert waiting and all(lv == "info" for lv, _ in waiting), log.lines
+    assert msgs.PICK_NO_OBJECTS_YET in waiting[0][1] and harness.ctrl.arm_msgs == []
+    box = np.random.default_rng(0).uniform(-0.015, 0.015, (60, 3)) + np.array([0.5, 0.0, 0.03])
+    cloud = msgs.points_to_pointcloud2(box, "panda_link0", label=np.zeros(60, np.uint32))
+    deadline = time.monotonic() + 10.0
+    while not harness.ctrl.arm_msgs and time.monotonic() < deadline:
+        harness.obj_pub.publish(cloud)
+        harness.send_candidates([_top_grasp(0.5, 0.0, 0.03)])
+        time.sleep(0.2)
+    assert harness.ctrl.arm_msgs  # it picks once it has the objects
 
 
 def test_malformed_candidates_are_dropped_without_motion(harness: Harness) -> None:

@@ -21,14 +21,6 @@ ARM = "/panda_arm_controller/joint_trajectory"
 OURS = {"sim_driver", "executor", "demo_monitor"}
 
 
-@pytest.fixture
-def context(ros_domain):
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
 def _graph(context) -> list[Node]:
     """Stand-ins with the demo graph's names and robot topics: the simulated robot takes
     arm commands and publishes joint states, the executor the other way round."""

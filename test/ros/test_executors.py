@@ -19,14 +19,6 @@ from grasp_bringup.executors import PerNodeExecutor  # noqa: E402
 pytestmark = pytest.mark.ros
 
 
-@pytest.fixture
-def context(ros_domain):
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
 def _spin_in_thread(executor: PerNodeExecutor) -> tuple[threading.Thread, list]:
     errors: list[BaseException] = []
 

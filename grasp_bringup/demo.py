@@ -277,18 +277,32 @@ class PickSession:
             self.monitor.destroy_node()
         rclpy.try_shutdown(context=self.context)
 
-    def refuse_foreign_robot(self) -> None:
+    def refuse_foreign_robot(self, timeout: float = 15.0) -> None:
         """Raise :class:`ForeignRobotError` when a node outside this graph would take the
         simulated robot's commands or mix its joint states into ours (a real robot's
-        driver on the same ROS domain): the demo's executor would drive it."""
-        ours = {spec.name for spec in self.running.graph.nodes} | {self.monitor.get_name()}
+        driver on the same ROS domain): the demo's executor would drive it. Waits up to
+        ``timeout`` [s] for discovery to name every node; it fails closed, raising, when
+        it cannot tell."""
+        graph_nodes = {spec.name for spec in self.running.graph.nodes if not spec.external}
+        ours = graph_nodes | {self.monitor.get_name()}
+        domain = os.environ.get("ROS_DOMAIN_ID", "0")
+        deadline = time.monotonic() + timeout
         foreign = self.monitor.foreign_robot_endpoints(ours)
+        while foreign is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # DDS names the nodes after their endpoints
+            foreign = self.monitor.foreign_robot_endpoints(ours)
+        if foreign is None:
+            raise ForeignRobotError(
+                f"could not tell within {timeout:.0f} s whether another graph's robot is on "
+                f"ROS_DOMAIN_ID={domain}: discovery did not name every node "
+                f"(seen: {', '.join(sorted(self.monitor.get_node_names()))}); not moving"
+            )
         if foreign:
             raise ForeignRobotError(
-                f"ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID', '0')} holds nodes of another "
-                f"graph on the simulated robot's topics: {'; '.join(foreign)}. The demo "
-                "would command them, so it stops before any motion: unset ROS_DOMAIN_ID (the "
-                "demo then draws a free one) or export another"
+                f"ROS_DOMAIN_ID={domain} holds nodes of another graph on the simulated "
+                f"robot's topics: {'; '.join(foreign)}. The demo would command them, so it "
+                "stops before any motion: unset ROS_DOMAIN_ID (the demo then draws a free "
+                "one) or export another"
             )
 
     def wait_ready(self, since: float) -> None:

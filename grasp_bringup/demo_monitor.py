@@ -13,7 +13,7 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseArray
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.node import Node
+from rclpy.node import Node, NodeNameNonExistentError
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
@@ -68,6 +68,10 @@ class ExecutorStatus:
     message: str = ""
     values: dict[str, str] = field(default_factory=dict)
     received: float = 0.0
+
+
+#: The node name DDS gives an endpoint whose node it has not learned yet.
+UNKNOWN_NODE = "_NODE_NAME_UNKNOWN_"
 
 
 class DemoMonitor(Node):
@@ -192,22 +196,39 @@ class DemoMonitor(Node):
             pass
 
     # -- queries ------------------------------------------------------------------------
-    def foreign_robot_endpoints(self, ours: set[str], driver: str = "sim_driver") -> list[str]:
+    def foreign_robot_endpoints(
+        self, ours: set[str], driver: str = "sim_driver"
+    ) -> list[str] | None:
         """Nodes outside ``ours`` that would take part in driving the robot: subscribers
         to the topics the simulated robot (node ``driver``) takes commands on, and other
         publishers of the topics it publishes and ``ours`` read (its joint states). A
         real robot's controller or state publisher on this ROS domain shows up here:
-        the demo's executor would command it. Each entry: "node on topic (role)"."""
+        the demo's executor would command it. Each entry: "node on topic (role)".
+
+        None while discovery is not through: a node of ``ours`` not seen by name yet, or
+        an endpoint whose node is not known by name (DDS reports endpoints before the
+        node names that own them), which could be ours or not."""
+        if not ours <= set(self.get_node_names()):
+            return None
+        try:
+            commands = self.get_subscriber_names_and_types_by_node(driver, "/")
+            published = self.get_publisher_names_and_types_by_node(driver, "/")
+        except NodeNameNonExistentError:
+            return None
         found = []
-        for topic, _ in self.get_subscriber_names_and_types_by_node(driver, "/"):
+        for topic, _ in commands:
             for info in self.get_subscriptions_info_by_topic(topic):
+                if info.node_name == UNKNOWN_NODE:
+                    return None
                 if info.node_name not in ours:
                     found.append(f"{info.node_name} on {topic} (subscribes the commands)")
-        for topic, _ in self.get_publisher_names_and_types_by_node(driver, "/"):
+        for topic, _ in published:
             readers = {i.node_name for i in self.get_subscriptions_info_by_topic(topic)}
             if not readers & (ours - {driver, self.get_name()}):
                 continue  # only what the graph's own nodes read (joint states) matters
             for info in self.get_publishers_info_by_topic(topic):
+                if info.node_name == UNKNOWN_NODE:
+                    return None
                 if info.node_name not in ours:
                     found.append(f"{info.node_name} on {topic} (publishes it too)")
         return sorted(set(found))

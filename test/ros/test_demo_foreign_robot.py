@@ -33,12 +33,12 @@ def _graph(context) -> list[Node]:
     return [driver, executor]
 
 
-def _found(monitor, expect_any: bool) -> list[str]:
-    """Poll until something is found, 5 s at most (between processes discovery takes a
-    moment); expecting nothing, the first answer (one process's graph is known at once)."""
+def _found(monitor, expect_any: bool) -> list[str] | None:
+    """Poll until discovery answers (not None) and something is found, 5 s at most;
+    expecting nothing, the first answer (one process's graph is known at once)."""
     deadline = time.monotonic() + 5.0
     found = monitor.foreign_robot_endpoints(OURS)
-    while time.monotonic() < deadline and bool(found) != expect_any:
+    while time.monotonic() < deadline and (found is None or bool(found) != expect_any):
         time.sleep(0.1)
         found = monitor.foreign_robot_endpoints(OURS)
     return found
@@ -90,11 +90,19 @@ def test_the_session_refuses_before_any_pick(context, monkeypatch) -> None:
         assert _found(monitor, expect_any=True)
         session = PickSession.__new__(PickSession)
         session.monitor = monitor
-        specs = [SimpleNamespace(name=n) for n in ("sim_driver", "executor")]
+        specs = [SimpleNamespace(name=n, external=False) for n in ("sim_driver", "executor")]
         session.running = SimpleNamespace(graph=SimpleNamespace(nodes=specs))
         monkeypatch.setenv("ROS_DOMAIN_ID", "42")
         with pytest.raises(ForeignRobotError, match=r"ROS_DOMAIN_ID=42 .*franka_controller on"):
             session.refuse_foreign_robot()
+        # a node of the graph nobody can see yet (discovery not through): it fails closed
+        specs.append(SimpleNamespace(name="perception", external=False))
+        assert monitor.foreign_robot_endpoints({*OURS, "perception"}) is None
+        with pytest.raises(ForeignRobotError, match=r"could not tell within 1 s .*not moving"):
+            session.refuse_foreign_robot(timeout=1.0)
+        specs[-1] = SimpleNamespace(name="perception", external=True)  # not started here
+        with pytest.raises(ForeignRobotError, match="franka_controller on"):
+            session.refuse_foreign_robot(timeout=1.0)
     finally:
         for node in nodes:
             node.destroy_node()

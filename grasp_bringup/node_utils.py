@@ -246,6 +246,11 @@ def run_node(node_class: type[Node], args: Sequence[str] | None = None, **kwargs
             executor.spin()
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
+        except RuntimeError:  # rclpy's RCLError among them
+            if node.context.ok():
+                raise
+            # Ctrl-C / SIGTERM shut the context down under a running callback (a publish
+            # "context is invalid"): the end asked for, not a fault to print
         finally:
             executor.shutdown()
             node.destroy_node()

@@ -196,3 +196,42 @@ def test_a_silence_watch_names_the_quiet_topic_and_stops_when_it_speaks(monkeypa
             watch.close()
         finally:
             spinner.close()
+
+
+class _PublishesAfterShutdown(Node):
+    """A callback that is publishing when the context goes down (Ctrl-C in a process of
+    its own), or, with ``fault``, fails while the context is still up."""
+
+    NODE_NAME = "publishes_after_shutdown"
+    PARAM_SPECS = ()
+    fault = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(self.NODE_NAME, **kwargs)
+        from std_msgs.msg import String
+
+        self.pub = self.create_publisher(String, "/chatter_under_test", 1)
+        self.create_timer(0.05, self._tick)
+
+    def _tick(self) -> None:
+        from std_msgs.msg import String
+
+        if self.fault:
+            raise RuntimeError("a real fault")
+        rclpy.shutdown(context=self.context)
+        self.pub.publish(String(data="late"))  # RCLError: the context is invalid
+
+
+def test_a_publish_cut_off_by_shutdown_ends_the_node_quietly(ros_domain) -> None:
+    """``grasp launch --processes`` stopped with Ctrl-C printed the detector's traceback
+    ("Failed to publish: publisher's context is invalid"); a fault while the context is
+    up still propagates."""
+    from grasp_bringup.node_utils import run_node
+
+    run_node(_PublishesAfterShutdown, args=[])  # returns, no exception
+
+    class _Fault(_PublishesAfterShutdown):
+        fault = True
+
+    with pytest.raises(RuntimeError, match="a real fault"):
+        run_node(_Fault, args=[])

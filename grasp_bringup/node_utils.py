@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -252,5 +254,23 @@ def run_node(node_class: type[Node], args: Sequence[str] | None = None, **kwargs
             # Ctrl-C / SIGTERM shut the context down under a running callback (a publish
             # "context is invalid"): the end asked for, not a fault to print
         finally:
-            executor.shutdown()
-            node.destroy_node()
+            _end_node(executor, node)
+
+
+def _end_node(executor: SingleThreadedExecutor, node: Node) -> None:
+    """Shut ``executor`` down and destroy ``node``, a late Ctrl-C notwithstanding: rclpy's
+    own handler shuts the context down first (spin ends), and Python's KeyboardInterrupt
+    for the same Ctrl-C can land in this cleanup (a traceback at every stop of
+    ``grasp launch --processes``). Further Ctrl-Cs are ignored until it is done."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for step in (executor.shutdown, node.destroy_node):
+            try:
+                step()
+            except KeyboardInterrupt:
+                continue  # the Ctrl-C that ended spin, delivered late: finish the cleanup
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

@@ -235,3 +235,32 @@ def test_a_publish_cut_off_by_shutdown_ends_the_node_quietly(ros_domain) -> None
 
     with pytest.raises(RuntimeError, match="a real fault"):
         run_node(_Fault, args=[])
+
+
+def test_a_late_ctrl_c_during_cleanup_still_ends_the_node_quietly(ros_domain, monkeypatch) -> None:
+    """rclpy's handler shuts the context down (spin ends), then Python's KeyboardInterrupt
+    for the same Ctrl-C lands in the cleanup: every stop of ``grasp launch --processes``
+    printed its traceback. The node is still destroyed, and nothing is raised."""
+    from grasp_bringup import node_utils
+
+    destroyed = []
+    real_shutdown = node_utils.SingleThreadedExecutor.shutdown
+
+    def interrupted_shutdown(self, *args, **kwargs):
+        real_shutdown(self, *args, **kwargs)
+        raise KeyboardInterrupt  # as delivered late, inside the cleanup
+
+    class _Ends(_PublishesAfterShutdown):
+        def _tick(self) -> None:
+            rclpy.shutdown(context=self.context)  # spin ends: ExternalShutdownException
+
+        def destroy_node(self) -> None:
+            destroyed.append(True)
+            super().destroy_node()
+
+    monkeypatch.setattr(node_utils.SingleThreadedExecutor, "shutdown", interrupted_shutdown)
+    try:
+        node_utils.run_node(_Ends, args=[])
+    except KeyboardInterrupt:  # would end the whole pytest run, not fail this test
+        pytest.fail("the late KeyboardInterrupt escaped run_node")
+    assert destroyed  # the cleanup went on past the interrupt

@@ -11,7 +11,6 @@ import importlib.metadata
 import json
 import os
 import platform
-from pathlib import Path
 from typing import Any
 
 #: distribution name -> what it is, in the order shown
@@ -44,13 +43,11 @@ def ros_source() -> str:
     return f"ROS 2 Kilted wheels (rclpy {rclpy})" if rclpy else "no ROS 2 found"
 
 
-def model_summary(name: str, weights_dir: Path) -> str:
+def model_summary(name: str) -> str:
     """One line on model ``name``'s shipped weights: the held-out figure of its card."""
-    if name == "graspnet6dof":
-        # the sampler's card: graspnet6dof.inference.SAMPLER_FILE's (importing it imports torch)
-        card_path = weights_dir / "graspnet6dof_vae.json"
-    else:
-        card_path = weights_dir / f"{name}.json"
+    from grasp_models.registry import shipped_weights
+
+    card_path = shipped_weights(name).with_suffix(".json")
     if not card_path.is_file():
         return f"no shipped weights: train them (`grasp train --model {name} ...`)"
     card = json.loads(card_path.read_text())
@@ -85,7 +82,7 @@ def collect() -> dict[str, Any]:
         "python": platform.python_version(),
         "ros": ros_source(),
         "versions": {dist: version(dist) for dist in PARTS},
-        "models": {name: model_summary(name, WEIGHTS_DIR) for name in available()},
+        "models": {name: model_summary(name) for name in available()},
         "weights_dir": str(WEIGHTS_DIR),
         "robots": available_robots(),
         "graphs": available_graphs(),

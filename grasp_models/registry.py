@@ -25,6 +25,20 @@ MODELS: dict[str, str] = {
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
+def shipped_weights(name: str) -> Path:
+    """The shipped weights file of model ``name``, its card beside it (``.json``); the
+    6-DOF model's is its sampler's, the evaluator beside it. Imports no torch."""
+    if name not in MODELS:
+        raise UnknownModelError(
+            f"unknown grasp model {name!r}; available: {', '.join(available())}"
+        )
+    if name == "graspnet6dof":
+        from grasp_models.graspnet6dof import SAMPLER_FILE
+
+        return WEIGHTS_DIR / SAMPLER_FILE
+    return WEIGHTS_DIR / f"{name}.pt"
+
+
 def available() -> list[str]:
     """Names of the registered models."""
     return sorted(MODELS)

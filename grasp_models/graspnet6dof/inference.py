@@ -21,6 +21,7 @@ from grasp_core.validation import require_choice, require_range
 from grasp_models.base import GraspInput, GraspModel
 from grasp_models.checkpoint import load_card, load_checkpoint
 from grasp_models.errors import CheckpointError, ModelError
+from grasp_models.graspnet6dof import EVALUATOR_FILE, SAMPLER_FILE
 from grasp_models.graspnet6dof.clouds import MIN_POINTS, object_clouds, prepare_cloud
 from grasp_models.graspnet6dof.errors import NoObjectCloudError
 from grasp_models.graspnet6dof.evaluator import GraspEvaluator
@@ -32,8 +33,6 @@ NAME = "graspnet6dof"
 #: Evaluator precision during refinement: bf16 autocast (CPU with native bf16, ~2x faster
 #: than fp32 here) or fp32. Falls back to fp32 where bf16 is not supported.
 PRECISIONS = ("bf16", "fp32")
-SAMPLER_FILE = "graspnet6dof_vae.pt"
-EVALUATOR_FILE = "graspnet6dof_evaluator.pt"
 
 
 @dataclass(frozen=True)

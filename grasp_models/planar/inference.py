@@ -31,6 +31,7 @@ from grasp_models.planar import processing as P
 from grasp_models.planar.fast import FastGGCNN
 from grasp_models.planar.networks import GGCNN, GGCNN2
 from grasp_models.planar.vqvae import VQVAE, VQVAEGGCNN
+from grasp_models.registry import shipped_weights
 
 ARCHS = ("ggcnn", "ggcnn2", "vqvae_ggcnn")
 #: Which view the planar networks run on: ``camera`` (the frame as it is), ``topdown``
@@ -39,7 +40,6 @@ ARCHS = ("ggcnn", "ggcnn2", "vqvae_ggcnn")
 VIEWS = ("auto", "camera", "topdown")
 #: Beyond this tilt [deg] a view re-rendered from above is mostly unseen table.
 TOPDOWN_MAX_TILT_DEG = 60.0
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
 def build_network(card: dict) -> nn.Module:
@@ -361,10 +361,6 @@ class PlanarGraspModel(GraspModel):
         if inp.frame is None:
             raise ModelError(f"{self.name}: needs GraspInput.frame (an RGB-D frame)")
         return self.detect(inp.frame, max_grasps, color=False)[1]
-
-
-def shipped_weights(name: str) -> Path:
-    return WEIGHTS_DIR / f"{name}.pt"
 
 
 def _load(name: str, weights: str | Path | None, device: str) -> PlanarGraspModel:

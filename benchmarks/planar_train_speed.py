@@ -34,10 +34,10 @@ from pathlib import Path
 
 from common import write_result
 
-#: ``--compare``: (name of the default run, []), (name of the other run, its flag)
+#: ``--compare``: name of the default run, name of the other run, the flag that makes it
 COMPARISONS = {
-    "malloc": (("tuned", []), ("glibc_defaults", "--no-malloc-tuning")),
-    "channels-last": (("channels_last", []), ("contiguous", "--no-channels-last")),
+    "malloc": ("tuned", "glibc_defaults", "--no-malloc-tuning"),
+    "channels-last": ("channels_last", "contiguous", "--no-channels-last"),
 }
 
 
@@ -62,9 +62,9 @@ def main() -> int:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     grasp = Path(sys.executable).with_name("grasp")
-    work = Path(tempfile.mkdtemp(prefix="train_malloc_"))
+    work = Path(tempfile.mkdtemp(prefix="train_speed_"))
     procs = {}
-    (default, _), (off, off_flag) = COMPARISONS[args.compare]
+    default, off, off_flag = COMPARISONS[args.compare]
     vq = ["--vqvae", args.vqvae] if args.vqvae else []
     try:
         for name, extra in ((default, vq), (off, [*vq, off_flag])):

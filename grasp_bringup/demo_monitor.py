@@ -215,23 +215,21 @@ class DemoMonitor(Node):
             published = self.get_publisher_names_and_types_by_node(driver, "/")
         except NodeNameNonExistentError:
             return None
-        found = []
-        for topic, _ in commands:
-            for info in self.get_subscriptions_info_by_topic(topic):
+        readers_of = {t: self.get_subscriptions_info_by_topic(t) for t, _ in commands + published}
+        suspects = [(t, readers_of[t], "subscribes the commands") for t, _ in commands]
+        for topic, _ in published:  # only what the graph's own nodes read (joint states)
+            if {i.node_name for i in readers_of[topic]} & (ours - {driver, self.get_name()}):
+                suspects.append(
+                    (topic, self.get_publishers_info_by_topic(topic), "publishes it too")
+                )
+        found = set()
+        for topic, endpoints, role in suspects:
+            for info in endpoints:
                 if info.node_name == UNKNOWN_NODE:
                     return None
                 if info.node_name not in ours:
-                    found.append(f"{info.node_name} on {topic} (subscribes the commands)")
-        for topic, _ in published:
-            readers = {i.node_name for i in self.get_subscriptions_info_by_topic(topic)}
-            if not readers & (ours - {driver, self.get_name()}):
-                continue  # only what the graph's own nodes read (joint states) matters
-            for info in self.get_publishers_info_by_topic(topic):
-                if info.node_name == UNKNOWN_NODE:
-                    return None
-                if info.node_name not in ours:
-                    found.append(f"{info.node_name} on {topic} (publishes it too)")
-        return sorted(set(found))
+                    found.add(f"{info.node_name} on {topic} ({role})")
+        return sorted(found)
 
     def wait_for(self, predicate, timeout: float) -> bool:
         """Wait (wall clock) until ``predicate()`` holds, evaluated under the lock."""

@@ -196,14 +196,11 @@ class _Recorder:
 
 
 def _remaining(positions: dict[str, np.ndarray], layout: Any) -> list[str]:
-    """Objects still on the table (not in the bin, not fallen to the floor)."""
-    c, h = layout.table_box()
-    out = []
-    for name, p in positions.items():
-        on_xy = bool(np.all(np.abs(p[:2] - c[:2]) <= h[:2] + 0.02))
-        if on_xy and p[2] > layout.table_top_z - 0.05 and not layout.object_in_bin(p):
-            out.append(name)
-    return out
+    """Objects still to pick: in reach of the graph (:meth:`CellLayout.object_in_reach`:
+    in perception's crop box, not in the bin). One pushed beyond the crop box or off the
+    table counts as knocked off; until 2026-12-07 one still on the table counted as
+    left to pick, and the episode spent the rest of its budget on it."""
+    return [name for name, p in positions.items() if layout.object_in_reach(p)]
 
 
 class ForeignRobotError(GraspBringupError):

@@ -37,7 +37,7 @@ class Attempt:
     reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     #: other objects that left the table during the attempt: into the bin as well as the
-    #: picked one, or off the table (knocked to the floor)
+    #: picked one, or out of reach (off the table, or beyond perception's crop box)
     also_in_bin: list[str] = field(default_factory=list)
     knocked_off: list[str] = field(default_factory=list)
     #: the placed object rests with its origin above the bin's rim (standing up in it)
@@ -74,7 +74,7 @@ def _side_effects(summary: dict[str, Any]) -> str:
     """The report's note on objects that left the table without being picked."""
     parts = []
     if summary.get("knocked_off"):
-        parts.append(f"{summary['knocked_off']} knocked off the table")
+        parts.append(f"{summary['knocked_off']} knocked out of reach")
     if summary.get("also_in_bin"):
         parts.append(f"{summary['also_in_bin']} fell into the bin along with a picked one")
     return f" Not counted as placed: {'; '.join(parts)}." if parts else ""
@@ -193,7 +193,7 @@ def render_markdown(
         if a.also_in_bin:
             outcome += f"; also into the bin: {', '.join(a.also_in_bin)}"
         if a.knocked_off:
-            outcome += f"; knocked off the table: {', '.join(a.knocked_off)}"
+            outcome += f"; knocked out of reach: {', '.join(a.knocked_off)}"
         times = " | ".join(
             f"{a.timings[s]:.2f}" if s in a.timings else "" for s in summary["median_timings"]
         )

@@ -279,6 +279,17 @@ class CellLayout:
         the rim (a tall object standing on the bin floor)."""
         return self.in_bin(p_base, RESTING_ABOVE_RIM)
 
+    def object_in_reach(self, p_base: np.ndarray) -> bool:
+        """Whether an object at rest with its origin at ``p_base`` [m] is still there for
+        the graph to pick: inside the perception crop box (:meth:`crop_box`; on the
+        table, where perception segments it and the executor's collision scene holds it)
+        and not in the bin. An object pushed onto the table beyond the crop box, or off
+        the table, is out of reach: the executor would reject every grasp on it as
+        closing on air."""
+        p = np.asarray(p_base, dtype=np.float64)
+        lo, hi = self.crop_box(check_bin=False)
+        return bool(np.all(p >= lo) and np.all(p <= hi)) and not self.object_in_bin(p)
+
 
 def _camera(name: str, data: dict, base_frame: str) -> CameraMount:
     where = f"cameras.{name}"

@@ -116,6 +116,21 @@ def test_an_object_standing_up_in_the_bin_counts_as_in_it() -> None:
     assert not layout.object_in_bin(floor - np.array([0.0, 0.0, 0.02]))
 
 
+def test_an_object_is_in_reach_only_inside_the_crop_box_and_out_of_the_bin() -> None:
+    layout = load_layout(frame="panda_link0")
+    lo, hi = layout.crop_box()  # x 0.2..0.8, y -0.3..0.3 on a table of x -0.2..1.1
+    z = layout.table_top_z + 0.03
+    assert layout.object_in_reach(np.array([0.5, 0.0, z]))
+    assert layout.object_in_reach(np.array([hi[0] - 0.001, lo[1] + 0.001, z]))
+    # still on the table (its top spans y -0.6..0.6), but beyond the crop box: out of reach
+    c, h = layout.table_box()
+    beyond = np.array([0.5, hi[1] + 0.05, z])
+    assert abs(beyond[1] - c[1]) < h[1] and not layout.object_in_reach(beyond)
+    assert not layout.object_in_reach(np.array([hi[0] + 0.05, 0.0, z]))
+    assert not layout.object_in_reach(np.array([0.5, 0.0, lo[2] - 0.2]))  # on the floor
+    assert not layout.object_in_reach(layout.bin_center + np.array([0.0, 0.0, 0.03]))
+
+
 # --- the camera mount of the perception and detector nodes, from a cell file ----------
 
 #: The mount config/perception.yaml and config/grasp_detector.yaml gave before the nodes

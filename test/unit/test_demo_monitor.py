@@ -128,6 +128,40 @@ def test_an_executor_not_ready_yet_is_waited_for_not_counted():
     assert attempt.outcome == "failed" and "hold no grasp" in attempt.reason
 
 
+def test_an_object_pushed_out_of_the_crop_box_ends_the_episode_as_knocked_off():
+    """An object pushed onto the table beyond perception's crop box cannot be picked (no
+    cloud of it, every grasp on it rejected as closing on air), but until 2026-12-07 the
+    episode counted it as still on the table and spent its whole budget on it."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from grasp_bringup.demo import PickSession
+
+    session, _ = _pick_session()
+    m, layout = session.monitor, session.layout
+    _, hi = layout.crop_box()
+    pushed = {"obj": np.array([0.5, hi[1] + 0.05, layout.table_top_z + 0.03])}
+    request = m.request_pick
+
+    def request_and_push():
+        m.object_positions = lambda: pushed  # the pick pushes it aside, onto the table
+        return request()
+
+    m.request_pick = request_and_push
+    m.candidates = SimpleNamespace(stamp=1.0, value=["grasp"], count=1, received=1.0)
+    m.latest_grasps = lambda: [SimpleNamespace(quality=0.9)]
+    m.detect_latencies, m.object_points = [0.1], SimpleNamespace(count=0)
+    session.opts = SimpleNamespace(attempt_timeout=1, model="ggcnn")
+    session.recorder, session.log = None, lambda text: None
+    session._snapshot = lambda k, grasps: None
+    session._pick = lambda *args: PickSession._pick(session, *args)
+    attempts, n_objects = PickSession.episode(session, budget=5)
+    assert n_objects == 1
+    assert len(attempts) == 1  # not 5: nothing is left in reach
+    assert attempts[0].outcome == "dropped" and attempts[0].knocked_off == ["obj"]
+
+
 def test_ctrl_c_mid_episode_still_writes_the_report_of_the_finished_attempts(tmp_path, monkeypatch):
     """The run folder was left with images and no report.md or metrics.json."""
     import json

@@ -19,6 +19,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from grasp_bringup import msgs
+from grasp_bringup.node_utils import endpoints_outside
 from grasp_bringup.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from grasp_core import CameraModel, Grasp, GraspBringupError
 
@@ -68,10 +69,6 @@ class ExecutorStatus:
     message: str = ""
     values: dict[str, str] = field(default_factory=dict)
     received: float = 0.0
-
-
-#: The node name DDS gives an endpoint whose node it has not learned yet.
-UNKNOWN_NODE = "_NODE_NAME_UNKNOWN_"
 
 
 class DemoMonitor(Node):
@@ -222,14 +219,7 @@ class DemoMonitor(Node):
                 suspects.append(
                     (topic, self.get_publishers_info_by_topic(topic), "publishes it too")
                 )
-        found = set()
-        for topic, endpoints, role in suspects:
-            for info in endpoints:
-                if info.node_name == UNKNOWN_NODE:
-                    return None
-                if info.node_name not in ours:
-                    found.add(f"{info.node_name} on {topic} ({role})")
-        return sorted(found)
+        return endpoints_outside(suspects, ours)
 
     def wait_for(self, predicate, timeout: float) -> bool:
         """Wait (wall clock) until ``predicate()`` holds, evaluated under the lock."""

@@ -486,14 +486,16 @@ EXECUTOR_RESTING_STATES = ("idle", *EXECUTOR_TERMINAL_STATES)
 #: The executor's ``~/pick`` refusals that mean "not ready yet" (std_srvs/Trigger has no
 #: code, only the message, which starts with one of these): a pick still running; joint
 #: states, controllers or candidates not heard yet; no perceived objects since the last
-#: pick. A client may wait them out; any other refusal (stale candidates, none feasible)
-#: is an answer about the candidates it has.
+#: pick; the nodes on the robot's topics not named by discovery yet. A client may wait
+#: them out; any other refusal (stale candidates, none feasible) is an answer about the
+#: candidates it has.
 PICK_BUSY = "a pick is already running"
 PICK_NO_JOINT_STATES = "no /joint_states received yet"
 PICK_STALE_JOINT_STATES = "no fresh /joint_states of every arm joint"
 PICK_NO_CONTROLLER = "nothing subscribes to"
 PICK_NO_CANDIDATES_YET = "no grasp candidates received yet"
 PICK_NO_OBJECTS_YET = "no /perception/object_points received since the last pick (or yet)"
+PICK_DISCOVERY_PENDING = "discovery has not named every node on the robot's topics yet"
 PICK_NOT_READY = (
     PICK_BUSY,
     PICK_NO_JOINT_STATES,
@@ -501,7 +503,11 @@ PICK_NOT_READY = (
     PICK_NO_CONTROLLER,
     PICK_NO_CANDIDATES_YET,
     PICK_NO_OBJECTS_YET,
+    PICK_DISCOVERY_PENDING,
 )
+#: The executor's refusal while nodes outside the simulation publish the simulated robot's
+#: joint states (a real robot's driver on the same ROS domain): not a wait, a fault to fix.
+PICK_SHARED_ROBOT = "nodes outside the simulation publish the simulated robot's /joint_states:"
 
 
 def pick_not_ready(message: str) -> bool:

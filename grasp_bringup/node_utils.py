@@ -119,6 +119,27 @@ def declare_params(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
     return values
 
 
+#: The node name DDS gives an endpoint whose node it has not learned yet.
+UNKNOWN_NODE = "_NODE_NAME_UNKNOWN_"
+
+
+def endpoints_outside(
+    suspects: Sequence[tuple[str, Sequence[Any], str]], allowed: set[str]
+) -> list[str] | None:
+    """ "node on topic (role)" for each endpoint (``TopicEndpointInfo``) of ``suspects``,
+    ``(topic, endpoints, role)``, whose node is not in ``allowed``, sorted, each once.
+    None while an endpoint's node is not named yet (DDS reports endpoints before the
+    names of the nodes that own them): it could be allowed or not."""
+    found = set()
+    for topic, endpoints, role in suspects:
+        for info in endpoints:
+            if info.node_name == UNKNOWN_NODE:
+                return None
+            if info.node_name not in allowed:
+                found.add(f"{info.node_name} on {topic} ({role})")
+    return sorted(found)
+
+
 #: [s] of silence on a topic a node cannot work without before it says so (repeated at
 #: this period while the silence lasts).
 SILENCE_WARN = 10.0

@@ -26,7 +26,14 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from grasp_bringup import msgs
-from grasp_bringup.node_utils import ParamSpec, SilenceWatch, declare_params, run_node
+from grasp_bringup.node_utils import (
+    UNKNOWN_NODE,
+    ParamSpec,
+    SilenceWatch,
+    declare_params,
+    endpoints_outside,
+    run_node,
+)
 from grasp_bringup.qos import RELIABLE_QOS, SENSOR_QOS
 from grasp_core.cell import load_layout
 from grasp_core.errors import GraspBringupError
@@ -132,6 +139,13 @@ PARAMS = [
         "a joint whose /joint_states position is older than this is unknown: no motion is "
         "planned or sent from it [s, node clock]",
         (0.01, 60.0),
+    ),
+    ParamSpec(
+        "sim_driver_node",
+        "sim_driver",
+        "while a node of this name publishes /joint_states (the simulated robot), refuse "
+        "to pick if any other node publishes /joint_states too: a real robot's driver on "
+        "the same ROS domain would take the trajectories (empty: no check)",
     ),
     ParamSpec("arm_topic", "", "arm JointTrajectory topic (empty: from the robot config)"),
     ParamSpec("hand_topic", "", "hand JointTrajectory topic (empty: from the robot config)"),
@@ -416,6 +430,9 @@ class ExecutorNode(Node):
             )
         if self.pnp.current_q() is None:
             return False, msgs.PICK_STALE_JOINT_STATES
+        shared = self._shared_sim_robot()
+        if shared:
+            return False, shared
         if not np.isfinite(age):
             return False, msgs.PICK_NO_CANDIDATES_YET
         if self.params["use_object_points"] and not objects_seen:
@@ -433,6 +450,46 @@ class ExecutorNode(Node):
         self._worker = threading.Thread(target=self._run_pick, args=(grasps,), daemon=True)
         self._worker.start()
         return True, f"pick started with {len(grasps)} candidates"
+
+    def _shared_sim_robot(self) -> str:
+        """The refusal while the robot is simulated (``sim_driver_node`` publishes
+        /joint_states) and another node publishes /joint_states too: a real robot's
+        driver on the same ROS domain, which would take this executor's trajectories
+        (and mix its joint states into the simulation's). "" when the robot is not
+        simulated, or the simulation alone publishes them. Other nodes taking the
+        commands are only logged: a recorder or ``ros2 topic echo`` does too."""
+        driver = self.params["sim_driver_node"]
+        if not driver:
+            return ""
+        states = self.get_publishers_info_by_topic("/joint_states")
+        names = {info.node_name for info in states}
+        if UNKNOWN_NODE in names:
+            return msgs.PICK_DISCOVERY_PENDING  # the driver could be among them
+        if driver not in names:
+            return ""  # a real robot's graph: its gripper may publish joint states too
+        foreign = endpoints_outside([("/joint_states", states, "publishes it too")], {driver})
+        readers = [
+            (pub.topic_name, self.get_subscriptions_info_by_topic(pub.topic_name), "reads them")
+            for pub in (self.arm_pub, self.hand_pub)
+        ]
+        also = endpoints_outside(readers, {driver})
+        if also:
+            self.get_logger().warning(
+                f"beside the simulated robot {driver}, other nodes take its commands: "
+                f"{'; '.join(also)} (a recorder is harmless; a robot's controller would move)",
+                throttle_duration_sec=30.0,
+            )
+        if not foreign:
+            return ""
+        self.get_logger().error(
+            f"not picking: {'; '.join(foreign)}, beside the simulated robot {driver}",
+            throttle_duration_sec=10.0,
+        )
+        return (
+            f"{msgs.PICK_SHARED_ROBOT} {'; '.join(foreign)}. A real robot's driver on this "
+            "ROS_DOMAIN_ID would take this executor's trajectories: stop it, or run the "
+            "simulation on another ROS_DOMAIN_ID (sim_driver_node: '' turns the check off)"
+        )
 
     def _run_pick(self, grasps: list[Grasp]) -> None:
         try:

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.ros
 
 ARM = [f"panda_joint{i}" for i in range(1, 8)]
 HAND = ["panda_finger_joint1", "panda_finger_joint2"]
+ARM_TOPIC = "/panda_arm_controller/joint_trajectory"
 HOME = [0.0, -0.785398, 0.0, -2.35619, 0.0, 1.5707, 0.785398]
 
 
@@ -102,11 +103,11 @@ class Controllers:
 
 
 class Harness:
-    def __init__(self, overrides: list[Parameter]) -> None:
+    def __init__(self, overrides: list[Parameter], peer: str = "executor_test_peer") -> None:
         from grasp_planning.node import ExecutorNode
 
         self.node = ExecutorNode(parameter_overrides=overrides)
-        self.peer = rclpy.create_node("executor_test_peer")
+        self.peer = rclpy.create_node(peer)  # "sim_driver": the controllers of a simulation
         self.ctrl = Controllers(self.peer)
         self.cand_pub = self.peer.create_publisher(PointCloud2, "/grasp_candidates", RELIABLE_QOS)
         self.obj_pub = self.peer.create_publisher(
@@ -164,8 +165,9 @@ def harness(ros_domain, request):
     # no perception here: the scene tests ("objects") publish the clouds themselves
     scene = getattr(request, "param", None) in ("objects", "continuous_objects")
     overrides += [Parameter("use_object_points", value=scene)]
+    peer = "sim_driver" if getattr(request, "param", None) == "sim_driver" else "executor_test_peer"
     with rclpy.init():
-        h = Harness(overrides)
+        h = Harness(overrides, peer)
         try:
             yield h
         finally:
@@ -219,25 +221,31 @@ def test_unreachable_candidates_produce_no_motion(harness: Harness) -> None:
     assert harness.ctrl.arm_msgs == []
 
 
+def _refusal(
+    harness: Harness, publish, until: str | None = None, timeout: float = 10.0
+) -> Trigger.Response:
+    """Call /executor/pick (``publish()`` first each time) until its answer has ``until``
+    in it or the pick starts, ``timeout`` [s] at most: discovery brings joint states,
+    candidates and the other nodes after a while. The last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        publish()
+        res = harness.call(harness.pick)
+        if (until and until in res.message) or res.success or time.monotonic() > deadline:
+            return res
+        time.sleep(0.2)
+
+
 def test_a_refused_pick_says_whether_candidates_never_came_or_held_no_grasp(
     harness: Harness,
 ) -> None:
     """Both read "no recent grasp candidates"; a detector now answers a cleared table
     with an empty message, which is not the same as no answer."""
 
-    def refusal(publish, until: str):
-        deadline = time.monotonic() + 10.0
-        while True:  # discovery: joint states and candidates arrive after a while
-            publish()
-            res = harness.call(harness.pick)
-            if until in res.message or res.success or time.monotonic() > deadline:
-                return res
-            time.sleep(0.2)
-
-    res = refusal(lambda: None, "candidates")
+    res = _refusal(harness, lambda: None, "candidates")
     assert not res.success and res.message == "no grasp candidates received yet"
     assert msgs.pick_not_ready(res.message)  # a client (the demo) waits this one out
-    res = refusal(lambda: harness.send_candidates([]), "hold no grasp")
+    res = _refusal(harness, lambda: harness.send_candidates([]), "hold no grasp")
     assert not res.success and "hold no grasp" in res.message, res.message
     assert not msgs.pick_not_ready(res.message)  # an answer about these candidates
     assert harness.ctrl.arm_msgs == []
@@ -263,6 +271,45 @@ def test_a_pick_is_refused_while_nothing_listens_on_the_hand_topic(harness: Harn
         assert harness.ctrl.arm_msgs == []
     else:
         assert res.success, res.message
+
+
+@pytest.mark.parametrize("harness", [None, "sim_driver"], indirect=True)
+def test_a_simulated_robot_is_not_driven_while_another_node_publishes_its_states(
+    harness: Harness,
+) -> None:
+    """``grasp launch ... camera:=sim`` and ``ros2 launch`` had no check (only the demo):
+    a real robot's driver on the same ROS domain would have taken the trajectories meant
+    for the simulation. With controllers named ``sim_driver`` (a simulated robot), a node
+    that also publishes /joint_states stops every pick, named; one that only reads the
+    commands (a recorder) does not. A real robot's graph (controllers of another name) is
+    not checked: its gripper may publish joint states of its own."""
+    simulated = harness.peer.get_name() == "sim_driver"
+    candidates = [_top_grasp(0.5, 0.0, 0.03)]
+    other = rclpy.create_node("franka_controller")
+    other.create_subscription(JointTrajectory, ARM_TOPIC, lambda m: None, RELIABLE_QOS)
+    other.create_publisher(JointState, "/joint_states", SENSOR_QOS)
+    try:
+        publish = lambda: harness.send_candidates(candidates)  # noqa: E731
+        res = _refusal(harness, publish, "franka_controller")
+        if not simulated:
+            assert res.success, res.message
+            harness.wait_state(("done", "failed"))
+            return
+        assert not res.success
+        assert res.message.startswith(msgs.PICK_SHARED_ROBOT), res.message
+        assert "franka_controller on /joint_states (publishes it too)." in res.message
+        assert ARM_TOPIC not in res.message  # reading the commands is no fault
+        assert not msgs.pick_not_ready(res.message)  # a fault to fix, not a wait
+        assert harness.ctrl.arm_msgs == []
+    finally:
+        other.destroy_node()
+    recorder = rclpy.create_node("recorder")  # reads the commands, publishes no states
+    recorder.create_subscription(JointTrajectory, ARM_TOPIC, lambda m: None, RELIABLE_QOS)
+    try:
+        res = _refusal(harness, publish)  # once discovery sees franka_controller go
+        assert res.success, res.message
+    finally:
+        recorder.destroy_node()
 
 
 @pytest.mark.parametrize("harness", ["continuous"], indirect=True)

@@ -116,6 +116,7 @@ def test_an_executor_not_ready_yet_is_waited_for_not_counted():
         msgs.PICK_BUSY,
         msgs.PICK_NO_CANDIDATES_YET,
         msgs.PICK_NO_OBJECTS_YET,
+        msgs.PICK_DISCOVERY_PENDING,
     )
     assert len(set(refusals)) == len(msgs.PICK_NOT_READY)
     session, on_table = _pick_session(refusals)

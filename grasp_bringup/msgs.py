@@ -38,6 +38,20 @@ def stamp_to_sec(stamp: Time) -> float:
     return float(stamp.sec) + float(stamp.nanosec) * 1e-9
 
 
+#: [s] how far a message's stamp may lie from its arrival (the receiver's clock) and still
+#: date its camera frame (:func:`frame_time`).
+STAMP_TRUST = 5.0
+
+
+def frame_time(stamp: float, received: float) -> float:
+    """When the camera frame behind a message was taken, on the receiver's clock [s]: its
+    header ``stamp``, unless that is unset (0) or more than :data:`STAMP_TRUST` from its
+    arrival ``received`` (a clock of another time base), when the arrival stands in."""
+    if stamp > 0.0 and abs(received - stamp) <= STAMP_TRUST:
+        return stamp
+    return received
+
+
 def stamp_to_ns(stamp: Time) -> int:
     """Integer nanoseconds of a ``builtin_interfaces/Time`` (exact)."""
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)

@@ -130,7 +130,7 @@ PARAMS = [
         "use_object_points",
         True,
         "add /perception/object_points hulls to the scene; a pick then waits for a cloud "
-        "newer than the last pick's end (the objects may have moved)",
+        "of a camera frame taken after the last pick's end (the objects may have moved)",
     ),
     ParamSpec("max_candidate_age", 30.0, "ignore candidates older than this [s]", (0.1, 3600.0)),
     ParamSpec(
@@ -214,9 +214,12 @@ class ExecutorNode(Node):
         self._joints = JointStateCache(p["joint_state_timeout"])
         self._grasps: list[Grasp] = []
         self._grasps_stamp = -np.inf  # receive time [s] of the candidates
+        self._grasps_frame = -np.inf  # when their camera frame was taken [s] (msgs.frame_time)
         #: newest perceived objects not yet in the scene: (points, labels, arm q or None)
         self._objects: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
-        self._objects_stamp = -np.inf  # receive time [s] of the newest perceived objects
+        #: when the newest perceived objects' camera frame was taken [s] (msgs.frame_time):
+        #: a pick waits for a frame taken after the last pick's end
+        self._objects_stamp = -np.inf
         self._last_pick_end = -np.inf
         self._worker: threading.Thread | None = None
         self._last: PickResult | None = None
@@ -325,9 +328,11 @@ class ExecutorNode(Node):
                 f"/grasp_candidates: dropped {len(rejected)} rows, e.g. {rejected[0]}",
                 throttle_duration_sec=2.0,
             )
+        now = self._now()
         with self._lock:
             self._grasps = grasps
-            self._grasps_stamp = self._now()
+            self._grasps_stamp = now
+            self._grasps_frame = msgs.frame_time(msgs.stamp_to_sec(msg.header.stamp), now)
 
     def _on_object_points(self, msg: PointCloud2) -> None:
         """Decode and keep the newest cloud with the arm's joint positions at its arrival;
@@ -342,9 +347,10 @@ class ExecutorNode(Node):
         except GraspBringupError as exc:
             self._drop_objects(exc)
             return
+        now = self._now()
         with self._lock:
             self._objects = (xyz, labels, self.pnp.current_q())
-            self._objects_stamp = self._now()
+            self._objects_stamp = msgs.frame_time(msgs.stamp_to_sec(msg.header.stamp), now)
 
     def update_scene(self) -> PlanningScene:
         """The collision scene with the newest perceived objects in it: one convex hull per
@@ -392,7 +398,9 @@ class ExecutorNode(Node):
         if not self.params["continuous"] or self.pnp.busy:
             return
         with self._lock:
-            fresh = self._grasps_stamp > self._last_pick_end and bool(self._grasps)
+            # candidates of a frame taken after the last pick (not ones detected on a
+            # frame from during it that arrive after its end)
+            fresh = self._grasps_frame > self._last_pick_end and bool(self._grasps)
         if fresh:
             started, why = self._start_pick()
             if started or self.pnp.busy:

@@ -460,6 +460,35 @@ def test_the_newest_cloud_becomes_the_scene_when_a_pick_starts(harness: Harness)
 
 
 @pytest.mark.parametrize("harness", ["objects"], indirect=True)
+def test_a_cloud_of_a_frame_taken_before_the_pick_ended_is_not_fresh(harness: Harness) -> None:
+    """The cloud a pick waits for must show the table after the last pick: perception's
+    cloud of a frame taken during the pick (the object in the hand, the arm in view)
+    arrives after its end and counted as fresh until 2026-12-07 (judged by arrival)."""
+    rng = np.random.default_rng(2)
+    box = rng.uniform(-0.015, 0.015, (60, 3)) + np.array([0.5, 0.0, 0.03])
+    clock = harness.node.get_clock()
+
+    def cloud(stamp: float) -> PointCloud2:
+        return msgs.points_to_pointcloud2(box, "panda_link0", stamp, label=np.zeros(60, np.uint32))
+
+    candidates = [_top_grasp(0.5, 0.0, 0.03)]
+    before = clock.now().nanoseconds * 1e-9
+    harness.obj_pub.publish(cloud(before))
+    res = harness.start_pick(candidates)
+    assert res.success, res.message
+    assert "done" in harness.wait_state(("done", "failed")).message
+    harness.obj_pub.publish(cloud(before + 0.5))  # taken mid-pick, arriving now
+    res = _refusal(harness, lambda: harness.send_candidates(candidates), "pick started", 2.0)
+    assert not res.success and res.message == msgs.PICK_NO_OBJECTS_YET, res.message
+    after = clock.now().nanoseconds * 1e-9
+    res = _refusal(
+        harness,
+        lambda: (harness.obj_pub.publish(cloud(after)), harness.send_candidates(candidates)),
+    )
+    assert res.success, res.message  # a frame after the pick's end
+
+
+@pytest.mark.parametrize("harness", ["objects"], indirect=True)
 def test_an_empty_table_reported_by_perception_gets_no_motion(harness: Harness) -> None:
     """Perception publishes an empty object cloud when the table is bare; a planar model
     still proposes grasps there, on the table itself. None may move the arm."""

@@ -50,6 +50,18 @@ def test_frame_stamp_is_exact_with_integer_nanoseconds():
     assert (t.sec, t.nanosec) == (2, 500_000_000)
 
 
+def test_a_frame_is_dated_by_its_stamp_unless_the_stamp_is_not_on_our_clock():
+    assert msgs.frame_time(100.0, received=100.4) == 100.0  # the camera took it then
+    assert msgs.frame_time(100.0, received=99.9) == 100.0  # a little clock skew
+    # no stamp, or one of another clock (a camera's own time base): its arrival stands in
+    assert msgs.frame_time(0.0, received=100.4) == 100.4
+    assert (
+        msgs.frame_time(100.0, received=100.0 + msgs.STAMP_TRUST + 1)
+        == 100.0 + msgs.STAMP_TRUST + 1
+    )
+    assert msgs.frame_time(1e9, received=100.0) == 100.0
+
+
 def test_image_errors_name_the_problem():
     msg = msgs.numpy_to_image(np.zeros((2, 2), np.uint16), "16UC1")
     msg.is_bigendian = 1

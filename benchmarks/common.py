@@ -15,13 +15,52 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grasp_core.files import atomic_write_json
+#: The checkout this benchmark belongs to (the folder above benchmarks/).
+ROOT = Path(__file__).resolve().parents[1]
+# This checkout's packages, not those of the tree the editable install points at: run
+# from a git worktree, a benchmark imported the main tree's code while recording the
+# worktree's commit (found 2026-12-07). Child processes (one per node) get it through
+# PYTHONPATH. A script that imports a grasp_* package before this module is caught by
+# :func:`machine` instead.
+if str(ROOT) not in sys.path[:2]:
+    sys.path.insert(1, str(ROOT))  # after the script's own folder
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+)
+
+from grasp_core.files import atomic_write_json  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+class ForeignCheckoutError(RuntimeError):
+    """A benchmark's numbers would be recorded under one checkout's commit while another
+    checkout's code ran."""
+
+
+def check_checkout() -> None:
+    """Raise :class:`ForeignCheckoutError` when a loaded ``grasp_*`` package comes from a
+    folder other than :data:`ROOT`."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("grasp_") or "." in name or not getattr(module, "__file__", None):
+            continue
+        home = Path(module.__file__).resolve().parents[1]
+        if home != ROOT:
+            raise ForeignCheckoutError(
+                f"this benchmark belongs to {ROOT} but imported {name} from {home}: the "
+                f"numbers would carry the wrong commit. Run it with PYTHONPATH={ROOT} "
+                "(or import benchmarks/common.py before any grasp_* package)"
+            )
+
+
+check_checkout()  # at import, before a long run, not only when its numbers are written
+
+
 def machine(**extra: object) -> dict:
-    """CPU model, cores, load average, Python version and git commit (plus ``extra``)."""
+    """CPU model, cores, load average, Python version and git commit of this checkout
+    (plus ``extra``); refuses when the code that ran is another checkout's
+    (:func:`check_checkout`)."""
+    check_checkout()
     cpu = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -32,7 +71,10 @@ def machine(**extra: object) -> dict:
         pass
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
     except OSError:
         commit = ""

@@ -126,10 +126,10 @@ UNKNOWN_NODE = "_NODE_NAME_UNKNOWN_"
 def endpoints_outside(
     suspects: Sequence[tuple[str, Sequence[Any], str]], allowed: set[str]
 ) -> list[str] | None:
-    """ "node on topic (role)" for each endpoint (``TopicEndpointInfo``) of ``suspects``,
-    ``(topic, endpoints, role)``, whose node is not in ``allowed``, sorted, each once.
-    None while an endpoint's node is not named yet (DDS reports endpoints before the
-    names of the nodes that own them): it could be allowed or not."""
+    """The endpoints (``TopicEndpointInfo``) of ``suspects``, ``(topic, endpoints,
+    role)``, whose node is not in ``allowed``, each as "node on topic (role)", sorted,
+    each once. None while an endpoint's node is not named yet (DDS reports endpoints
+    before the names of the nodes that own them): it could be allowed or not."""
     found = set()
     for topic, endpoints, role in suspects:
         for info in endpoints:

@@ -219,7 +219,7 @@ class ExecutorNode(Node):
         self._objects: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: when the newest perceived objects' camera frame was taken [s] (msgs.frame_time):
         #: a pick waits for a frame taken after the last pick's end
-        self._objects_stamp = -np.inf
+        self._objects_frame = -np.inf
         self._last_pick_end = -np.inf
         self._worker: threading.Thread | None = None
         self._last: PickResult | None = None
@@ -350,7 +350,7 @@ class ExecutorNode(Node):
         now = self._now()
         with self._lock:
             self._objects = (xyz, labels, self.pnp.current_q())
-            self._objects_stamp = msgs.frame_time(msgs.stamp_to_sec(msg.header.stamp), now)
+            self._objects_frame = msgs.frame_time(msgs.stamp_to_sec(msg.header.stamp), now)
 
     def update_scene(self) -> PlanningScene:
         """The collision scene with the newest perceived objects in it: one convex hull per
@@ -422,7 +422,7 @@ class ExecutorNode(Node):
         with self._lock:
             grasps = list(self._grasps)
             age = self._now() - self._grasps_stamp
-            objects_seen = self._objects_stamp > self._last_pick_end
+            objects_seen = self._objects_frame > self._last_pick_end
         if not self._joints.received:
             return False, msgs.PICK_NO_JOINT_STATES
         deaf = [

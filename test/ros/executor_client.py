@@ -19,16 +19,25 @@ def call_trigger(client, timeout: float = 10.0) -> Trigger.Response:
     return fut.result()
 
 
-def start_pick(publish: Callable[[], None], pick_client, timeout: float = 15.0):
-    """Re-publish candidates (``publish()``) and call /executor/pick until the executor has
-    them and joint states (discovery) and answers something else."""
+def start_pick(
+    publish: Callable[[], None],
+    pick_client,
+    timeout: float = 15.0,
+    until: Callable[[Trigger.Response], bool] | None = None,
+):
+    """Re-publish candidates (``publish()``) and call /executor/pick until the pick starts
+    or, without ``until``, the executor has them and joint states (discovery) and answers
+    something else; with it, until ``until(answer)`` holds. The last answer."""
     deadline = time.monotonic() + timeout
     while True:
         publish()
         time.sleep(0.2)
         res = call_trigger(pick_client)
-        done = res.success or not any(
-            s in res.message for s in ("candidates", "joint_states", "object_points")
-        )
+        if until is not None:
+            done = res.success or until(res)
+        else:
+            done = res.success or not any(
+                s in res.message for s in ("candidates", "joint_states", "object_points")
+            )
         if done or time.monotonic() >= deadline:
             return res

@@ -224,16 +224,10 @@ def test_unreachable_candidates_produce_no_motion(harness: Harness) -> None:
 def _refusal(
     harness: Harness, publish, until: str | None = None, timeout: float = 10.0
 ) -> Trigger.Response:
-    """Call /executor/pick (``publish()`` first each time) until its answer has ``until``
-    in it or the pick starts, ``timeout`` [s] at most: discovery brings joint states,
-    candidates and the other nodes after a while. The last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        publish()
-        res = harness.call(harness.pick)
-        if (until and until in res.message) or res.success or time.monotonic() > deadline:
-            return res
-        time.sleep(0.2)
+    """:func:`start_pick` until the answer has ``until`` in it (or the pick starts)."""
+    return start_pick(
+        publish, harness.pick, timeout, until=lambda res: bool(until) and until in res.message
+    )
 
 
 def test_a_refused_pick_says_whether_candidates_never_came_or_held_no_grasp(

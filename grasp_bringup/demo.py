@@ -195,12 +195,32 @@ class _Recorder:
         self._thread.join(timeout=5)
 
 
-def _remaining(positions: dict[str, np.ndarray], layout: Any) -> list[str]:
+def reach_box(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) [m] of the crop box the perception node of ``graph`` will use, resolved
+    from its parameters as the node resolves them (:func:`grasp_core.cell.resolve_crop_box`:
+    its cell file's box, with each crop_* parameter given over it)."""
+    from grasp_core.cell import CROP_KEYS, crop_bounds, resolve_crop_box
+
+    spec = next((n for n in graph.nodes if n.name == "perception"), None)
+    if spec is None:
+        raise GraphError(f"graph {graph.name}: no perception node to read the crop box of")
+    p = spec.parameters
+    explicit = {k: p.get(k) for k in CROP_KEYS}
+    frame = p.get("base_frame") or graph.base_frame
+    values, _, _ = resolve_crop_box(p.get("cell_layout") or "", explicit, frame, user="demo")
+    return crop_bounds(values)
+
+
+def _remaining(
+    positions: dict[str, np.ndarray], layout: Any, box: tuple[np.ndarray, np.ndarray]
+) -> list[str]:
     """Objects still to pick: in reach of the graph (:meth:`CellLayout.object_in_reach`:
-    in perception's crop box, not in the bin). One pushed beyond the crop box or off the
-    table counts as knocked off; until 2026-12-07 one still on the table counted as
-    left to pick, and the episode spent the rest of its budget on it."""
-    return [name for name, p in positions.items() if layout.object_in_reach(p)]
+    in perception's crop box ``box``, :func:`reach_box`, not in the bin). One pushed
+    beyond the crop box or off the table counts as knocked off; until 2026-12-07 one still
+    on the table counted as left to pick, and the episode spent the rest of its budget on
+    it. Until 2026-12-08 the box was the cell's own, even with crop_* parameters given to
+    perception (``--perception-param``)."""
+    return [name for name, p in positions.items() if layout.object_in_reach(p, box)]
 
 
 class ForeignRobotError(GraspBringupError):
@@ -230,11 +250,13 @@ class PickSession:
 
         self.layout = load_layout(self.opts.cell)
         T_base_camera = drawing_mount(self.layout, self.opts.cell_camera)
+        graph = episode_graph(self.opts)
+        self.reach = reach_box(graph)  # what perception crops to: what is left to pick
         self.context = rclpy.Context()
         rclpy.init(args=[sys.argv[0]], context=self.context)  # not the caller's options
         try:
             graph_cls = ProcessGraph if self.opts.processes else InProcessGraph
-            self.running = graph_cls(episode_graph(self.opts), context=self.context, log=self.log)
+            self.running = graph_cls(graph, context=self.context, log=self.log)
             self.monitor = DemoMonitor(
                 T_base_camera,
                 images=self.opts.record and self.opts.out_dir is not None,
@@ -349,7 +371,7 @@ class PickSession:
         m, layout, opts = self.monitor, self.layout, self.opts
         positions = m.object_positions()
         self.in_bin = {n for n, p in positions.items() if layout.object_in_bin(p)}
-        n_objects = self.n_objects = len(_remaining(positions, layout))
+        n_objects = self.n_objects = len(_remaining(positions, layout, self.reach))
         self.log(f"[demo] {n_objects} objects on the table: {', '.join(positions)}")
         attempts: list[Attempt] = []
         self.attempts = attempts
@@ -357,7 +379,7 @@ class PickSession:
         for k in range(1, budget + 1):
             t_attempt = time.monotonic()
             before = m.object_positions()
-            if not _remaining(before, layout):
+            if not _remaining(before, layout, self.reach):
                 break
             if self.recorder:
                 self.recorder.text = f"attempt {k}/{budget}"
@@ -446,7 +468,8 @@ class PickSession:
         after = m.object_positions()
         newly = [n for n, p in after.items() if layout.object_in_bin(p) and n not in self.in_bin]
         self.in_bin |= set(newly)
-        left = set(_remaining(before, layout)) - set(_remaining(after, layout))
+        left = set(_remaining(before, layout, self.reach))
+        left -= set(_remaining(after, layout, self.reach))
         attempt.knocked_off = sorted(left - set(newly))
         attempt.also_in_bin = newly[1:]
         moved = max(

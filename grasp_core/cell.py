@@ -279,15 +279,18 @@ class CellLayout:
         the rim (a tall object standing on the bin floor)."""
         return self.in_bin(p_base, RESTING_ABOVE_RIM)
 
-    def object_in_reach(self, p_base: np.ndarray) -> bool:
+    def object_in_reach(
+        self, p_base: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> bool:
         """Whether an object at rest with its origin at ``p_base`` [m] is still there for
-        the graph to pick: inside the perception crop box (:meth:`crop_box`; on the
-        table, where perception segments it and the executor's collision scene holds it)
-        and not in the bin. An object pushed onto the table beyond the crop box, or off
-        the table, is out of reach: the executor would reject every grasp on it as
-        closing on air."""
+        the graph to pick: inside the perception crop box (``box``, (lo, hi) [m], the box
+        the perception node uses, :func:`resolve_crop_box`; None: the cell's own,
+        :meth:`crop_box`; on the table, where perception segments it and the executor's
+        collision scene holds it) and not in the bin. An object pushed onto the table
+        beyond the crop box, or off the table, is out of reach: the executor would reject
+        every grasp on it as closing on air."""
         p = np.asarray(p_base, dtype=np.float64)
-        lo, hi = self.crop_box(check_bin=False)
+        lo, hi = self.crop_box(check_bin=False) if box is None else box
         return bool(np.all(p >= lo) and np.all(p <= hi)) and not self.object_in_bin(p)
 
 
@@ -497,6 +500,14 @@ def _box(lo: np.ndarray, hi: np.ndarray) -> str:
     )
 
 
+def crop_bounds(values: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) [m] of a crop box given as ``{crop_x_min: .., ..., crop_z_max: ..}``
+    (:data:`CROP_KEYS`, what :func:`resolve_crop_box` returns)."""
+    lo = np.array([values[k] for k in CROP_KEYS[0::2]], dtype=np.float64)
+    hi = np.array([values[k] for k in CROP_KEYS[1::2]], dtype=np.float64)
+    return lo, hi
+
+
 def resolve_crop_box(
     cell_layout: str | Path | None,
     explicit: Mapping[str, float | None],
@@ -534,8 +545,7 @@ def resolve_crop_box(
     lo, hi = layout.crop_box(check_bin=False)  # checked below, with the values given
     derived = dict(zip(CROP_KEYS, np.column_stack([lo, hi]).ravel().tolist(), strict=True))
     values = {**derived, **given}
-    lo = np.array([values[k] for k in CROP_KEYS[0::2]])
-    hi = np.array([values[k] for k in CROP_KEYS[1::2]])
+    lo, hi = crop_bounds(values)
     overlap = layout.bin_overlap(lo, hi)
     if overlap is not None and not full:
         what = f"{', '.join(given)} given, the rest" if given else "all"

@@ -129,6 +129,13 @@ def test_an_object_is_in_reach_only_inside_the_crop_box_and_out_of_the_bin() -> 
     assert not layout.object_in_reach(np.array([hi[0] + 0.05, 0.0, z]))
     assert not layout.object_in_reach(np.array([0.5, 0.0, lo[2] - 0.2]))  # on the floor
     assert not layout.object_in_reach(layout.bin_center + np.array([0.0, 0.0, 0.03]))
+    # the box perception is given (crop_* parameters) rules when passed
+    wider = (lo, hi + np.array([0.0, 0.1, 0.0]))
+    assert layout.object_in_reach(beyond, wider)
+    assert not layout.object_in_reach(np.array([0.5, 0.0, z]), (lo, hi - [0.0, 0.4, 0.0]))
+    assert not layout.object_in_reach(
+        layout.bin_center + np.array([0.0, 0.0, 0.03]), (lo - 5, hi + 5)
+    )
 
 
 # --- the camera mount of the perception and detector nodes, from a cell file ----------

@@ -75,7 +75,11 @@ def _pick_session(refusals: tuple[str, ...] = ()):
             return on_table
 
     session = SimpleNamespace(
-        monitor=Monitor(), layout=layout, in_bin=set(), opts=SimpleNamespace(attempt_timeout=1)
+        monitor=Monitor(),
+        layout=layout,
+        reach=layout.crop_box(check_bin=False),
+        in_bin=set(),
+        opts=SimpleNamespace(attempt_timeout=1),
     )
     return session, on_table
 
@@ -133,16 +137,25 @@ def test_an_object_pushed_out_of_the_crop_box_ends_the_episode_as_knocked_off():
     """An object pushed onto the table beyond perception's crop box cannot be picked (no
     cloud of it, every grasp on it rejected as closing on air), but until 2026-12-07 the
     episode counted it as still on the table and spent its whole budget on it."""
-    from types import SimpleNamespace
-
     import numpy as np
+
+    session, _ = _pick_session()
+    layout = session.layout
+    _, hi = layout.crop_box()
+    pushed = {"obj": np.array([0.5, hi[1] + 0.05, layout.table_top_z + 0.03])}
+    attempts, n_objects = _episode_pushing_to(session, pushed, budget=5)
+    assert n_objects == 1
+    assert len(attempts) == 1  # not 5: nothing is left in reach
+    assert attempts[0].outcome == "dropped" and attempts[0].knocked_off == ["obj"]
+
+
+def _episode_pushing_to(session, pushed: dict, budget: int):
+    """Run ``PickSession.episode`` on the stand-in, each pick leaving ``pushed``."""
+    from types import SimpleNamespace
 
     from grasp_bringup.demo import PickSession
 
-    session, _ = _pick_session()
-    m, layout = session.monitor, session.layout
-    _, hi = layout.crop_box()
-    pushed = {"obj": np.array([0.5, hi[1] + 0.05, layout.table_top_z + 0.03])}
+    m = session.monitor
     request = m.request_pick
 
     def request_and_push():
@@ -157,10 +170,35 @@ def test_an_object_pushed_out_of_the_crop_box_ends_the_episode_as_knocked_off():
     session.recorder, session.log = None, lambda text: None
     session._snapshot = lambda k, grasps: None
     session._pick = lambda *args: PickSession._pick(session, *args)
-    attempts, n_objects = PickSession.episode(session, budget=5)
+    return PickSession.episode(session, budget=budget)
+
+
+def test_the_episode_reach_is_the_crop_box_perception_is_given():
+    """``--perception-param crop_x_max=...`` widens what perception sees; until 2026-12-08
+    the episode still judged reach by the cell's own box, so an object perception saw and
+    the graph could pick counted as knocked off."""
+    import numpy as np
+
+    from grasp_bringup.demo import EpisodeOptions, episode_graph, reach_box
+    from grasp_core.cell import load_layout
+
+    layout = load_layout()
+    lo, hi = layout.crop_box(check_bin=False)
+    default = reach_box(episode_graph(EpisodeOptions()))
+    np.testing.assert_allclose(default[0], lo)
+    np.testing.assert_allclose(default[1], hi)
+    wide = EpisodeOptions(perception_params=(("crop_x_max", hi[0] + 0.1),))
+    box = reach_box(episode_graph(wide))
+    np.testing.assert_allclose(box[0], lo)
+    np.testing.assert_allclose(box[1], hi + np.array([0.1, 0.0, 0.0]))
+
+    session, _ = _pick_session()
+    session.reach = box
+    pushed = {"obj": np.array([hi[0] + 0.05, 0.0, layout.table_top_z + 0.03])}
+    attempts, n_objects = _episode_pushing_to(session, pushed, budget=3)
     assert n_objects == 1
-    assert len(attempts) == 1  # not 5: nothing is left in reach
-    assert attempts[0].outcome == "dropped" and attempts[0].knocked_off == ["obj"]
+    assert len(attempts) == 3  # still in the widened box: picked at again
+    assert all(a.knocked_off == [] for a in attempts)
 
 
 def test_ctrl_c_mid_episode_still_writes_the_report_of_the_finished_attempts(tmp_path, monkeypatch):

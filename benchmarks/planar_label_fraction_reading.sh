@@ -59,6 +59,12 @@
 #           then one call with both models that only reads their cached cards and
 #           evaluations, as the docs ran them. No other value: the benchmark has no seed
 #           sharding of its own, and the docs ran no more than one process per model.
+#   SPLIT   with JOBS=2, what each process takes: `model` (default: one model each, as
+#           above) or `seeds` (both models each, on every other seed of SEEDS: the first
+#           process seeds 1st, 3rd, ...; the second 2nd, 4th, ...). A VQ-VAE GG-CNN run
+#           takes about 16 min here against GG-CNN's 12, so by model one core idles for
+#           the last quarter; by seeds both stay busy. Each run depends only on its model
+#           and seed (1 thread, seeded), so the split changes no number.
 #   WORK    the benchmark's --work folder (default runs/planar/label_fraction_reading)
 #   OUT     the result JSON (default benchmarks/results/planar_label_fraction_reading.json;
 #           the plot is written beside it as .png)
@@ -112,6 +118,7 @@ fi
 
 SEEDS=${SEEDS:-$(seq 0 28)}
 JOBS=${JOBS:-1}
+SPLIT=${SPLIT:-model}
 WORK=${WORK:-runs/planar/label_fraction_reading}
 OUT=${OUT:-benchmarks/results/planar_label_fraction_reading.json}
 SHARDS=${SHARDS:-1}
@@ -127,6 +134,7 @@ for s in "${seeds[@]}"; do
   [[ "$s" =~ ^[0-9]+$ ]] || { echo "SEEDS: '$s' is not a seed (a non-negative integer)" >&2; exit 2; }
 done
 [[ "$JOBS" == 1 || "$JOBS" == 2 ]] || { echo "JOBS must be 1 or 2, not '$JOBS'" >&2; exit 2; }
+[[ "$SPLIT" == model || "$SPLIT" == seeds ]] || { echo "SPLIT must be model or seeds, not '$SPLIT'" >&2; exit 2; }
 [[ "$SHARDS" =~ ^[1-9][0-9]*$ ]] || { echo "SHARDS must be a positive integer, not '$SHARDS'" >&2; exit 2; }
 
 P=runs/planar
@@ -319,7 +327,7 @@ print("complete" if ok else "partial")
 PYEOF
 }
 
-say "planar 10 %-label reading: seeds ${seeds[*]} (${#seeds[@]}), JOBS=$JOBS, SHARDS=$SHARDS"
+say "planar 10 %-label reading: seeds ${seeds[*]} (${#seeds[@]}), JOBS=$JOBS$([[ $JOBS == 2 ]] && echo " SPLIT=$SPLIT"), SHARDS=$SHARDS"
 say "WORK=$WORK OUT=$OUT$([[ $DRY == 1 ]] && echo '  [dry run: nothing is run]')"
 
 # 1-3. the data of the 10-seed runs, 30-trial labeller. Commands:
@@ -397,11 +405,23 @@ else
     mkdir -p "$WORK" "$(dirname "$OUT")"
     printf '%s' "$stamp" >"$WORK/reading.args"
   fi
-  if [[ $JOBS == 2 ]]; then
+  if [[ $JOBS == 2 && $SPLIT == model ]]; then
     # one process per model side by side (docs/BENCHMARKS.md l. 353-354, 392, 624-626), each
     # with its own --out under WORK: both writing OUT would race on its plot's temporary file
     start "${BENCH[@]}" --models ggcnn --out "$WORK/reading_ggcnn.json"
     start "${BENCH[@]}" --models vqvae_ggcnn --out "$WORK/reading_vqvae_ggcnn.json"
+    [[ $DRY == 1 ]] || wait_all
+  elif [[ $JOBS == 2 ]]; then
+    # both models in each process, on every other seed (SPLIT=seeds); --seeds given last wins
+    halves=("" "")
+    for i in "${!seeds[@]}"; do
+      halves[i % 2]+="${seeds[i]} "
+    done
+    for h in 0 1; do
+      read -r -a half <<<"${halves[h]}"
+      [[ ${#half[@]} -gt 0 ]] || continue
+      start "${BENCH[@]}" --seeds "${half[@]}" --out "$WORK/reading_seeds$h.json"
+    done
     [[ $DRY == 1 ]] || wait_all
     say "  (the call below finds every run finished and every evaluation cached: it only writes OUT)"
   fi

@@ -135,14 +135,20 @@ def train(cfg: TrainConfig) -> dict:
     model = build_model(cfg.model, cfg.latent_size)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ckpt = out.with_suffix(".ckpt")
-    step, history = 0, []
+    step, history, streams = 0, [], None
     if ckpt.is_file():
         state = load_checkpoint(ckpt)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
         step, history = int(state["step"]), json.loads(state["history"])
+        streams = state.get("np_rng"), state.get("torch_rng")  # None before 2026-12-08
         print(f"resumed {ckpt} at step {step}")
-    rng = np.random.default_rng([cfg.seed, step])
+    rng = np.random.default_rng([cfg.seed, step])  # older checkpoints: a fresh stream
+    if streams is not None and streams[0] is not None:
+        # both random streams where the checkpoint left them: the resumed run draws the
+        # batches (and the VAE its latents) a run never stopped would have drawn
+        rng.bit_generator.state = json.loads(streams[0])
+        torch.set_rng_state(streams[1])
     cp = torch.as_tensor(control_points(), dtype=torch.float32)
     sched_total = cfg.steps
     t0 = time.perf_counter()
@@ -172,7 +178,8 @@ def train(cfg: TrainConfig) -> dict:
             save_checkpoint(
                 ckpt,
                 {"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
-                 "history": json.dumps(history)},
+                 "history": json.dumps(history), "np_rng": json.dumps(rng.bit_generator.state),
+                 "torch_rng": torch.get_rng_state()},
             )  # fmt: skip
     card = {
         "model": f"graspnet6dof_{cfg.model}",

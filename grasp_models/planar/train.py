@@ -26,6 +26,7 @@ import warnings
 from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -221,6 +222,29 @@ def memory_format(cfg: TrainConfig, device: str) -> torch.memory_format:
 def contiguous_cpu(t: torch.Tensor) -> torch.Tensor:
     """A detached CPU copy of ``t`` in the default (contiguous) layout."""
     return t.detach().cpu().clone(memory_format=torch.contiguous_format)
+
+
+def run_state(net: torch.nn.Module) -> dict[str, Any]:
+    """What a checkpoint needs beyond the state_dicts for a resumed run to go on exactly as
+    one never stopped: the global torch RNG (the VQ-VAE's dead-code restarts draw on it)
+    and the non-persistent buffers (the quantiser's idle counts), which ``state_dict``
+    leaves out so shipped weights stay free of training bookkeeping."""
+    persistent = net.state_dict().keys()
+    return {
+        "torch_rng": torch.get_rng_state(),
+        "buffers": {n: contiguous_cpu(b) for n, b in net.named_buffers() if n not in persistent},
+    }
+
+
+def restore_run_state(net: torch.nn.Module, state: dict[str, Any]) -> None:
+    """Put back :func:`run_state` from a checkpoint (absent in those written before
+    2026-12-08: the run then resumes as before, the RNG reseeded and idle counts at 0)."""
+    if "torch_rng" in state:
+        torch.set_rng_state(state["torch_rng"])
+    buffers = dict(net.named_buffers())
+    for name, value in state.get("buffers", {}).items():
+        if name in buffers:
+            buffers[name].copy_(value)
 
 
 def seed_everything(seed: int) -> None:
@@ -453,6 +477,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             )
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        restore_run_state(net, state)
         start_epoch = int(state["epoch"])
         # checkpoints written before the record was kept: the earlier calls are unknown
         history = state.get("history") or [{"command": None, "from_epoch": 0}]
@@ -534,6 +559,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                     "history": history,
                     "init": init,
                     "data": fingerprint,
+                    **run_state(net),
                 },
             )
     card = card_for(cfg, net, split, unlabelled, ppm, source.has_object_ids())

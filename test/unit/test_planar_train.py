@@ -704,37 +704,47 @@ def test_cpu_training_runs_channels_last_and_saves_the_usual_layout(
     assert memory_format(base, "cuda") == torch.contiguous_format  # CPU only
 
 
-@pytest.mark.parametrize("model", ["ggcnn", "vqvae_ggcnn"])
+@pytest.mark.parametrize("model", ["ggcnn", "vqvae_ggcnn", "vqvae"])
 def test_a_stopped_and_resumed_run_ends_as_one_that_never_stopped(
     tmp_path: Path, monkeypatch, model
 ) -> None:
     """Long benchmark runs (the 29-seed reading of docs/BENCHMARKS.md) are stopped with a
     session and resumed from their checkpoint: their numbers stand only if a resumed run
     ends with the same weights and the same chosen epoch as one never stopped. Shuffling
-    and augmentation are seeded per epoch, the validation choice travels in the checkpoint;
-    the global RNG (seeded once at the start) must not be drawn on while training."""
+    and augmentation are seeded per epoch and the validation choice travels in the
+    checkpoint; the VQ-VAE's dead-code restarts draw on the global RNG and count idle
+    batches in a buffer state_dict leaves out, so until 2026-12-08 a resumed VQ-VAE
+    restarted other codes at other times."""
     import torch
+
+    from grasp_models.planar import train as train_module
 
     data = tiny_dataset(tmp_path / "data", n=8)
     val = tiny_dataset(tmp_path / "val", n=3, seed=5)
-    common = dict(
+    common: dict = dict(
         model=model,
         data=str(data),
-        val_data=str(val),
-        val_every=1,
         batch_size=2,
         lr=3e-3,
         lr_schedule="cosine",
         size=64,
         train_size=48,
-        train_crop="image",
-        train_shift=6.0,
         augment=True,
-        label_fraction=0.75,
         test_fraction=0.25,
         seed=3,
         threads=1,
     )
+    epochs, stop = 4, 2
+    if model == "vqvae":  # 1-image batches: 6 a epoch, restarts after 20 idle ones
+        common["batch_size"], epochs, stop = 1, 8, 5
+    else:
+        common.update(
+            val_data=str(val),
+            val_every=1,
+            train_crop="image",
+            train_shift=6.0,
+            label_fraction=0.75,
+        )
     if model == "vqvae_ggcnn":
         vq = tmp_path / "vqvae.pt"
         train(
@@ -753,25 +763,23 @@ def test_a_stopped_and_resumed_run_ends_as_one_that_never_stopped(
         )
         common["vqvae"] = str(vq)
     straight, stopped = tmp_path / "straight" / "m.pt", tmp_path / "stopped" / "m.pt"
-    card = train(TrainConfig(out=str(straight), epochs=4, **common), progress=False)
-    from grasp_models.planar import train as train_module
-
+    card = train(TrainConfig(out=str(straight), epochs=epochs, **common), progress=False)
     saves, save = [], train_module.save_checkpoint
 
-    def save_then_stop(path, state, card=None):  # a kill right after epoch 2's checkpoint
+    def save_then_stop(path, state, card=None):  # a kill right after a checkpoint
         save(path, state, card)
         saves.append(path)
-        if len(saves) == 2:
+        if len(saves) == stop:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(train_module, "save_checkpoint", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(out=str(stopped), epochs=4, **common), progress=False)
+        train(TrainConfig(out=str(stopped), epochs=epochs, **common), progress=False)
     monkeypatch.setattr(train_module, "save_checkpoint", save)
     assert not stopped.exists()
-    resumed = train(TrainConfig(out=str(stopped), epochs=4, **common), progress=False)
-    assert [h["from_epoch"] for h in resumed["history"]] == [0, 2]
-    assert resumed["selection"] == card["selection"]
+    resumed = train(TrainConfig(out=str(stopped), epochs=epochs, **common), progress=False)
+    assert [h["from_epoch"] for h in resumed["history"]] == [0, stop]
+    assert resumed.get("selection") == card.get("selection")
     assert resumed["final_train_loss"] == card["final_train_loss"]
     a, b = torch.load(straight, weights_only=True), torch.load(stopped, weights_only=True)
     assert a.keys() == b.keys()

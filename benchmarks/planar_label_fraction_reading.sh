@@ -449,4 +449,16 @@ print(
     f"interval {lo:+.1f} ... {hi:+.1f}. Target >= +5.0: "
     + ("met" if e["mean_points"] >= 5.0 else "not met")
 )
+# beside the verdict, not part of it: what the docs' table rows also give
+ahead = sum(v > 0 for v in e["per_seed_points"].values())
+gt = r["paired_vs_ggcnn_by_metric"].get("extra_top1_gt", {}).get("vqvae_ggcnn", {}).get("0.10")
+means = {
+    m: 100 * sum(x["extra_top1_image"] for x in r["runs"][m]["0.10"].values()) / n
+    for m in ("ggcnn", "vqvae_ggcnn")
+}
+print(
+    f"  ahead in {ahead} of {n} seeds; mean blind top-1 GG-CNN {means['ggcnn']:.1f} %, "
+    f"VQ-VAE GG-CNN {means['vqvae_ggcnn']:.1f} %"
+    + (f"; GT-centred lead {gt['mean_points']:+.1f} +- {gt['std_points']:.1f}" if gt else "")
+)
 PYEOF

@@ -218,7 +218,7 @@ def _remaining(
     in perception's crop box ``box``, :func:`reach_box`, not in the bin). One pushed
     beyond the crop box or off the table counts as knocked off; until 2026-12-07 one still
     on the table counted as left to pick, and the episode spent the rest of its budget on
-    it. Until 2026-12-08 the box was the cell's own, even with crop_* parameters given to
+    it. Until late 2026-12-07 (4c09449) the box was the cell's own, even with crop_* parameters given to
     perception (``benchmarks/pick_success.py --perception-param``)."""
     return [name for name, p in positions.items() if layout.object_in_reach(p, box)]
 

@@ -141,7 +141,7 @@ def train(cfg: TrainConfig) -> dict:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
         step, history = int(state["step"]), json.loads(state["history"])
-        streams = state.get("np_rng"), state.get("torch_rng")  # None before 2026-12-08
+        streams = state.get("np_rng"), state.get("torch_rng")  # None in older checkpoints
         print(f"resumed {ckpt} at step {step}")
     rng = np.random.default_rng([cfg.seed, step])  # older checkpoints: a fresh stream
     if streams is not None and streams[0] is not None:

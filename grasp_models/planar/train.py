@@ -238,7 +238,7 @@ def run_state(net: torch.nn.Module) -> dict[str, Any]:
 
 def restore_run_state(net: torch.nn.Module, state: dict[str, Any]) -> None:
     """Put back :func:`run_state` from a checkpoint (absent in those written before
-    2026-12-08: the run then resumes as before, the RNG reseeded and idle counts at 0)."""
+    08f9e50, 2026-12-07: the run then resumes as before, the RNG reseeded and idle counts at 0)."""
     if "torch_rng" in state:
         torch.set_rng_state(state["torch_rng"])
     buffers = dict(net.named_buffers())

@@ -174,7 +174,7 @@ def _episode_pushing_to(session, pushed: dict, budget: int):
 
 
 def test_the_episode_reach_is_the_crop_box_perception_is_given():
-    """``--perception-param crop_x_max=...`` widens what perception sees; until 2026-12-08
+    """``--perception-param crop_x_max=...`` widens what perception sees; until late 2026-12-07
     the episode still judged reach by the cell's own box, so an object perception saw and
     the graph could pick counted as knocked off."""
     import numpy as np

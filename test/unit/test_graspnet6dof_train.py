@@ -40,7 +40,7 @@ def test_train_config_rejects_a_bad_mix(mix) -> None:
 @pytest.mark.parametrize("model", ["vae", "evaluator"])
 def test_a_stopped_and_resumed_run_ends_as_one_that_never_stopped(tmp_path, monkeypatch, model):
     """``grasp train-6dof`` runs in chunks (``--minutes``) and resumes from its checkpoint;
-    until 2026-12-08 a resumed run drew its batches from a fresh stream seeded by the step
+    until late 2026-12-07 a resumed run drew its batches from a fresh stream seeded by the step
     and the VAE its latents from a reseeded torch stream, so it ended with other weights
     than a run never stopped."""
     import torch

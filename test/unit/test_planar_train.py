@@ -713,7 +713,7 @@ def test_a_stopped_and_resumed_run_ends_as_one_that_never_stopped(
     ends with the same weights and the same chosen epoch as one never stopped. Shuffling
     and augmentation are seeded per epoch and the validation choice travels in the
     checkpoint; the VQ-VAE's dead-code restarts draw on the global RNG and count idle
-    batches in a buffer state_dict leaves out, so until 2026-12-08 a resumed VQ-VAE
+    batches in a buffer state_dict leaves out, so until late 2026-12-07 a resumed VQ-VAE
     restarted other codes at other times."""
     import torch
 

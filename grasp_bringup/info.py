@@ -60,13 +60,26 @@ def model_summary(name: str) -> str:
             f"shipped sampler + evaluator: held-out success-coverage AUC {auc[steps]:.3f} "
             f"after {steps} refinement steps"
         )
+    return planar_summary(card, card_path.with_suffix(".pt").name)
+
+
+def planar_summary(card: dict, weights_name: str) -> str:
+    """The line of a planar card: blind top-1 on its largest held-out set (``heldout``,
+    measured after training on fresh draws), then on its own test set (``metrics``);
+    until 2026-12-07 only the latter (52 images), under the larger sets' figure."""
     blind = card.get("metrics", {}).get("image", {})
-    if "top1" not in blind:
-        return f"shipped ({card_path.name}), no held-out figure on its card"
-    return (
-        f"shipped {card_path.with_suffix('.pt').name}: held-out top-1 {100 * blind['top1']:.1f} % "
-        f"on blind crops ({blind.get('images', '?')} images)"
-    )
+    sets = [v for v in (card.get("heldout") or {}).values() if isinstance(v, dict)]
+    sets = [v for v in sets if "image_top1" in v and "images" in v]
+    if "top1" not in blind and not sets:
+        return f"shipped ({weights_name}), no held-out figure on its card"
+    parts = []
+    if sets:
+        big = max(sets, key=lambda v: v["images"])
+        parts.append(f"{100 * big['image_top1']:.1f} % on blind crops ({big['images']} images)")
+    if "top1" in blind:
+        where = "its own test set" if sets else "blind crops"
+        parts.append(f"{100 * blind['top1']:.1f} % on {where} ({blind.get('images', '?')} images)")
+    return f"shipped {weights_name}: held-out top-1 " + "; ".join(parts)
 
 
 def collect() -> dict[str, Any]:

@@ -121,8 +121,13 @@ def test_info_lists_the_models_with_their_cards_numbers(capsys) -> None:
     assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert list(info["models"]) == available()
-    top1 = load_card(WEIGHTS_DIR / "ggcnn.pt")["metrics"]["image"]["top1"]
-    assert f"top-1 {100 * top1:.1f} % on blind crops" in info["models"]["ggcnn"]
+    card = load_card(WEIGHTS_DIR / "ggcnn.pt")
+    sets = [v for v in card["heldout"].values() if isinstance(v, dict)]
+    big = max(sets, key=lambda v: v["images"])  # the largest held-out set first
+    line = info["models"]["ggcnn"]
+    assert f"top-1 {100 * big['image_top1']:.1f} % on blind crops ({big['images']} images)" in line
+    top1 = card["metrics"]["image"]["top1"]
+    assert line.endswith(f"{100 * top1:.1f} % on its own test set (52 images)")
     assert info["models"]["ggcnn2"].startswith("no shipped weights")
     assert "AUC" in info["models"]["graspnet6dof"]
     assert {"panda", "baxter"} <= set(info["robots"])

@@ -33,6 +33,25 @@ def save_checkpoint(path: Path, state: dict[str, Any], card: dict | None = None)
         save_json(card_path(path), card)
 
 
+def rng_state() -> dict[str, Any]:
+    """torch's global random streams (CPU, and the CUDA generators once CUDA is in use), for
+    a checkpoint from which a resumed run draws what a run never stopped would have drawn."""
+    state: dict[str, Any] = {"torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_initialized():
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    """Put back :func:`rng_state` from a checkpoint; keys it lacks (older checkpoints) are
+    skipped, and so are CUDA generators saved on a machine with another GPU count."""
+    if "torch_rng" in state:
+        torch.set_rng_state(state["torch_rng"])
+    cuda = state.get("cuda_rng")
+    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load a checkpoint on the CPU (``weights_only``: no pickled modules)."""
     path = Path(path)

@@ -20,7 +20,13 @@ import torch
 
 from grasp_core.errors import ValidationError
 from grasp_core.validation import require_choice, require_range
-from grasp_models.checkpoint import load_checkpoint, save_checkpoint, save_json
+from grasp_models.checkpoint import (
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+    save_json,
+)
 from grasp_models.graspnet6dof.control_points import control_points
 from grasp_models.graspnet6dof.dataset import ObjectGrasps, load_folder, pick, view_sample
 from grasp_models.graspnet6dof.evaluator import GraspEvaluator
@@ -135,20 +141,19 @@ def train(cfg: TrainConfig) -> dict:
     model = build_model(cfg.model, cfg.latent_size)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ckpt = out.with_suffix(".ckpt")
-    step, history, streams = 0, [], None
+    step, history, state = 0, [], {}
     if ckpt.is_file():
         state = load_checkpoint(ckpt)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optim"])
         step, history = int(state["step"]), json.loads(state["history"])
-        streams = state.get("np_rng"), state.get("torch_rng")  # None in older checkpoints
         print(f"resumed {ckpt} at step {step}")
     rng = np.random.default_rng([cfg.seed, step])  # older checkpoints: a fresh stream
-    if streams is not None and streams[0] is not None:
+    if "np_rng" in state:  # absent in older checkpoints
         # both random streams where the checkpoint left them: the resumed run draws the
         # batches (and the VAE its latents) a run never stopped would have drawn
-        rng.bit_generator.state = json.loads(streams[0])
-        torch.set_rng_state(streams[1])
+        rng.bit_generator.state = json.loads(state["np_rng"])
+        restore_rng_state(state)
     cp = torch.as_tensor(control_points(), dtype=torch.float32)
     sched_total = cfg.steps
     t0 = time.perf_counter()
@@ -179,7 +184,7 @@ def train(cfg: TrainConfig) -> dict:
                 ckpt,
                 {"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
                  "history": json.dumps(history), "np_rng": json.dumps(rng.bit_generator.state),
-                 "torch_rng": torch.get_rng_state()},
+                 **rng_state()},
             )  # fmt: skip
     card = {
         "model": f"graspnet6dof_{cfg.model}",

@@ -36,7 +36,13 @@ from tqdm import tqdm
 from grasp_core.errors import ValidationError
 from grasp_core.files import file_sha256
 from grasp_core.validation import require_choice, require_range
-from grasp_models.checkpoint import load_card, load_checkpoint, save_checkpoint
+from grasp_models.checkpoint import (
+    load_card,
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
 from grasp_models.datasets import CornellDataset, JacquardDataset, PlanarDataset
 from grasp_models.datasets.scale import dataset_pixels_per_metre
 from grasp_models.datasets.splits import labelled_subset, split_indices
@@ -230,23 +236,16 @@ def run_state(net: torch.nn.Module) -> dict[str, Any]:
     and the non-persistent buffers (the quantiser's idle counts), which ``state_dict``
     leaves out so shipped weights stay free of training bookkeeping."""
     persistent = net.state_dict().keys()
-    state = {
-        "torch_rng": torch.get_rng_state(),
+    return {
+        **rng_state(),  # on a GPU the restarts draw on its generators: saved too
         "buffers": {n: contiguous_cpu(b) for n, b in net.named_buffers() if n not in persistent},
     }
-    if torch.cuda.is_initialized():  # on a GPU the restarts draw on its generators
-        state["cuda_rng"] = torch.cuda.get_rng_state_all()
-    return state
 
 
 def restore_run_state(net: torch.nn.Module, state: dict[str, Any]) -> None:
     """Put back :func:`run_state` from a checkpoint (absent in those written before
     08f9e50, 2026-12-07: the run then resumes as before, the RNG reseeded and idle counts at 0)."""
-    if "torch_rng" in state:
-        torch.set_rng_state(state["torch_rng"])
-    cuda = state.get("cuda_rng")
-    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)  # else (another machine) the GPU draws differ
+    restore_rng_state(state)
     buffers = dict(net.named_buffers())
     for name, value in state.get("buffers", {}).items():
         if name in buffers:

@@ -2,12 +2,15 @@
 # The 10 %-label reading of issue #5, rebuilt from nothing: data, VQ-VAE, runs, verdict.
 #
 # What it is for. Issue #5's open target: at 10 % labels the VQ-VAE GG-CNN beats GG-CNN by
-# >= 5 points blind top-1 on held-out synthetic test objects. The firmest reading so far is
+# >= 5 points blind top-1 on held-out synthetic test objects. The firmest reading before it was
 # +2.0 +- 6.3 points (10 seeds, 12 held-out draws, 1,532 images, 120-trial labeller;
 # benchmarks/results/planar_label_fraction_v4_10seeds_neg120.json), and
 # docs/models/vqvae_ggcnn.md ("What it would take to settle +5") puts the seeds needed to
 # tell a true +2 from a true +5 at about 29 of each model. runs/ is not kept, so this
 # script regenerates what that reading used and then trains and reads SEEDS seeds.
+# Its result (2026-12-08, the default 29 seeds; benchmarks/results/
+# planar_label_fraction_reading.json, docs/BENCHMARKS.md "The 29-seed reading"): +3.4 +- 4.3
+# points, 95 % interval +1.7 ... +5.0, so the target is not met by this recipe.
 #
 # The rule it judges (benchmarks/results/planar_label_fraction_neg120.plan.md): per seed,
 # blind top-1 of VQ-VAE GG-CNN minus GG-CNN on the 12 draws pooled image by image; the

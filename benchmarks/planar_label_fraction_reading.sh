@@ -435,7 +435,7 @@ fi
 # 7. the verdict, by the rule above
 step "verdict from $OUT" "paired_vs_ggcnn_by_metric.extra_top1_image.vqvae_ggcnn.\"0.10\": mean >= 5.0 points?"
 VERDICT=("$PY" - "$OUT")
-say "  + $PY - $OUT <<'PYEOF'  (a few lines of Python: mean, std, 95 % interval, met or not)"
+say "  + $PY - $OUT <<'PYEOF'  (a few lines of Python: mean, std, 95 % interval, met or not; beside it t-tests and spread)"
 [[ $DRY == 1 ]] && exit 0
 "${VERDICT[@]}" <<'PYEOF'
 import json
@@ -464,4 +464,36 @@ print(
     f"VQ-VAE GG-CNN {means['vqvae_ggcnn']:.1f} %"
     + (f"; GT-centred lead {gt['mean_points']:+.1f} +- {gt['std_points']:.1f}" if gt else "")
 )
+# how far the per-seed leads rule +5 in or out (one-sided t-tests), and their spread
+import statistics  # noqa: E402
+
+from scipy import stats  # noqa: E402
+
+leads = list(e["per_seed_points"].values())
+if n > 2:
+    below = stats.ttest_1samp(leads, 5.0, alternative="less")
+    above = stats.ttest_1samp(leads, 0.0, alternative="greater")
+    upper = e["mean_points"] + stats.t.ppf(0.95, n - 1) * e["std_points"] / n**0.5
+    print(
+        f"  below +5: t = {below.statistic:.2f}, one-sided p = {below.pvalue:.3f}; above 0: "
+        f"t = {above.statistic:.2f}, one-sided p = {above.pvalue:.4f}; one-sided 95 % upper "
+        f"bound {upper:+.1f}; median {statistics.median(leads):+.1f}"
+    )
+for key, name in (("extra_top1_image", "blind"), ("extra_top1_gt", "GT-centred")):
+    parts = []
+    for m in ("ggcnn", "vqvae_ggcnn"):
+        acc = [100 * x[key] for x in r["runs"][m]["0.10"].values() if key in x]
+        if len(acc) > 1:
+            parts.append(
+                f"{m} {statistics.fmean(acc):.1f} +- {statistics.stdev(acc):.1f} % "
+                f"({min(acc):.1f} ... {max(acc):.1f})"
+            )
+    print(f"  {name} top-1 per model: " + ", ".join(parts))
+# the seeds of the 10-seed row (0-9), the reading this one repeats with regenerated sets
+first = [v for k, v in e["per_seed_points"].items() if int(k) < 10]
+if len(first) == 10:
+    print(
+        f"  seeds 0-9 alone: {statistics.fmean(first):+.1f} +- {statistics.stdev(first):.1f}"
+        " points (the 10-seed row read +2.0 +- 6.3 on the sets made before)"
+    )
 PYEOF
